@@ -1,1 +1,5 @@
-fn main(){}
+//! grpc-replay: replay YAML gRPC scenarios as the client or as the server.
+
+fn main() -> std::process::ExitCode {
+    grpc_replay::cli::main()
+}

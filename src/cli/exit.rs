@@ -1,0 +1,37 @@
+//! The documented exit codes.
+
+use std::process::ExitCode;
+
+use crate::report::Tally;
+
+/// How a command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Exit {
+    /// 0: everything passed.
+    Passed = 0,
+    /// 1: a scenario failed its expectations.
+    Failed = 1,
+    /// 2: invalid input (usage, YAML, proto, scenario).
+    Invalid = 2,
+    /// 3: transport failure (cannot connect, connection lost).
+    Transport = 3,
+}
+
+impl Exit {
+    /// The exit for a set of results: transport failures win over expectation failures.
+    pub fn from_tally(tally: &Tally) -> Exit {
+        if tally.broken > 0 {
+            Exit::Transport
+        } else if tally.failed > 0 {
+            Exit::Failed
+        } else {
+            Exit::Passed
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> ExitCode {
+        ExitCode::from(exit as u8)
+    }
+}

@@ -1,0 +1,132 @@
+//! The client side of one call over a tonic channel.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::uri::PathAndQuery;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::client::Grpc;
+use tonic::codec::CompressionEncoding;
+use tonic::transport::Channel;
+use tonic::Request;
+
+use crate::codec::BytesCodec;
+use crate::matching::{MetaValue, ReceivedMetadata};
+use crate::runner::{CallIo, FinalStatus, PeerEvent};
+use crate::scenario::{Call, Compression};
+use crate::transport::{received_metadata, status_event, to_metadata_map};
+
+/// A call in flight: messages go out through a queue, and a reader task hands over
+/// everything the server sends as it arrives.
+pub struct ClientCall {
+    outgoing: Option<mpsc::UnboundedSender<Bytes>>,
+    events: mpsc::UnboundedReceiver<PeerEvent>,
+    reader: JoinHandle<()>,
+}
+
+impl ClientCall {
+    /// Starts `call` on `channel` with the given deadline (sent as `grpc-timeout`).
+    pub fn start(channel: Channel, call: &Call, deadline: Duration) -> ClientCall {
+        let (outgoing, requests) = mpsc::unbounded_channel::<Bytes>();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let mut request = Request::new(UnboundedReceiverStream::new(requests));
+        let metadata = call.metadata.to_send().unwrap_or_default();
+        *request.metadata_mut() = to_metadata_map(&metadata);
+        request.set_timeout(deadline);
+        let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
+        let gzip = call.compression == Some(Compression::Gzip);
+        let reader = tokio::spawn(async move {
+            let mut grpc = Grpc::new(channel).accept_compressed(CompressionEncoding::Gzip);
+            if gzip {
+                grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+            }
+            let response = match grpc.ready().await {
+                Ok(()) => grpc.streaming(request, path, BytesCodec).await,
+                Err(error) => Err(tonic::Status::from_error(error.into())),
+            };
+            let mut stream = match response {
+                Ok(response) => {
+                    let _ =
+                        events_tx.send(PeerEvent::Headers(received_metadata(response.metadata())));
+                    response.into_inner()
+                }
+                Err(status) => {
+                    let _ = events_tx.send(status_event(&status));
+                    return;
+                }
+            };
+            loop {
+                match stream.message().await {
+                    Ok(Some(message)) => {
+                        if events_tx.send(PeerEvent::Message(message)).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(None) => {
+                        let event = match stream.trailers().await {
+                            Ok(trailers) => PeerEvent::Status {
+                                code: crate::scenario::StatusCode::OK,
+                                message: String::new(),
+                                trailers: trailers
+                                    .as_ref()
+                                    .map(received_metadata)
+                                    .unwrap_or_default(),
+                                transport_error: None,
+                            },
+                            Err(status) => status_event(&status),
+                        };
+                        let _ = events_tx.send(event);
+                        return;
+                    }
+                    Err(status) => {
+                        let _ = events_tx.send(status_event(&status));
+                        return;
+                    }
+                }
+            }
+        });
+        ClientCall {
+            outgoing: Some(outgoing),
+            events,
+            reader,
+        }
+    }
+}
+
+impl CallIo for ClientCall {
+    fn send_message(&mut self, message: Bytes) {
+        if let Some(outgoing) = &self.outgoing {
+            let _ = outgoing.send(message);
+        }
+    }
+
+    fn send_headers(&mut self, _headers: Vec<(String, MetaValue)>) {}
+
+    fn close_send(&mut self) {
+        self.outgoing = None;
+    }
+
+    fn cancel(&mut self) {
+        self.outgoing = None;
+        self.reader.abort();
+    }
+
+    fn finish(&mut self, _status: FinalStatus) {}
+
+    async fn next_event(&mut self) -> Option<PeerEvent> {
+        self.events.recv().await
+    }
+
+    fn request_metadata(&self) -> ReceivedMetadata {
+        Vec::new()
+    }
+}
+
+impl Drop for ClientCall {
+    fn drop(&mut self) {
+        self.reader.abort();
+    }
+}

@@ -1,0 +1,130 @@
+//! Opening a channel to the target: plain HTTP/2 or TLS (rustls), with the HTTP/2 windows.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
+
+use crate::transport::Http2Settings;
+
+/// How the client connects.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// Use TLS.
+    pub tls: bool,
+    /// CA certificate (PEM) to trust instead of the public roots.
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS.
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    pub key: Option<PathBuf>,
+    /// The `:authority` (and TLS server name) to use instead of the target's host.
+    pub authority: Option<String>,
+    /// HTTP/2 windows.
+    pub http2: Http2Settings,
+}
+
+/// Why a connection could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectError {
+    /// The options are wrong (a file cannot be read, a target cannot be parsed).
+    #[error("{0}")]
+    Invalid(String),
+    /// The target did not answer.
+    #[error("cannot connect to {target}: {reason}")]
+    Unreachable {
+        /// HOST:PORT.
+        target: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Connects to `target` (`HOST:PORT`, or a URL with `http://` / `https://`).
+pub async fn connect(target: &str, options: &ConnectOptions) -> Result<Channel, ConnectError> {
+    let tls = options.tls || target.starts_with("https://");
+    let url = if target.contains("://") {
+        target.to_string()
+    } else {
+        format!("{}://{target}", if tls { "https" } else { "http" })
+    };
+    let mut endpoint = Endpoint::from_shared(url.clone())
+        .map_err(|e| {
+            ConnectError::Invalid(format!("`{target}` is not a valid target (HOST:PORT): {e}"))
+        })?
+        .connect_timeout(Duration::from_secs(5))
+        .tcp_nodelay(true)
+        .initial_stream_window_size(options.http2.stream_window)
+        .initial_connection_window_size(options.http2.connection_window)
+        .user_agent(concat!("grpc-replay/", env!("CARGO_PKG_VERSION")))
+        .map_err(|e| ConnectError::Invalid(e.to_string()))?;
+    if let Some(authority) = &options.authority {
+        let origin = format!("{}://{authority}", if tls { "https" } else { "http" })
+            .parse()
+            .map_err(|e| {
+                ConnectError::Invalid(format!("`{authority}` is not a valid authority: {e}"))
+            })?;
+        endpoint = endpoint.origin(origin);
+    }
+    if tls {
+        endpoint = endpoint
+            .tls_config(tls_config(options)?)
+            .map_err(|e| ConnectError::Invalid(format!("TLS: {e}")))?;
+    }
+    endpoint
+        .connect()
+        .await
+        .map_err(|e| ConnectError::Unreachable {
+            target: target.to_string(),
+            reason: error_chain(&e),
+        })
+}
+
+fn tls_config(options: &ConnectOptions) -> Result<ClientTlsConfig, ConnectError> {
+    let read = |path: &PathBuf, what: &str| {
+        std::fs::read(path).map_err(|e| {
+            ConnectError::Invalid(format!("cannot read {what} {}: {e}", path.display()))
+        })
+    };
+    let mut config = ClientTlsConfig::new();
+    config = match &options.cacert {
+        Some(path) => config.ca_certificate(Certificate::from_pem(read(path, "--cacert")?)),
+        None => config.with_webpki_roots(),
+    };
+    match (&options.cert, &options.key) {
+        (Some(cert), Some(key)) => {
+            config = config.identity(Identity::from_pem(
+                read(cert, "--cert")?,
+                read(key, "--key")?,
+            ));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(ConnectError::Invalid(
+                "--cert and --key go together (mutual TLS)".into(),
+            ))
+        }
+    }
+    if let Some(authority) = &options.authority {
+        let host = authority
+            .rsplit_once(':')
+            .map_or(authority.as_str(), |(h, _)| h);
+        config = config.domain_name(host.to_string());
+    }
+    Ok(config)
+}
+
+/// An error and its causes on one line.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -1,0 +1,50 @@
+//! The client role: connects to a target and plays each call's script against it.
+
+mod call;
+mod connect;
+
+pub use call::ClientCall;
+pub use connect::{connect, error_chain, ConnectError, ConnectOptions};
+
+use futures::future::join_all;
+use tonic::transport::Channel;
+
+use crate::runner::{play_call, CallResult, Observer, PlayOptions};
+use crate::scenario::{Role, Scenario};
+
+/// Plays every call of a scenario on `channel`: one after another, or all at once when the
+/// file says `concurrent: true`.
+pub async fn run_scenario(
+    scenario: &Scenario,
+    channel: &Channel,
+    options: &PlayOptions,
+    observer: &dyn Observer,
+) -> Vec<CallResult> {
+    let play = |call| async move {
+        let deadline = call_deadline(call, options);
+        let mut io = ClientCall::start(channel.clone(), call, deadline);
+        play_call(
+            scenario,
+            call,
+            Role::Client,
+            &mut io,
+            options,
+            None,
+            observer,
+        )
+        .await
+    };
+    if scenario.concurrent {
+        join_all(scenario.calls.iter().map(play)).await
+    } else {
+        let mut results = Vec::with_capacity(scenario.calls.len());
+        for call in &scenario.calls {
+            results.push(play(call).await);
+        }
+        results
+    }
+}
+
+fn call_deadline(call: &crate::scenario::Call, options: &PlayOptions) -> std::time::Duration {
+    call.timeout.unwrap_or(options.default_timeout)
+}

@@ -1,0 +1,12 @@
+//! grpc-replay: replay YAML gRPC scenarios as the client or as the server.
+
+pub mod cli;
+pub mod client;
+pub mod codec;
+pub mod matching;
+pub mod protos;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+pub mod server;
+pub mod transport;

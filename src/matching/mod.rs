@@ -1,0 +1,10 @@
+//! Matching: what a scenario expects of messages, metadata and statuses, and the
+//! field-level diff when a peer sends something else.
+
+mod matcher;
+mod metadata;
+mod pattern;
+
+pub use matcher::{Matcher, SpecError, MATCHER_KEYS};
+pub use metadata::{MetaValue, MetadataSpec, ReceivedMetadata, TextSpec};
+pub use pattern::{base64_encode, render_bytes, render_message, MatchMode, MessageSpec, Mismatch};

@@ -1,0 +1,698 @@
+//! Expected messages: built from a scenario node against the message type, checked against
+//! what a peer sent.
+
+use bytes::Bytes;
+use prost::Message as _;
+use prost_reflect::{
+    DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value,
+};
+
+use super::matcher::{describe, Matcher, Num, SpecError, Subject};
+use crate::scenario::node::{Node, NodeValue};
+
+/// One difference between what was expected and what was received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mismatch {
+    /// The field path, such as `location.latitude` or `notes[2]`; empty for the message.
+    pub path: String,
+    /// What the scenario expected.
+    pub expected: String,
+    /// What arrived.
+    pub actual: String,
+}
+
+/// Whether fields not named in a checked message must hold their default value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum MatchMode {
+    /// Every field is compared; absent ones must be default (the default mode).
+    #[default]
+    Exact,
+    /// Only the fields written are compared.
+    Partial,
+}
+
+/// What is expected of one field.
+#[derive(Debug, Clone)]
+enum FieldPattern {
+    /// Exactly this value.
+    Exact(Value),
+    /// A value that passes every matcher.
+    Matchers(Vec<Matcher>),
+    /// A message checked field by field.
+    Message(MessagePattern),
+    /// A list checked element by element.
+    List(Vec<FieldPattern>),
+}
+
+/// What is expected of a message: the fields written, and whether the others must be default.
+#[derive(Debug, Clone)]
+struct MessagePattern {
+    fields: Vec<(FieldDescriptor, FieldPattern)>,
+    mode: MatchMode,
+}
+
+/// A message as a scenario writes it: what may be sent, and what a received one is checked
+/// against.
+#[derive(Debug, Clone)]
+pub struct MessageSpec {
+    descriptor: MessageDescriptor,
+    /// The concrete message, when the node holds no matcher.
+    concrete: Option<DynamicMessage>,
+    /// Its encoding, to send, and to compare a received message byte for byte.
+    encoded: Option<Bytes>,
+    /// The check for a received message.
+    pattern: Top,
+    /// Where the first matcher is, when there is one (such a message cannot be sent).
+    first_matcher: Option<crate::scenario::node::Pos>,
+}
+
+/// The check at the top of a message.
+#[derive(Debug, Clone)]
+enum Top {
+    /// The message's fields.
+    Fields(MessagePattern),
+    /// Matchers on a whole well-known wrapper (`server: {$regex: …}` for a StringValue).
+    Wrapper(FieldDescriptor, Vec<Matcher>),
+    /// Exactly this message (well-known types written as their JSON value).
+    Exact(DynamicMessage),
+}
+
+impl MessageSpec {
+    /// Builds a message of type `descriptor` from `node`, checking every field name and
+    /// value against the type.
+    pub fn compile(
+        node: &Node,
+        descriptor: &MessageDescriptor,
+        mode: MatchMode,
+    ) -> Result<MessageSpec, SpecError> {
+        let first_matcher = find_matcher(node)?;
+        let (pattern, concrete) = if is_well_known(descriptor)
+            && node
+                .as_map()
+                .is_none_or(|m| m.iter().all(|(k, _)| k.name.starts_with('$')))
+        {
+            compile_well_known(node, descriptor)?
+        } else {
+            let entries = node.as_map().ok_or_else(|| {
+                SpecError::new(
+                    node.pos,
+                    format!(
+                        "a {} message is a mapping of its fields ({}), found {}",
+                        descriptor.full_name(),
+                        field_list(descriptor),
+                        node.kind()
+                    ),
+                )
+            })?;
+            let mut message = DynamicMessage::new(descriptor.clone());
+            let pattern = compile_fields(entries, descriptor, mode, &mut message)?;
+            (Top::Fields(pattern), Some(message))
+        };
+        let concrete = concrete.filter(|_| first_matcher.is_none());
+        let encoded = concrete.as_ref().map(|m| Bytes::from(m.encode_to_vec()));
+        Ok(MessageSpec {
+            descriptor: descriptor.clone(),
+            concrete,
+            encoded,
+            pattern,
+            first_matcher,
+        })
+    }
+
+    /// The encoded message to send, when it holds no matcher.
+    pub fn to_send(&self) -> Option<&Bytes> {
+        self.encoded.as_ref()
+    }
+
+    /// Where the first matcher is written, when the message holds one.
+    pub fn first_matcher(&self) -> Option<crate::scenario::node::Pos> {
+        self.first_matcher
+    }
+
+    /// The message type.
+    pub fn descriptor(&self) -> &MessageDescriptor {
+        &self.descriptor
+    }
+
+    /// A one-line rendering for output: the JSON of the message, or the pattern.
+    pub fn display(&self) -> String {
+        match (&self.concrete, &self.pattern) {
+            (Some(m), _) => render_message(m),
+            (None, Top::Wrapper(_, matchers)) => format!("<{}>", describe(matchers)),
+            (None, _) => "<pattern>".to_string(),
+        }
+    }
+
+    /// Checks a received encoded message. Equal bytes pass at once; otherwise the message
+    /// is decoded and compared field by field, so that equal messages encoded differently
+    /// (field order, defaults written, unknown fields) still match.
+    pub fn check(&self, received: &[u8]) -> Result<(), Vec<Mismatch>> {
+        if self.matches_exact_bytes(received) {
+            return Ok(());
+        }
+        let message = DynamicMessage::decode(self.descriptor.clone(), received).map_err(|e| {
+            vec![Mismatch {
+                path: String::new(),
+                expected: format!("a {} message", self.descriptor.full_name()),
+                actual: format!("bytes that do not decode as one ({e})"),
+            }]
+        })?;
+        self.check_message(&message)
+    }
+
+    /// Whether the received bytes are exactly the expected encoding (the fast path).
+    fn matches_exact_bytes(&self, received: &[u8]) -> bool {
+        self.first_matcher.is_none()
+            && matches!(&self.pattern, Top::Fields(p) if p.mode == MatchMode::Exact)
+            && self.encoded.as_deref() == Some(received)
+    }
+
+    /// Checks a decoded message.
+    pub fn check_message(&self, message: &DynamicMessage) -> Result<(), Vec<Mismatch>> {
+        let mut diffs = Vec::new();
+        match &self.pattern {
+            Top::Fields(pattern) => compare_message(pattern, message, "", &mut diffs),
+            Top::Wrapper(field, matchers) => {
+                let value = message.get_field(field);
+                check_matchers(matchers, &value, field, "", &mut diffs);
+            }
+            Top::Exact(expected) => compare_exact(expected, message, "", &mut diffs),
+        }
+        if diffs.is_empty() {
+            Ok(())
+        } else {
+            Err(diffs)
+        }
+    }
+}
+
+/// Renders a message as compact proto JSON.
+pub fn render_message(message: &DynamicMessage) -> String {
+    let options = prost_reflect::SerializeOptions::new().skip_default_fields(true);
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    match message.serialize_with_options(&mut serializer, &options) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(e) => format!("<unprintable: {e}>"),
+    }
+}
+
+/// Renders an encoded message of a type, for output.
+pub fn render_bytes(descriptor: &MessageDescriptor, bytes: &[u8]) -> String {
+    match DynamicMessage::decode(descriptor.clone(), bytes) {
+        Ok(m) => render_message(&m),
+        Err(_) => format!("<{} undecodable bytes>", bytes.len()),
+    }
+}
+
+fn is_well_known(descriptor: &MessageDescriptor) -> bool {
+    descriptor.package_name() == "google.protobuf"
+}
+
+fn is_wrapper(descriptor: &MessageDescriptor) -> bool {
+    is_well_known(descriptor)
+        && descriptor.name().ends_with("Value")
+        && descriptor.fields().len() == 1
+}
+
+fn field_list(descriptor: &MessageDescriptor) -> String {
+    let names: Vec<String> = descriptor.fields().map(|f| f.name().to_string()).collect();
+    if names.is_empty() {
+        "no fields".into()
+    } else {
+        names.join(", ")
+    }
+}
+
+/// The position of the first matcher mapping in the node, checking that no mapping mixes
+/// matcher keys and field names.
+fn find_matcher(node: &Node) -> Result<Option<crate::scenario::node::Pos>, SpecError> {
+    if Matcher::is_matcher_map(node)? {
+        return Ok(Some(node.pos));
+    }
+    let children: Vec<&Node> = match &node.value {
+        NodeValue::Map(entries) => entries.iter().map(|(_, v)| v).collect(),
+        NodeValue::Seq(items) => items.iter().collect(),
+        _ => return Ok(None),
+    };
+    for child in children {
+        if let Some(pos) = find_matcher(child)? {
+            return Ok(Some(pos));
+        }
+    }
+    Ok(None)
+}
+
+fn compile_well_known(
+    node: &Node,
+    descriptor: &MessageDescriptor,
+) -> Result<(Top, Option<DynamicMessage>), SpecError> {
+    if Matcher::is_matcher_map(node)? {
+        let field = descriptor
+            .fields()
+            .next()
+            .filter(|_| is_wrapper(descriptor))
+            .ok_or_else(|| {
+                SpecError::new(
+                    node.pos,
+                    format!(
+                        "matchers apply to wrapper types, not to {}",
+                        descriptor.full_name()
+                    ),
+                )
+            })?;
+        return Ok((Top::Wrapper(field, Matcher::parse_all(node)?), None));
+    }
+    let message = DynamicMessage::deserialize(descriptor.clone(), node.to_json()).map_err(|e| {
+        SpecError::new(
+            node.pos,
+            format!("not a valid {} value: {e}", descriptor.full_name()),
+        )
+    })?;
+    Ok((Top::Exact(message.clone()), Some(message)))
+}
+
+fn find_field(descriptor: &MessageDescriptor, name: &str) -> Option<FieldDescriptor> {
+    descriptor
+        .get_field_by_name(name)
+        .or_else(|| descriptor.get_field_by_json_name(name))
+}
+
+fn compile_fields(
+    entries: &[(crate::scenario::node::Key, Node)],
+    descriptor: &MessageDescriptor,
+    mode: MatchMode,
+    message: &mut DynamicMessage,
+) -> Result<MessagePattern, SpecError> {
+    let mut fields = Vec::with_capacity(entries.len());
+    for (key, value) in entries {
+        if key.name.starts_with('$') {
+            return Err(SpecError::new(
+                key.pos,
+                format!(
+                    "`{}` is a matcher; put it on a field of {} ({})",
+                    key.name,
+                    descriptor.full_name(),
+                    field_list(descriptor)
+                ),
+            ));
+        }
+        let field = find_field(descriptor, &key.name).ok_or_else(|| {
+            SpecError::new(
+                key.pos,
+                format!(
+                    "unknown field `{}` in {} (fields: {})",
+                    key.name,
+                    descriptor.full_name(),
+                    field_list(descriptor)
+                ),
+            )
+        })?;
+        if fields
+            .iter()
+            .any(|(f, _): &(FieldDescriptor, _)| f == &field)
+        {
+            return Err(SpecError::new(
+                key.pos,
+                format!("field `{}` is written twice", field.name()),
+            ));
+        }
+        let pattern = compile_field(value, &field, descriptor, mode)?;
+        if let FieldPattern::Exact(v) = &pattern {
+            message.set_field(&field, v.clone());
+        }
+        fields.push((field, pattern));
+    }
+    Ok(MessagePattern { fields, mode })
+}
+
+/// Converts a node to the value of `field` with the proto3 JSON mapping.
+fn field_value(
+    node: &Node,
+    field: &FieldDescriptor,
+    parent: &MessageDescriptor,
+) -> Result<Value, SpecError> {
+    let mut wrapper = serde_json::Map::new();
+    wrapper.insert(field.name().to_string(), node.to_json());
+    let message = DynamicMessage::deserialize(parent.clone(), serde_json::Value::Object(wrapper))
+        .map_err(|e| {
+        SpecError::new(
+            node.pos,
+            format!(
+                "field `{}` ({}): {}",
+                field.name(),
+                kind_name(field),
+                clean_serde_error(&e.to_string())
+            ),
+        )
+    })?;
+    Ok(message.get_field(field).into_owned())
+}
+
+fn clean_serde_error(text: &str) -> String {
+    text.split(" at line ").next().unwrap_or(text).to_string()
+}
+
+/// The type of a field as a proto would write it.
+pub fn kind_name(field: &FieldDescriptor) -> String {
+    let base = match field.kind() {
+        Kind::Message(m) => m.full_name().to_string(),
+        Kind::Enum(e) => e.full_name().to_string(),
+        other => format!("{other:?}").to_lowercase(),
+    };
+    if field.is_map() {
+        "map".into()
+    } else if field.is_list() {
+        format!("repeated {base}")
+    } else {
+        base
+    }
+}
+
+fn compile_field(
+    node: &Node,
+    field: &FieldDescriptor,
+    parent: &MessageDescriptor,
+    mode: MatchMode,
+) -> Result<FieldPattern, SpecError> {
+    if Matcher::is_matcher_map(node)? {
+        return Ok(FieldPattern::Matchers(Matcher::parse_all(node)?));
+    }
+    if find_matcher(node)?.is_none() {
+        return field_value(node, field, parent).map(FieldPattern::Exact);
+    }
+    if field.is_map() {
+        return Err(SpecError::new(
+            node.pos,
+            format!(
+                "matchers inside map field `{}` are not supported; match the whole field",
+                field.name()
+            ),
+        ));
+    }
+    match (&node.value, field.kind()) {
+        (NodeValue::Seq(items), kind) if field.is_list() => items
+            .iter()
+            .map(|item| compile_element(item, field, parent, &kind, mode))
+            .collect::<Result<_, _>>()
+            .map(FieldPattern::List),
+        (NodeValue::Map(entries), Kind::Message(desc)) if !is_well_known(&desc) => {
+            let mut scratch = DynamicMessage::new(desc.clone());
+            compile_fields(entries, &desc, mode, &mut scratch).map(FieldPattern::Message)
+        }
+        _ => Err(SpecError::new(
+            node.pos,
+            format!(
+                "field `{}` ({}) cannot hold {}",
+                field.name(),
+                kind_name(field),
+                node.kind()
+            ),
+        )),
+    }
+}
+
+fn compile_element(
+    node: &Node,
+    field: &FieldDescriptor,
+    parent: &MessageDescriptor,
+    kind: &Kind,
+    mode: MatchMode,
+) -> Result<FieldPattern, SpecError> {
+    if Matcher::is_matcher_map(node)? {
+        return Ok(FieldPattern::Matchers(Matcher::parse_all(node)?));
+    }
+    match (&node.value, kind) {
+        (NodeValue::Map(entries), Kind::Message(desc))
+            if !is_well_known(desc) && find_matcher(node)?.is_some() =>
+        {
+            let mut scratch = DynamicMessage::new(desc.clone());
+            compile_fields(entries, desc, mode, &mut scratch).map(FieldPattern::Message)
+        }
+        _ => {
+            let single = Node {
+                pos: node.pos,
+                value: NodeValue::Seq(vec![node.clone()]),
+            };
+            match field_value(&single, field, parent)? {
+                Value::List(mut items) if items.len() == 1 => {
+                    Ok(FieldPattern::Exact(items.remove(0)))
+                }
+                other => Ok(FieldPattern::Exact(other)),
+            }
+        }
+    }
+}
+
+fn join(path: &str, name: &str) -> String {
+    if path.is_empty() {
+        name.to_string()
+    } else {
+        format!("{path}.{name}")
+    }
+}
+
+fn compare_message(
+    pattern: &MessagePattern,
+    message: &DynamicMessage,
+    path: &str,
+    diffs: &mut Vec<Mismatch>,
+) {
+    let descriptor = message.descriptor();
+    for field in descriptor.fields() {
+        let field_path = join(path, field.name());
+        let actual = message.get_field(&field);
+        match pattern.fields.iter().find(|(f, _)| *f == field) {
+            Some((_, expected)) => compare_field(expected, &actual, &field, &field_path, diffs),
+            None if pattern.mode == MatchMode::Exact => {
+                let default = Value::default_value_for_field(&field);
+                compare_values(&default, &actual, &field, &field_path, diffs);
+            }
+            None => {}
+        }
+    }
+}
+
+fn compare_field(
+    expected: &FieldPattern,
+    actual: &Value,
+    field: &FieldDescriptor,
+    path: &str,
+    diffs: &mut Vec<Mismatch>,
+) {
+    match (expected, actual) {
+        (FieldPattern::Exact(value), _) => compare_values(value, actual, field, path, diffs),
+        (FieldPattern::Matchers(matchers), _) => {
+            check_matchers(matchers, actual, field, path, diffs)
+        }
+        (FieldPattern::Message(pattern), Value::Message(message)) => {
+            compare_message(pattern, message, path, diffs)
+        }
+        (FieldPattern::List(patterns), Value::List(items)) => {
+            if patterns.len() != items.len() {
+                diffs.push(Mismatch {
+                    path: path.to_string(),
+                    expected: format!("{} elements", patterns.len()),
+                    actual: format!("{} elements: {}", items.len(), render_value(actual, field)),
+                });
+                return;
+            }
+            for (i, (p, item)) in patterns.iter().zip(items).enumerate() {
+                compare_field(p, item, field, &format!("{path}[{i}]"), diffs);
+            }
+        }
+        (_, other) => diffs.push(Mismatch {
+            path: path.to_string(),
+            expected: kind_name(field),
+            actual: render_value(other, field),
+        }),
+    }
+}
+
+fn check_matchers(
+    matchers: &[Matcher],
+    actual: &Value,
+    field: &FieldDescriptor,
+    path: &str,
+    diffs: &mut Vec<Mismatch>,
+) {
+    let subject = subject_of(actual, field);
+    for matcher in matchers {
+        if let Err(expected) = matcher.check(&subject) {
+            diffs.push(Mismatch {
+                path: path.to_string(),
+                expected,
+                actual: render_value(actual, field),
+            });
+        }
+    }
+}
+
+fn compare_exact(
+    expected: &DynamicMessage,
+    actual: &DynamicMessage,
+    path: &str,
+    diffs: &mut Vec<Mismatch>,
+) {
+    for field in expected.descriptor().fields() {
+        let field_path = join(path, field.name());
+        compare_values(
+            &expected.get_field(&field),
+            &actual.get_field(&field),
+            &field,
+            &field_path,
+            diffs,
+        );
+    }
+}
+
+fn compare_values(
+    expected: &Value,
+    actual: &Value,
+    field: &FieldDescriptor,
+    path: &str,
+    diffs: &mut Vec<Mismatch>,
+) {
+    match (expected, actual) {
+        (Value::Message(e), Value::Message(a)) if e.descriptor() == a.descriptor() => {
+            compare_exact(e, a, path, diffs)
+        }
+        (Value::List(e), Value::List(a)) if e.len() == a.len() => {
+            for (i, (ev, av)) in e.iter().zip(a).enumerate() {
+                compare_values(ev, av, field, &format!("{path}[{i}]"), diffs);
+            }
+        }
+        (Value::Map(e), Value::Map(a)) if e.len() == a.len() => {
+            for (key, ev) in e {
+                let entry_path = format!("{path}[{}]", render_key(key));
+                match a.get(key) {
+                    Some(av) if av == ev => {}
+                    Some(av) => diffs.push(Mismatch {
+                        path: entry_path,
+                        expected: render_plain(ev),
+                        actual: render_plain(av),
+                    }),
+                    None => diffs.push(Mismatch {
+                        path: entry_path,
+                        expected: render_plain(ev),
+                        actual: "absent".into(),
+                    }),
+                }
+            }
+        }
+        (e, a) if e == a => {}
+        (e, a) => diffs.push(Mismatch {
+            path: path.to_string(),
+            expected: render_value(e, field),
+            actual: render_value(a, field),
+        }),
+    }
+}
+
+fn subject_of(value: &Value, field: &FieldDescriptor) -> Subject {
+    match value {
+        Value::List(items) => Subject::List(items.iter().map(|v| scalar_text(v, field)).collect()),
+        Value::Message(m) if is_wrapper(&m.descriptor()) => {
+            let inner = m
+                .descriptor()
+                .fields()
+                .next()
+                .expect("wrappers have one field");
+            subject_of(&m.get_field(&inner), &inner)
+        }
+        Value::Message(m) => Subject::Message(render_message(m)),
+        scalar => {
+            let text = scalar_text(scalar, field);
+            let number = match scalar {
+                Value::I32(n) => Some(Num::Int(*n as i128)),
+                Value::I64(n) => Some(Num::Int(*n as i128)),
+                Value::U32(n) => Some(Num::Int(*n as i128)),
+                Value::U64(n) => Some(Num::Int(*n as i128)),
+                Value::EnumNumber(n) => Some(Num::Int(*n as i128)),
+                Value::F32(x) => Some(Num::Float(*x as f64)),
+                Value::F64(x) => Some(Num::Float(*x)),
+                _ => None,
+            };
+            let len = match scalar {
+                Value::String(s) => s.chars().count(),
+                Value::Bytes(b) => b.len(),
+                _ => text.len(),
+            };
+            Subject::Scalar { text, number, len }
+        }
+    }
+}
+
+fn scalar_text(value: &Value, field: &FieldDescriptor) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::EnumNumber(n) => match field.kind() {
+            Kind::Enum(e) => e
+                .get_value(*n)
+                .map_or_else(|| n.to_string(), |v| v.name().to_string()),
+            _ => n.to_string(),
+        },
+        Value::Bytes(b) => base64_encode(b),
+        Value::Message(m) => render_message(m),
+        other => render_plain(other),
+    }
+}
+
+/// Renders a field value for a diff: strings quoted, enums by name, messages as JSON.
+fn render_value(value: &Value, field: &FieldDescriptor) -> String {
+    match value {
+        Value::String(s) => format!("{s:?}"),
+        Value::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|v| render_value(v, field))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Bytes(b) if b.len() > 48 => format!("<{} bytes>", b.len()),
+        other => scalar_text(other, field),
+    }
+}
+
+fn render_plain(value: &Value) -> String {
+    match value {
+        Value::Bool(b) => b.to_string(),
+        Value::I32(n) => n.to_string(),
+        Value::I64(n) => n.to_string(),
+        Value::U32(n) => n.to_string(),
+        Value::U64(n) => n.to_string(),
+        Value::F32(x) => x.to_string(),
+        Value::F64(x) => x.to_string(),
+        Value::String(s) => format!("{s:?}"),
+        Value::Bytes(b) => base64_encode(b),
+        Value::EnumNumber(n) => n.to_string(),
+        Value::Message(m) => render_message(m),
+        Value::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(render_plain)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Value::Map(map) => format!("{{{} entries}}", map.len()),
+    }
+}
+
+fn render_key(key: &MapKey) -> String {
+    match key {
+        MapKey::String(s) => format!("{s:?}"),
+        MapKey::Bool(b) => b.to_string(),
+        MapKey::I32(n) => n.to_string(),
+        MapKey::I64(n) => n.to_string(),
+        MapKey::U32(n) => n.to_string(),
+        MapKey::U64(n) => n.to_string(),
+    }
+}
+
+/// Standard base64 with padding, as the proto3 JSON mapping writes bytes.
+pub fn base64_encode(data: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(data)
+}

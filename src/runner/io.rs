@@ -1,0 +1,62 @@
+//! What the engine needs from a transport: one side of one call.
+
+use bytes::Bytes;
+
+use crate::matching::{MetaValue, ReceivedMetadata};
+use crate::scenario::StatusCode;
+
+/// Something the peer did, in the order it happened.
+#[derive(Debug, Clone)]
+pub enum PeerEvent {
+    /// Response headers (client role).
+    Headers(ReceivedMetadata),
+    /// A message, still encoded.
+    Message(Bytes),
+    /// The client ended its stream (server role).
+    HalfClosed,
+    /// The call ended with a status (client role).
+    Status {
+        /// The code.
+        code: StatusCode,
+        /// The status message.
+        message: String,
+        /// Trailing metadata.
+        trailers: ReceivedMetadata,
+        /// When the status did not come from the peer but from a broken connection:
+        /// what broke.
+        transport_error: Option<String>,
+    },
+    /// The client cancelled or reset the call (server role).
+    Cancelled(String),
+}
+
+/// A final status to end a call with (server role).
+#[derive(Debug, Clone)]
+pub struct FinalStatus {
+    /// The code.
+    pub code: StatusCode,
+    /// The message.
+    pub message: String,
+    /// Trailing metadata.
+    pub trailers: Vec<(String, MetaValue)>,
+}
+
+/// One side of one call, as the engine drives it. Sending never blocks: messages are
+/// queued for the transport. Receiving is eager: the transport reads what the peer sends
+/// as it arrives and hands it over through [`CallIo::next_event`].
+pub trait CallIo {
+    /// Queues a message for the peer.
+    fn send_message(&mut self, message: Bytes);
+    /// Sends response headers (server role).
+    fn send_headers(&mut self, headers: Vec<(String, MetaValue)>);
+    /// Half-closes the client's stream (client role).
+    fn close_send(&mut self);
+    /// Cancels the call (client role).
+    fn cancel(&mut self);
+    /// Ends the call with a status (server role).
+    fn finish(&mut self, status: FinalStatus);
+    /// The next thing the peer did; `None` once nothing more can happen.
+    fn next_event(&mut self) -> impl std::future::Future<Output = Option<PeerEvent>> + Send;
+    /// The request metadata the client sent (server role).
+    fn request_metadata(&self) -> ReceivedMetadata;
+}

@@ -1,0 +1,11 @@
+//! The replay engine: walks a call's script in one role over any transport.
+
+mod io;
+mod observer;
+mod outcome;
+mod play;
+
+pub use io::{CallIo, FinalStatus, PeerEvent};
+pub use observer::{Observer, Silent};
+pub use outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
+pub use play::{play_call, PlayOptions, STRAYED_CODE};

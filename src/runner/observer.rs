@@ -1,0 +1,19 @@
+//! Live progress from the engine to whoever reports it.
+
+use super::outcome::{CallResult, StepRecord};
+use crate::scenario::{Call, Role, Scenario};
+
+/// Receives what happens while calls are played. Shared by concurrent calls.
+pub trait Observer: Send + Sync {
+    /// A call begins.
+    fn call_started(&self, _scenario: &Scenario, _call: &Call, _role: Role) {}
+    /// A step finished (performed, passed or failed).
+    fn step(&self, _scenario: &Scenario, _call: &Call, _role: Role, _record: &StepRecord) {}
+    /// A call ended.
+    fn call_finished(&self, _scenario: &Scenario, _result: &CallResult) {}
+}
+
+/// An observer that ignores everything.
+pub struct Silent;
+
+impl Observer for Silent {}

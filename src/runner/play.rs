@@ -1,0 +1,684 @@
+//! The step walker: plays one call's script in one role over a [`CallIo`].
+
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::{sleep, timeout_at, Instant};
+
+use super::io::{CallIo, FinalStatus, PeerEvent};
+use super::observer::Observer;
+use super::outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
+use crate::matching::{render_bytes, MessageSpec, Mismatch, ReceivedMetadata};
+use crate::scenario::{Action, Call, MessageStep, Role, Scenario, StatusCode, StatusStep, Step};
+
+/// Limits that apply to every call.
+#[derive(Debug, Clone)]
+pub struct PlayOptions {
+    /// The deadline of a call whose scenario sets no `timeout:`.
+    pub default_timeout: Duration,
+}
+
+impl Default for PlayOptions {
+    fn default() -> Self {
+        PlayOptions {
+            default_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How long a client keeps waiting past the call's deadline for the server's own
+/// DEADLINE_EXCEEDED status.
+const DEADLINE_GRACE: Duration = Duration::from_millis(500);
+
+/// The status a server ends a call with when the client strays from the script.
+pub const STRAYED_CODE: StatusCode = StatusCode(9); // FAILED_PRECONDITION
+
+/// Plays `call` in `role` over `io`, reporting each step to `observer`.
+/// `peer_deadline` is a deadline the peer asked for (a server's incoming `grpc-timeout`).
+pub async fn play_call<I: CallIo>(
+    scenario: &Scenario,
+    call: &Call,
+    role: Role,
+    io: &mut I,
+    options: &PlayOptions,
+    peer_deadline: Option<Duration>,
+    observer: &dyn Observer,
+) -> CallResult {
+    let start = Instant::now();
+    let budget = call
+        .timeout
+        .or(peer_deadline)
+        .unwrap_or(options.default_timeout);
+    let grace = if role == Role::Client {
+        DEADLINE_GRACE
+    } else {
+        Duration::ZERO
+    };
+    observer.call_started(scenario, call, role);
+    let mut player = Player {
+        scenario,
+        call,
+        role,
+        io,
+        observer,
+        start,
+        deadline: start + budget + grace,
+        budget,
+        pending: VecDeque::new(),
+        headers: None,
+        records: Vec::new(),
+    };
+    let failure = player.play().await.err();
+    if let Some(failure) = &failure {
+        match role {
+            Role::Client => player.io.cancel(),
+            Role::Server => player.io.finish(FinalStatus {
+                code: STRAYED_CODE,
+                message: format!(
+                    "grpc-replay: {}",
+                    failure.describe(&scenario.path).replace('\n', ";")
+                ),
+                trailers: Vec::new(),
+            }),
+        }
+    }
+    let result = CallResult {
+        file: scenario.path.clone(),
+        scenario: scenario.name.clone(),
+        call_id: call.id.clone(),
+        call_name: call.name.clone(),
+        method: call.path.clone(),
+        role,
+        duration: start.elapsed(),
+        steps: player.records,
+        failure,
+    };
+    observer.call_finished(scenario, &result);
+    result
+}
+
+struct Player<'a, I> {
+    scenario: &'a Scenario,
+    call: &'a Call,
+    role: Role,
+    io: &'a mut I,
+    observer: &'a dyn Observer,
+    start: Instant,
+    deadline: Instant,
+    budget: Duration,
+    pending: VecDeque<PeerEvent>,
+    headers: Option<ReceivedMetadata>,
+    records: Vec<StepRecord>,
+}
+
+/// Why no event came.
+enum NoEvent {
+    /// The wait ran out (`within` or the call's deadline).
+    TimedOut { within: bool },
+    /// The transport has nothing more to give.
+    Ended,
+}
+
+impl<I: CallIo> Player<'_, I> {
+    async fn play(&mut self) -> Result<(), Failure> {
+        if self.role == Role::Server {
+            let received = self.io.request_metadata();
+            if let Err(diffs) = self.call.metadata.check(&received) {
+                return Err(self.failure_at(
+                    self.call.pos,
+                    "call",
+                    FailureKind::Mismatch,
+                    "the request metadata differs from the script's `metadata:`".into(),
+                    diffs,
+                ));
+            }
+        }
+        let final_ok = matches!(
+            self.call.script.last().map(|s| &s.action),
+            Some(Action::Status(s)) if s.code == StatusCode::OK
+        );
+        for step in &self.call.script {
+            match &step.action {
+                Action::Cancel if self.role == Role::Client => {
+                    self.wait_after(step).await;
+                    self.io.cancel();
+                    self.record(
+                        step,
+                        StepOutcome::Performed,
+                        "the client cancels".into(),
+                        None,
+                        1,
+                    );
+                    return Ok(());
+                }
+                Action::Close if self.role == Role::Server && step.implied && !final_ok => {}
+                Action::Status(status) if self.role == Role::Server => {
+                    self.wait_after(step).await;
+                    self.perform_status(step, status);
+                    return Ok(());
+                }
+                _ => self.step(step).await?,
+            }
+        }
+        Ok(())
+    }
+
+    async fn step(&mut self, step: &Step) -> Result<(), Failure> {
+        match (&step.action, self.role) {
+            (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
+                self.send(step, m).await;
+                Ok(())
+            }
+            (Action::Client(m), Role::Server) | (Action::Server(m), Role::Client) => {
+                self.receive(step, m.checked()).await
+            }
+            (Action::Headers(spec), Role::Server) => {
+                self.wait_after(step).await;
+                let headers = spec.to_send().unwrap_or_default();
+                let detail = headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", v.text()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.io.send_headers(headers);
+                self.record(step, StepOutcome::Performed, detail, None, 1);
+                Ok(())
+            }
+            (Action::Headers(spec), Role::Client) => self.check_headers(step, spec).await,
+            (Action::Close, Role::Client) => {
+                self.wait_after(step).await;
+                self.io.close_send();
+                self.record(step, StepOutcome::Performed, "half-close".into(), None, 1);
+                Ok(())
+            }
+            (Action::Close, Role::Server) => self.expect_close(step).await,
+            (Action::Cancel, Role::Server) => self.expect_cancel(step).await,
+            (Action::Status(status), Role::Client) => self.check_status(step, status).await,
+            (Action::Sleep(duration), _) => {
+                sleep(*duration).await;
+                self.record(
+                    step,
+                    StepOutcome::Performed,
+                    humantime::format_duration(*duration).to_string(),
+                    None,
+                    1,
+                );
+                Ok(())
+            }
+            (Action::Unordered(steps), _) => self.unordered(step, steps).await,
+            (Action::Cancel, Role::Client) | (Action::Status(_), Role::Server) => {
+                unreachable!("handled by play()")
+            }
+        }
+    }
+
+    async fn wait_after(&self, step: &Step) {
+        if let Some(after) = step.after {
+            sleep(after).await;
+        }
+    }
+
+    async fn send(&mut self, step: &Step, message: &MessageStep) {
+        let bytes = message
+            .message
+            .to_send()
+            .expect("the loader rejects unsendable messages for the role that sends them")
+            .clone();
+        for _ in 0..step.repeat {
+            self.wait_after(step).await;
+            self.io.send_message(bytes.clone());
+        }
+        let detail = message.message.display();
+        self.record(step, StepOutcome::Performed, detail, None, step.repeat);
+    }
+
+    async fn receive(&mut self, step: &Step, expected: &MessageSpec) -> Result<(), Failure> {
+        let began = Instant::now();
+        for index in 0..step.repeat {
+            let event = self.next_skipping_headers(step).await;
+            let bytes = match event {
+                Ok(PeerEvent::Message(bytes)) => bytes,
+                other => {
+                    return Err(self.missing(
+                        step,
+                        &format!("{} message {}", self.peer(), expected.display()),
+                        other,
+                    ))
+                }
+            };
+            if let Err(diffs) = expected.check(&bytes) {
+                let nth = if step.repeat > 1 {
+                    format!(" (message {} of {})", index + 1, step.repeat)
+                } else {
+                    String::new()
+                };
+                return Err(self.failure(
+                    step,
+                    FailureKind::Mismatch,
+                    format!(
+                        "expected {}{nth}, received {}",
+                        expected.display(),
+                        render_bytes(expected.descriptor(), &bytes)
+                    ),
+                    diffs,
+                ));
+            }
+        }
+        self.record(
+            step,
+            StepOutcome::Passed,
+            expected.display(),
+            Some(began.elapsed()),
+            step.repeat,
+        );
+        Ok(())
+    }
+
+    async fn unordered(&mut self, group: &Step, steps: &[Step]) -> Result<(), Failure> {
+        let mut expected: Vec<(&Step, &MessageSpec, u64)> = Vec::new();
+        for step in steps {
+            match (&step.action, self.role) {
+                (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
+                    self.send(step, m).await
+                }
+                (Action::Client(m), Role::Server) | (Action::Server(m), Role::Client) => {
+                    expected.push((step, m.checked(), step.repeat))
+                }
+                _ => unreachable!("the loader allows only messages in unordered groups"),
+            }
+        }
+        let began = Instant::now();
+        while let Some(&(first, first_spec, _)) = expected.iter().find(|(_, _, left)| *left > 0) {
+            let bytes = match self.next_skipping_headers(first).await {
+                Ok(PeerEvent::Message(bytes)) => bytes,
+                other => {
+                    return Err(self.missing(
+                        first,
+                        &format!("{} message {}", self.peer(), first_spec.display()),
+                        other,
+                    ))
+                }
+            };
+            let hit = expected
+                .iter_mut()
+                .find(|(_, spec, left)| *left > 0 && spec.check(&bytes).is_ok());
+            match hit {
+                Some((step, spec, left)) => {
+                    *left -= 1;
+                    let (step, detail) = (*step, spec.display());
+                    self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
+                }
+                None => {
+                    let diffs = first_spec.check(&bytes).err().unwrap_or_default();
+                    return Err(self.failure(
+                        group,
+                        FailureKind::Mismatch,
+                        format!(
+                            "received {}, which matches none of the messages still expected in the group",
+                            render_bytes(first_spec.descriptor(), &bytes)
+                        ),
+                        diffs,
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn check_headers(
+        &mut self,
+        step: &Step,
+        spec: &crate::matching::MetadataSpec,
+    ) -> Result<(), Failure> {
+        let began = Instant::now();
+        let headers = loop {
+            if let Some(headers) = self.headers.clone() {
+                break headers;
+            }
+            match self.next_event(step).await {
+                Ok(PeerEvent::Headers(h)) => self.headers = Some(h),
+                Ok(PeerEvent::Status {
+                    trailers,
+                    transport_error: None,
+                    ..
+                }) if self.pending.is_empty() => {
+                    // A Trailers-Only response: its headers are the trailers.
+                    break trailers;
+                }
+                other => return Err(self.missing(step, "response headers", other)),
+            }
+        };
+        spec.check(&headers).map_err(|diffs| {
+            self.failure(
+                step,
+                FailureKind::Mismatch,
+                "the response headers differ".into(),
+                diffs,
+            )
+        })?;
+        let detail = render_metadata(&headers);
+        self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
+        Ok(())
+    }
+
+    async fn check_status(&mut self, step: &Step, expected: &StatusStep) -> Result<(), Failure> {
+        let began = Instant::now();
+        self.io.close_send();
+        let event = self.next_skipping_headers(step).await;
+        let (code, message, trailers, transport_error) = match event {
+            Ok(PeerEvent::Status {
+                code,
+                message,
+                trailers,
+                transport_error,
+            }) => (code, message, trailers, transport_error),
+            Err(NoEvent::TimedOut { within: false }) if expected.code == StatusCode(4) => {
+                // The call's deadline passed: the client ends it with DEADLINE_EXCEEDED.
+                (
+                    StatusCode(4),
+                    "deadline exceeded (client side)".into(),
+                    Vec::new(),
+                    None,
+                )
+            }
+            Ok(PeerEvent::Message(bytes)) => {
+                let descriptor = self.call.method.output();
+                return Err(self.failure(
+                    step,
+                    FailureKind::Mismatch,
+                    format!(
+                        "expected the call to end with status {}, but the server sent another message: {}",
+                        expected.code,
+                        render_bytes(&descriptor, &bytes)
+                    ),
+                    Vec::new(),
+                ));
+            }
+            other => return Err(self.missing(step, &format!("status {}", expected.code), other)),
+        };
+        let mut diffs = Vec::new();
+        if code != expected.code {
+            diffs.push(Mismatch {
+                path: "code".into(),
+                expected: expected.code.name(),
+                actual: code.name(),
+            });
+        }
+        if let Some(spec) = &expected.message {
+            if let Err(want) = spec.check(&message) {
+                diffs.push(Mismatch {
+                    path: "message".into(),
+                    expected: want,
+                    actual: format!("{message:?}"),
+                });
+            }
+        }
+        if let Err(more) = expected.trailers.check(&trailers) {
+            diffs.extend(more.into_iter().map(|mut d| {
+                d.path = format!("trailers.{}", d.path);
+                d
+            }));
+        }
+        if !diffs.is_empty() {
+            let kind = if transport_error.is_some() {
+                FailureKind::Transport
+            } else {
+                FailureKind::Mismatch
+            };
+            let summary = match transport_error {
+                Some(error) => format!("the connection failed: {error}"),
+                None => format!(
+                    "expected status {}, the call ended with {}{}",
+                    expected.code,
+                    code,
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {message}")
+                    }
+                ),
+            };
+            return Err(self.failure(step, kind, summary, diffs));
+        }
+        let detail = if message.is_empty() {
+            code.name()
+        } else {
+            format!("{code}: {message}")
+        };
+        self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
+        Ok(())
+    }
+
+    fn perform_status(&mut self, step: &Step, status: &StatusStep) {
+        let message = status
+            .message
+            .as_ref()
+            .and_then(|m| m.to_send())
+            .unwrap_or_default()
+            .to_string();
+        let detail = if message.is_empty() {
+            status.code.name()
+        } else {
+            format!("{}: {message}", status.code)
+        };
+        self.io.finish(FinalStatus {
+            code: status.code,
+            message,
+            trailers: status.trailers.to_send().unwrap_or_default(),
+        });
+        self.record(step, StepOutcome::Performed, detail, None, 1);
+    }
+
+    async fn expect_close(&mut self, step: &Step) -> Result<(), Failure> {
+        let began = Instant::now();
+        match self.next_event(step).await {
+            Ok(PeerEvent::HalfClosed) => {
+                self.record(
+                    step,
+                    StepOutcome::Passed,
+                    "half-close".into(),
+                    Some(began.elapsed()),
+                    1,
+                );
+                Ok(())
+            }
+            Ok(PeerEvent::Message(bytes)) => Err(self.failure(
+                step,
+                FailureKind::Mismatch,
+                format!(
+                    "expected the client to half-close, but it sent another message: {}",
+                    render_bytes(&self.call.method.input(), &bytes)
+                ),
+                Vec::new(),
+            )),
+            other => Err(self.missing(step, "the client's half-close", other)),
+        }
+    }
+
+    async fn expect_cancel(&mut self, step: &Step) -> Result<(), Failure> {
+        let began = Instant::now();
+        match self.next_event(step).await {
+            Ok(PeerEvent::Cancelled(reason)) => {
+                self.record(step, StepOutcome::Passed, reason, Some(began.elapsed()), 1);
+                Ok(())
+            }
+            other => Err(self.missing(step, "the client to cancel the call", other)),
+        }
+    }
+
+    /// The next event, within the step's `within` and the call's deadline.
+    async fn next_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
+        if let Some(event) = self.pending.pop_front() {
+            return Ok(event);
+        }
+        let (limit, within) = match step.within {
+            Some(w) if Instant::now() + w < self.deadline => (Instant::now() + w, true),
+            _ => (self.deadline, false),
+        };
+        match timeout_at(limit, self.io.next_event()).await {
+            Ok(Some(event)) => Ok(event),
+            Ok(None) => Err(NoEvent::Ended),
+            Err(_) => Err(NoEvent::TimedOut { within }),
+        }
+    }
+
+    /// The next event that is not response headers (which are kept for a later check).
+    async fn next_skipping_headers(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
+        loop {
+            match self.next_event(step).await? {
+                PeerEvent::Headers(headers) => self.headers = Some(headers),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    fn peer(&self) -> &'static str {
+        match self.role {
+            Role::Client => "the server's",
+            Role::Server => "the client's",
+        }
+    }
+
+    /// A failure for a step whose event never came, or came as something else.
+    fn missing(&self, step: &Step, wanted: &str, got: Result<PeerEvent, NoEvent>) -> Failure {
+        let (kind, summary) = match got {
+            Err(NoEvent::TimedOut { within: true }) => (
+                FailureKind::Timeout,
+                format!(
+                    "expected {wanted} within {}, nothing came",
+                    humantime::format_duration(step.within.unwrap_or_default())
+                ),
+            ),
+            Err(NoEvent::TimedOut { within: false }) => (
+                FailureKind::Timeout,
+                format!(
+                    "expected {wanted}, nothing came before the call's deadline ({})",
+                    humantime::format_duration(self.budget)
+                ),
+            ),
+            Err(NoEvent::Ended) => (
+                FailureKind::Transport,
+                format!("expected {wanted}, but the call is gone"),
+            ),
+            Ok(PeerEvent::Status {
+                code,
+                message,
+                transport_error: Some(error),
+                ..
+            }) => (
+                FailureKind::Transport,
+                format!(
+                    "expected {wanted}, but the connection failed: {error} ({code}: {message})"
+                ),
+            ),
+            Ok(PeerEvent::Status { code, message, .. }) => (
+                FailureKind::Mismatch,
+                format!(
+                    "expected {wanted}, but the call ended with status {code}{}",
+                    if message.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {message}")
+                    }
+                ),
+            ),
+            Ok(PeerEvent::HalfClosed) => (
+                FailureKind::Mismatch,
+                format!("expected {wanted}, but the client half-closed its stream"),
+            ),
+            Ok(PeerEvent::Cancelled(reason)) => (
+                FailureKind::Mismatch,
+                format!("expected {wanted}, but the client cancelled the call ({reason})"),
+            ),
+            Ok(PeerEvent::Message(bytes)) => {
+                let descriptor = match self.role {
+                    Role::Client => self.call.method.output(),
+                    Role::Server => self.call.method.input(),
+                };
+                (
+                    FailureKind::Mismatch,
+                    format!(
+                        "expected {wanted}, received a message: {}",
+                        render_bytes(&descriptor, &bytes)
+                    ),
+                )
+            }
+            Ok(PeerEvent::Headers(_)) => (
+                FailureKind::Mismatch,
+                format!("expected {wanted}, received headers"),
+            ),
+        };
+        self.failure(step, kind, summary, Vec::new())
+    }
+
+    fn failure(
+        &self,
+        step: &Step,
+        kind: FailureKind,
+        summary: String,
+        diffs: Vec<Mismatch>,
+    ) -> Failure {
+        let failure = self.failure_at(step.pos, step.action.keyword(), kind, summary, diffs);
+        let record = StepRecord {
+            pos: step.pos,
+            keyword: step.action.keyword(),
+            outcome: StepOutcome::Failed,
+            detail: failure.summary.clone(),
+            at: self.start.elapsed(),
+            waited: None,
+            count: 1,
+            implied: step.implied,
+        };
+        self.observer
+            .step(self.scenario, self.call, self.role, &record);
+        failure
+    }
+
+    fn failure_at(
+        &self,
+        pos: crate::scenario::node::Pos,
+        keyword: &'static str,
+        kind: FailureKind,
+        summary: String,
+        diffs: Vec<Mismatch>,
+    ) -> Failure {
+        Failure {
+            kind,
+            pos,
+            keyword,
+            summary,
+            diffs,
+        }
+    }
+
+    fn record(
+        &mut self,
+        step: &Step,
+        outcome: StepOutcome,
+        detail: String,
+        waited: Option<Duration>,
+        count: u64,
+    ) {
+        let record = StepRecord {
+            pos: step.pos,
+            keyword: step.action.keyword(),
+            outcome,
+            detail,
+            at: self.start.elapsed(),
+            waited,
+            count,
+            implied: step.implied,
+        };
+        self.observer
+            .step(self.scenario, self.call, self.role, &record);
+        self.records.push(record);
+    }
+}
+
+fn render_metadata(metadata: &ReceivedMetadata) -> String {
+    metadata
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", v.text()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

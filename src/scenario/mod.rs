@@ -1,0 +1,16 @@
+//! The scenario model: the YAML file format, its parsing and validation, and the loaded
+//! form the roles replay. Free of networking.
+
+mod error;
+mod load;
+mod model;
+pub mod node;
+mod raw;
+mod status_code;
+mod vars;
+
+pub use error::LoadError;
+pub use load::{collect_files, load_file, load_str, unplayable, LoadOptions, PoolCache};
+pub use model::{Action, Call, Compression, MessageStep, Role, Scenario, StatusStep, Step};
+pub use status_code::StatusCode;
+pub use vars::VarSources;

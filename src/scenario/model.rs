@@ -1,0 +1,172 @@
+//! A loaded scenario: every method resolved, every message parsed against its type.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost_reflect::MethodDescriptor;
+
+use super::node::Pos;
+use super::status_code::StatusCode;
+use crate::matching::{MessageSpec, MetadataSpec, TextSpec};
+use crate::protos::RpcKind;
+
+/// Which side of a call grpc-replay plays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    /// Sends `client:` lines, checks `server:` lines.
+    Client,
+    /// Sends `server:` lines, checks `client:` lines.
+    Server,
+}
+
+impl Role {
+    /// `client` or `server`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Role::Client => "client",
+            Role::Server => "server",
+        }
+    }
+}
+
+/// One scenario file.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// The file it was read from.
+    pub path: PathBuf,
+    /// The file's text, for located messages.
+    pub source: Arc<str>,
+    /// `name:`, or the file's stem.
+    pub name: String,
+    /// `target:` for the client role.
+    pub target: Option<String>,
+    /// `listen:` for the server role.
+    pub listen: Option<String>,
+    /// Whether the calls run at the same time (`concurrent: true`) or one after another.
+    pub concurrent: bool,
+    /// The calls, in file order.
+    pub calls: Vec<Call>,
+}
+
+/// Message compression for a call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// gzip every message of the call.
+    Gzip,
+}
+
+/// One gRPC call: a method and the script of the conversation.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// `id:`, or `call-N` (1-based) for files with several calls, or the scenario name.
+    pub id: String,
+    /// `name:` of the call, or of the file for a single call.
+    pub name: String,
+    /// Where `call:` is written.
+    pub pos: Pos,
+    /// The method.
+    pub method: MethodDescriptor,
+    /// Its streaming kind.
+    pub kind: RpcKind,
+    /// The HTTP/2 path, `/package.Service/Method`.
+    pub path: String,
+    /// `timeout:` — the call's deadline (sent as `grpc-timeout` by a client).
+    pub timeout: Option<Duration>,
+    /// Request metadata: sent by a client, checked by a server.
+    pub metadata: MetadataSpec,
+    /// `compression: gzip`.
+    pub compression: Option<Compression>,
+    /// The steps, with implied ones made explicit.
+    pub script: Vec<Step>,
+}
+
+/// One line of a script.
+#[derive(Debug, Clone)]
+pub struct Step {
+    /// Where it is written (for implied steps, the place that implies them).
+    pub pos: Pos,
+    /// What happens.
+    pub action: Action,
+    /// `after:` — the performing side waits this long first.
+    pub after: Option<Duration>,
+    /// `within:` — the checking side waits at most this long.
+    pub within: Option<Duration>,
+    /// `repeat:` — how many times the step happens (at least 1).
+    pub repeat: u64,
+    /// Whether the file leaves the step implicit (a close or final status).
+    pub implied: bool,
+}
+
+/// A message step: what the sending side sends, and what the other side checks.
+#[derive(Debug, Clone)]
+pub struct MessageStep {
+    /// The message as written; sent by its side.
+    pub message: MessageSpec,
+    /// `expect:` — what the checking side compares against instead of `message`.
+    pub expect: Option<MessageSpec>,
+}
+
+impl MessageStep {
+    /// What the checking side compares a received message with.
+    pub fn checked(&self) -> &MessageSpec {
+        self.expect.as_ref().unwrap_or(&self.message)
+    }
+}
+
+/// The end of a call.
+#[derive(Debug, Clone)]
+pub struct StatusStep {
+    /// The status code.
+    pub code: StatusCode,
+    /// `message:` — the status message.
+    pub message: Option<TextSpec>,
+    /// `trailers:` — trailing metadata.
+    pub trailers: MetadataSpec,
+}
+
+/// What a step does.
+#[derive(Debug, Clone)]
+pub enum Action {
+    /// `client:` — a message from the client.
+    Client(MessageStep),
+    /// `server:` — a message from the server.
+    Server(MessageStep),
+    /// `headers:` — response headers from the server.
+    Headers(MetadataSpec),
+    /// `close` — the client half-closes.
+    Close,
+    /// `cancel` — the client cancels the call.
+    Cancel,
+    /// `status:` — the server ends the call.
+    Status(StatusStep),
+    /// `sleep:` — both sides pause.
+    Sleep(Duration),
+    /// `unordered:` — the checked messages of the group may arrive in any order.
+    Unordered(Vec<Step>),
+}
+
+impl Action {
+    /// The side that performs the action; `None` for `sleep` and groups.
+    pub fn performer(&self) -> Option<Role> {
+        match self {
+            Action::Client(_) | Action::Close | Action::Cancel => Some(Role::Client),
+            Action::Server(_) | Action::Headers(_) | Action::Status(_) => Some(Role::Server),
+            Action::Sleep(_) | Action::Unordered(_) => None,
+        }
+    }
+
+    /// The step's keyword, for output.
+    pub fn keyword(&self) -> &'static str {
+        match self {
+            Action::Client(_) => "client",
+            Action::Server(_) => "server",
+            Action::Headers(_) => "headers",
+            Action::Close => "close",
+            Action::Cancel => "cancel",
+            Action::Status(_) => "status",
+            Action::Sleep(_) => "sleep",
+            Action::Unordered(_) => "unordered",
+        }
+    }
+}

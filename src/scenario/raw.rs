@@ -1,0 +1,118 @@
+//! The scenario file as written: serde types that mirror the YAML, with positions.
+//!
+//! Unknown keys and wrong types are rejected here by serde-saphyr with their line and
+//! column; meaning (methods, messages, durations) is checked in [`super::load`].
+
+use std::fmt;
+
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::node::Node;
+
+/// A string with its position.
+pub type Located = Spanned<String>;
+
+/// The whole file. The call keys (`call`, `script`, …) may stand at the top for a file
+/// with a single call, or under `calls:` for several.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFile {
+    pub name: Option<Located>,
+    pub proto: Option<Node>,
+    pub import_paths: Option<Vec<Located>>,
+    pub target: Option<Located>,
+    pub listen: Option<Located>,
+    /// Read before substitution through [`RawVars`]; listed so that the key is known.
+    #[allow(dead_code)]
+    pub vars: Option<Node>,
+    pub concurrent: Option<bool>,
+    #[serde(rename = "match")]
+    pub match_mode: Option<Located>,
+    pub call: Option<Located>,
+    pub timeout: Option<Located>,
+    pub metadata: Option<Node>,
+    pub compression: Option<Located>,
+    pub script: Option<Vec<Spanned<RawStep>>>,
+    pub calls: Option<Vec<Spanned<RawCall>>>,
+}
+
+/// One call under `calls:`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawCall {
+    pub id: Option<Located>,
+    pub name: Option<Located>,
+    pub call: Located,
+    pub timeout: Option<Located>,
+    pub metadata: Option<Node>,
+    pub compression: Option<Located>,
+    #[serde(rename = "match")]
+    pub match_mode: Option<Located>,
+    pub script: Vec<Spanned<RawStep>>,
+}
+
+/// One step: `close` / `cancel` as a bare word, or a mapping with one action key and
+/// optional modifiers.
+#[derive(Debug)]
+pub enum RawStep {
+    /// A bare word such as `close`.
+    Word(String),
+    /// A mapping.
+    Fields(Box<RawStepFields>),
+}
+
+/// The keys a step mapping may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawStepFields {
+    pub client: Option<Node>,
+    pub server: Option<Node>,
+    pub expect: Option<Node>,
+    pub headers: Option<Node>,
+    pub close: Option<Node>,
+    pub cancel: Option<Node>,
+    pub status: Option<Node>,
+    pub message: Option<Node>,
+    pub trailers: Option<Node>,
+    pub sleep: Option<Located>,
+    pub unordered: Option<Vec<Spanned<RawStep>>>,
+    pub after: Option<Located>,
+    pub within: Option<Located>,
+    pub repeat: Option<Node>,
+    #[serde(rename = "match")]
+    pub match_mode: Option<Located>,
+}
+
+impl<'de> Deserialize<'de> for RawStep {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(StepVisitor)
+    }
+}
+
+struct StepVisitor;
+
+impl<'de> Visitor<'de> for StepVisitor {
+    type Value = RawStep;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a step: `close`, `cancel`, or a mapping such as `client: {...}`")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<RawStep, E> {
+        Ok(RawStep::Word(v.to_owned()))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawStep, A::Error> {
+        RawStepFields::deserialize(MapAccessDeserializer::new(map))
+            .map(|fields| RawStep::Fields(Box::new(fields)))
+    }
+}
+
+/// Only the `vars:` of a file, read before variables are substituted.
+#[derive(Debug, Deserialize)]
+pub struct RawVars {
+    pub vars: Option<Node>,
+}

@@ -1,0 +1,142 @@
+//! The server side of one call: the script's sends become the response stream.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use tokio::sync::{mpsc, oneshot};
+use tonic::metadata::MetadataMap;
+use tonic::{Code, Status, Streaming};
+
+use crate::matching::{MetaValue, ReceivedMetadata};
+use crate::runner::{CallIo, FinalStatus, PeerEvent};
+use crate::transport::to_metadata_map;
+
+/// How the response begins: headers (then messages and trailers), or a status alone.
+pub enum ResponseStart {
+    /// Response headers; the stream follows.
+    Headers(MetadataMap),
+    /// A Trailers-Only response with this status.
+    TrailersOnly(Status),
+}
+
+/// The response stream handed to tonic.
+pub type ResponseItems = mpsc::UnboundedReceiver<Result<Bytes, Status>>;
+
+/// One incoming call, as the engine sees it.
+pub struct ServerCall {
+    metadata: ReceivedMetadata,
+    pending: VecDeque<PeerEvent>,
+    events: mpsc::UnboundedReceiver<PeerEvent>,
+    outgoing: Option<mpsc::UnboundedSender<Result<Bytes, Status>>>,
+    start: Option<oneshot::Sender<ResponseStart>>,
+}
+
+impl ServerCall {
+    /// Wraps an incoming call: `pending` holds events already read (the first message,
+    /// read to choose the script).
+    pub fn new(
+        metadata: ReceivedMetadata,
+        pending: VecDeque<PeerEvent>,
+        events: mpsc::UnboundedReceiver<PeerEvent>,
+    ) -> (ServerCall, oneshot::Receiver<ResponseStart>, ResponseItems) {
+        let (start_tx, start_rx) = oneshot::channel();
+        let (outgoing, items) = mpsc::unbounded_channel();
+        (
+            ServerCall {
+                metadata,
+                pending,
+                events,
+                outgoing: Some(outgoing),
+                start: Some(start_tx),
+            },
+            start_rx,
+            items,
+        )
+    }
+
+    fn begin(&mut self, headers: MetadataMap) {
+        if let Some(start) = self.start.take() {
+            let _ = start.send(ResponseStart::Headers(headers));
+        }
+    }
+}
+
+/// Reads everything the client sends as it arrives, so that the HTTP/2 layer never holds
+/// unread frames while the script is busy.
+pub fn spawn_reader(mut stream: Streaming<Bytes>) -> mpsc::UnboundedReceiver<PeerEvent> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        loop {
+            let event = match stream.message().await {
+                Ok(Some(message)) => PeerEvent::Message(message),
+                Ok(None) => PeerEvent::HalfClosed,
+                Err(status) => PeerEvent::Cancelled(describe_reset(&status)),
+            };
+            let last = !matches!(event, PeerEvent::Message(_));
+            if tx.send(event).is_err() || last {
+                return;
+            }
+        }
+    });
+    rx
+}
+
+fn describe_reset(status: &Status) -> String {
+    let mut source = std::error::Error::source(status);
+    while let Some(error) = source {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            if let Some(reason) = h2.reason() {
+                return format!("the client reset the stream ({reason:?})");
+            }
+        }
+        source = error.source();
+    }
+    format!("the client ended the call: {}", status.message())
+}
+
+impl CallIo for ServerCall {
+    fn send_message(&mut self, message: Bytes) {
+        self.begin(MetadataMap::new());
+        if let Some(outgoing) = &self.outgoing {
+            let _ = outgoing.send(Ok(message));
+        }
+    }
+
+    fn send_headers(&mut self, headers: Vec<(String, MetaValue)>) {
+        self.begin(to_metadata_map(&headers));
+    }
+
+    fn close_send(&mut self) {}
+
+    fn cancel(&mut self) {}
+
+    fn finish(&mut self, status: FinalStatus) {
+        let code = Code::from_i32(status.code.0);
+        let trailers = to_metadata_map(&status.trailers);
+        let status = Status::with_metadata(code, status.message, trailers);
+        if code != Code::Ok {
+            if let Some(start) = self.start.take() {
+                let _ = start.send(ResponseStart::TrailersOnly(status));
+                self.outgoing = None;
+                return;
+            }
+        }
+        self.begin(MetadataMap::new());
+        if let Some(outgoing) = self.outgoing.take() {
+            if code != Code::Ok || !status.metadata().is_empty() {
+                let _ = outgoing.send(Err(status));
+            }
+        }
+    }
+
+    async fn next_event(&mut self) -> Option<PeerEvent> {
+        match self.pending.pop_front() {
+            Some(event) => Some(event),
+            None => self.events.recv().await,
+        }
+    }
+
+    fn request_metadata(&self) -> ReceivedMetadata {
+        self.metadata.clone()
+    }
+}

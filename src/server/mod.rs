@@ -1,0 +1,233 @@
+//! The server role: serves every call script of the given files for the methods their
+//! protos define, with reflection and health, until stopped or until every script played.
+
+mod call;
+mod registry;
+mod service;
+
+pub use registry::{Registry, ScriptId, ServeSummary};
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use prost::Message as _;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+
+use crate::protos::{all_methods, method_path};
+use crate::runner::{Observer, PlayOptions};
+use crate::scenario::Scenario;
+use crate::transport::Http2Settings;
+use service::{ReplayService, ServerState};
+
+/// How the server listens.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The address to bind (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// HTTP/2 windows.
+    pub http2: Http2Settings,
+    /// Answer server reflection (v1, v1alpha) and health.
+    pub reflection: bool,
+    /// TLS certificate and key (PEM).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// CA (PEM) that client certificates must chain to (mutual TLS).
+    pub client_ca: Option<PathBuf>,
+    /// Engine limits.
+    pub play: PlayOptions,
+}
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {reason}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        reason: String,
+    },
+    /// A TLS file is missing or invalid, or reflection could not be built.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// A running server.
+pub struct ServerHandle {
+    /// The bound address.
+    pub addr: SocketAddr,
+    registry: Arc<Registry>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<Result<(), tonic::transport::Error>>,
+}
+
+impl ServerHandle {
+    /// The scripts and their tally.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Waits until every script has been played once.
+    pub async fn all_played(&self) {
+        self.registry.all_played().await
+    }
+
+    /// Stops serving (open calls get a moment to finish) and returns the tally.
+    pub async fn shutdown(mut self) -> ServeSummary {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if tokio::time::timeout(Duration::from_secs(2), &mut self.task)
+            .await
+            .is_err()
+        {
+            self.task.abort();
+        }
+        self.registry.summary()
+    }
+}
+
+/// Binds the listener and starts serving the scripts of `scenarios`.
+pub async fn start(
+    scenarios: Vec<Scenario>,
+    options: ServeOptions,
+    observer: Arc<dyn Observer>,
+) -> Result<ServerHandle, ServeError> {
+    let pools = distinct_pools(&scenarios);
+    let known_paths = pools
+        .iter()
+        .flat_map(|pool| {
+            all_methods(pool)
+                .map(|m| method_path(&m))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let registry = Arc::new(Registry::new(scenarios));
+    let state = Arc::new(ServerState {
+        registry: registry.clone(),
+        play: options.play.clone(),
+        observer,
+        known_paths,
+    });
+
+    let mut routes = Routes::default();
+    if options.reflection {
+        routes = add_reflection_and_health(routes, &pools, &registry).await?;
+    }
+    let router =
+        std::mem::take(routes.axum_router_mut()).fallback_service(ReplayService::new(state));
+    let routes = Routes::from(router);
+
+    let mut builder = Server::builder()
+        .initial_stream_window_size(options.http2.stream_window)
+        .initial_connection_window_size(options.http2.connection_window)
+        .tcp_nodelay(true);
+    if let Some(tls) = tls_config(&options)? {
+        builder = builder
+            .tls_config(tls)
+            .map_err(|e| ServeError::Setup(format!("TLS: {e}")))?;
+    }
+    let listener = TcpListener::bind(options.listen)
+        .await
+        .map_err(|e| ServeError::Bind {
+            addr: options.listen,
+            reason: e.to_string(),
+        })?;
+    let addr = listener.local_addr().map_err(|e| ServeError::Bind {
+        addr: options.listen,
+        reason: e.to_string(),
+    })?;
+    let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
+        TcpListenerStream::new(listener),
+        async {
+            let _ = shutdown_rx.await;
+        },
+    ));
+    Ok(ServerHandle {
+        addr,
+        registry,
+        shutdown: Some(shutdown_tx),
+        task,
+    })
+}
+
+fn distinct_pools(scenarios: &[Scenario]) -> Vec<prost_reflect::DescriptorPool> {
+    let mut pools: Vec<prost_reflect::DescriptorPool> = Vec::new();
+    for call in scenarios.iter().flat_map(|s| &s.calls) {
+        let pool = call.method.parent_pool();
+        if !pools.iter().any(|p| p == pool) {
+            pools.push(pool.clone());
+        }
+    }
+    pools
+}
+
+async fn add_reflection_and_health(
+    mut routes: Routes,
+    pools: &[prost_reflect::DescriptorPool],
+    registry: &Registry,
+) -> Result<Routes, ServeError> {
+    let mut files = prost_types::FileDescriptorSet::default();
+    for pool in pools {
+        for file in pool.file_descriptor_protos() {
+            if !files.file.iter().any(|f| f.name == file.name) {
+                files.file.push(file.clone());
+            }
+        }
+    }
+    let encoded = files.encode_to_vec();
+    let setup = |e: tonic_reflection::server::Error| ServeError::Setup(format!("reflection: {e}"));
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(&encoded)
+        .build_v1()
+        .map_err(setup)?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(&encoded)
+        .build_v1alpha()
+        .map_err(setup)?;
+    let (reporter, health) = tonic_health::server::health_reporter();
+    for scenario in registry.scenarios() {
+        for call in &scenario.calls {
+            let service = call.method.parent_service().full_name().to_string();
+            reporter
+                .set_service_status(service, tonic_health::ServingStatus::Serving)
+                .await;
+        }
+    }
+    routes = routes
+        .add_service(v1)
+        .add_service(v1alpha)
+        .add_service(health);
+    Ok(routes)
+}
+
+fn tls_config(options: &ServeOptions) -> Result<Option<ServerTlsConfig>, ServeError> {
+    let read = |path: &PathBuf, what: &str| {
+        std::fs::read(path)
+            .map_err(|e| ServeError::Setup(format!("cannot read {what} {}: {e}", path.display())))
+    };
+    let Some((cert, key)) = &options.tls else {
+        return match options.client_ca {
+            Some(_) => Err(ServeError::Setup(
+                "--client-ca needs --tls-cert and --tls-key".into(),
+            )),
+            None => Ok(None),
+        };
+    };
+    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(
+        read(cert, "--tls-cert")?,
+        read(key, "--tls-key")?,
+    ));
+    if let Some(ca) = &options.client_ca {
+        config = config.client_ca_root(Certificate::from_pem(read(ca, "--client-ca")?));
+    }
+    Ok(Some(config))
+}

@@ -1,0 +1,191 @@
+//! The HTTP/2 service that answers every method path: each incoming call gets a script,
+//! chosen by method, metadata and first message, and played by the engine.
+
+use std::collections::VecDeque;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use tokio_stream::wrappers::UnboundedReceiverStream;
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::call::{spawn_reader, ResponseStart, ServerCall};
+use super::registry::Registry;
+use crate::codec::BytesCodec;
+use crate::matching::ReceivedMetadata;
+use crate::runner::{play_call, Observer, PlayOptions};
+use crate::scenario::{Compression, Role};
+use crate::transport::received_metadata;
+
+/// Everything the handlers share.
+pub struct ServerState {
+    /// The scripts and the tally.
+    pub registry: Arc<Registry>,
+    /// Engine limits.
+    pub play: PlayOptions,
+    /// Where progress goes.
+    pub observer: Arc<dyn Observer>,
+    /// Paths the loaded protos define (an unknown one gets UNIMPLEMENTED).
+    pub known_paths: Vec<String>,
+}
+
+/// A tower service for all paths; tonic's router hands it every call that reflection and
+/// health do not take.
+#[derive(Clone)]
+pub struct ReplayService {
+    state: Arc<ServerState>,
+}
+
+impl ReplayService {
+    /// A service over `state`.
+    pub fn new(state: Arc<ServerState>) -> Self {
+        ReplayService { state }
+    }
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<B> tower::Service<http::Request<B>> for ReplayService
+where
+    B: http_body::Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let state = self.state.clone();
+        Box::pin(async move {
+            let path = request.uri().path().to_string();
+            let candidates = state.registry.candidates(&path);
+            if candidates.is_empty() {
+                let message = if state.known_paths.contains(&path) {
+                    format!("grpc-replay: no script in the served files plays {path}")
+                } else {
+                    format!("grpc-replay: unknown method {path}")
+                };
+                return Ok(Status::unimplemented(message).into_http());
+            }
+            let compress = candidates
+                .iter()
+                .any(|id| state.registry.get(*id).1.compression == Some(Compression::Gzip));
+            let mut grpc =
+                tonic::server::Grpc::new(BytesCodec).accept_compressed(CompressionEncoding::Gzip);
+            if compress {
+                grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+            }
+            let handler = tower::service_fn(move |incoming: Request<Streaming<Bytes>>| {
+                let state = state.clone();
+                let path = path.clone();
+                async move { handle(state, path, incoming).await }
+            });
+            Ok(grpc.streaming(handler, request).await)
+        })
+    }
+}
+
+type ResponseStream = UnboundedReceiverStream<Result<Bytes, Status>>;
+
+async fn handle(
+    state: Arc<ServerState>,
+    path: String,
+    incoming: Request<Streaming<Bytes>>,
+) -> Result<Response<ResponseStream>, Status> {
+    let metadata = received_metadata(incoming.metadata());
+    let peer_deadline = requested_deadline(&metadata);
+    let mut events = spawn_reader(incoming.into_inner());
+    let registry = state.registry.clone();
+    let candidates = registry.candidates(&path);
+    let mut pending = VecDeque::new();
+    if registry.needs_first_message(&candidates) {
+        let wait = peer_deadline.unwrap_or(state.play.default_timeout);
+        if let Ok(Some(first)) = tokio::time::timeout(wait, events.recv()).await {
+            pending.push_back(first);
+        }
+    }
+    let chosen = registry.choose(&candidates, &metadata, pending.front());
+    let (mut io, start, items) = ServerCall::new(metadata, pending, events);
+    tokio::spawn(async move {
+        let (scenario, call) = registry.get(chosen);
+        let result = play_call(
+            scenario,
+            call,
+            Role::Server,
+            &mut io,
+            &state.play,
+            peer_deadline,
+            state.observer.as_ref(),
+        )
+        .await;
+        registry.record(chosen, result);
+    });
+    match start.await {
+        Ok(ResponseStart::Headers(headers)) => {
+            let mut response = Response::new(UnboundedReceiverStream::new(items));
+            *response.metadata_mut() = headers;
+            Ok(response)
+        }
+        Ok(ResponseStart::TrailersOnly(status)) => Err(status),
+        Err(_) => Err(Status::internal(
+            "grpc-replay: the script ended without answering",
+        )),
+    }
+}
+
+/// The deadline the client asked for: `grpc-timeout`, or Ballerina's `deadline` header
+/// (an RFC 3339 time).
+fn requested_deadline(metadata: &ReceivedMetadata) -> Option<Duration> {
+    let value = |key: &str| {
+        metadata
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.text())
+    };
+    if let Some(timeout) = value("grpc-timeout") {
+        return parse_grpc_timeout(&timeout);
+    }
+    let deadline = humantime::parse_rfc3339_weak(value("deadline")?.trim()).ok()?;
+    Some(
+        deadline
+            .duration_since(std::time::SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// Parses a `grpc-timeout` value such as `5S` or `100m`.
+fn parse_grpc_timeout(value: &str) -> Option<Duration> {
+    let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    let amount: u64 = digits.parse().ok()?;
+    Some(match unit {
+        "H" => Duration::from_secs(amount * 3600),
+        "M" => Duration::from_secs(amount * 60),
+        "S" => Duration::from_secs(amount),
+        "m" => Duration::from_millis(amount),
+        "u" => Duration::from_micros(amount),
+        "n" => Duration::from_nanos(amount),
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grpc_timeout_units() {
+        assert_eq!(parse_grpc_timeout("5S"), Some(Duration::from_secs(5)));
+        assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
+        assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
+        assert_eq!(parse_grpc_timeout("x"), None);
+    }
+}

@@ -1,0 +1,10 @@
+//! What both roles share on the wire: metadata conversion, status classification and
+//! HTTP/2 settings.
+
+mod metadata;
+mod settings;
+mod status;
+
+pub use metadata::{received_metadata, to_metadata_map};
+pub use settings::Http2Settings;
+pub use status::status_event;

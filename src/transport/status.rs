@@ -1,0 +1,50 @@
+//! Turning a tonic status into a peer event, telling a peer's status from a broken
+//! connection.
+
+use std::error::Error as StdError;
+
+use tonic::Status;
+
+use super::metadata::received_metadata;
+use crate::runner::PeerEvent;
+use crate::scenario::StatusCode;
+
+/// The event for a status that ended a call on the client side.
+pub fn status_event(status: &Status) -> PeerEvent {
+    PeerEvent::Status {
+        code: StatusCode(status.code() as i32),
+        message: status.message().to_string(),
+        trailers: received_metadata(status.metadata()),
+        transport_error: transport_error(status),
+    }
+}
+
+/// When the status comes from the connection rather than from the peer: what broke.
+fn transport_error(status: &Status) -> Option<String> {
+    let mut source: Option<&(dyn StdError + 'static)> = status.source();
+    let mut broken = None;
+    while let Some(error) = source {
+        if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
+                return Some(
+                    "GOAWAY ENHANCE_YOUR_CALM: too many small DATA frames were pending; \
+                     raise --http2-stream-window / --http2-connection-window"
+                        .into(),
+                );
+            }
+            if h2.is_go_away() || h2.is_io() {
+                broken = Some(h2.to_string());
+            }
+        } else if error.downcast_ref::<std::io::Error>().is_some()
+            || error.downcast_ref::<tonic::transport::Error>().is_some()
+        {
+            broken.get_or_insert_with(|| error.to_string());
+        } else if let Some(hyper) = error.downcast_ref::<hyper::Error>() {
+            if hyper.is_closed() || hyper.is_incomplete_message() || hyper.is_canceled() {
+                broken.get_or_insert_with(|| hyper.to_string());
+            }
+        }
+        source = error.source();
+    }
+    broken
+}
