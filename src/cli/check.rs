@@ -62,10 +62,9 @@ pub fn list(args: ProtoArgs) -> Exit {
     for service in pool.services() {
         println!("{}", service.full_name());
         for method in service.methods() {
+            let name = format!("{}/{}", service.full_name(), method.name());
             println!(
-                "  {}/{:<24} {:<17} {} → {}",
-                service.full_name(),
-                method.name(),
+                "  {name:<48} {:<17} {} → {}",
                 RpcKind::of(&method).label(),
                 method.input().full_name(),
                 method.output().full_name()

@@ -66,5 +66,6 @@ fn reporter(output: &OutputArgs, prefix: &str) -> Arc<TerminalReporter> {
 fn play_options(wire: &WireArgs) -> PlayOptions {
     PlayOptions {
         default_timeout: wire.timeout,
+        transcript: false,
     }
 }

@@ -27,6 +27,7 @@ impl SpecError {
 }
 
 /// The matcher keys, for error messages.
+/// (`$zeros` is a value generator, not a matcher: see `MessageSpec::compile`.)
 pub const MATCHER_KEYS: &[&str] = &[
     "$any",
     "$regex",

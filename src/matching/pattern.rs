@@ -7,7 +7,7 @@ use prost_reflect::{
     DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, ReflectMessage, Value,
 };
 
-use super::matcher::{describe, Matcher, Num, SpecError, Subject};
+use super::matcher::{Matcher, Num, SpecError, Subject};
 use crate::scenario::node::{Node, NodeValue};
 
 /// One difference between what was expected and what was received.
@@ -64,6 +64,8 @@ pub struct MessageSpec {
     pattern: Top,
     /// Where the first matcher is, when there is one (such a message cannot be sent).
     first_matcher: Option<crate::scenario::node::Pos>,
+    /// The node as written, in compact JSON, for output when it holds matchers.
+    written: String,
 }
 
 /// The check at the top of a message.
@@ -85,6 +87,8 @@ impl MessageSpec {
         descriptor: &MessageDescriptor,
         mode: MatchMode,
     ) -> Result<MessageSpec, SpecError> {
+        let expanded = expand_generators(node)?;
+        let node = &expanded;
         let first_matcher = find_matcher(node)?;
         let (pattern, concrete) = if is_well_known(descriptor)
             && node
@@ -116,6 +120,7 @@ impl MessageSpec {
             encoded,
             pattern,
             first_matcher,
+            written: node.to_json().to_string(),
         })
     }
 
@@ -134,13 +139,14 @@ impl MessageSpec {
         &self.descriptor
     }
 
-    /// A one-line rendering for output: the JSON of the message, or the pattern.
+    /// A one-line rendering for output: the JSON of the message, or the pattern, cut short
+    /// when it is long.
     pub fn display(&self) -> String {
-        match (&self.concrete, &self.pattern) {
-            (Some(m), _) => render_message(m),
-            (None, Top::Wrapper(_, matchers)) => format!("<{}>", describe(matchers)),
-            (None, _) => "<pattern>".to_string(),
-        }
+        let full = match &self.concrete {
+            Some(m) => render_message(m),
+            None => self.written.clone(),
+        };
+        shorten(full)
     }
 
     /// Checks a received encoded message. Equal bytes pass at once; otherwise the message
@@ -197,10 +203,64 @@ pub fn render_message(message: &DynamicMessage) -> String {
     }
 }
 
+/// The longest message rendering shown in a line of output.
+const DISPLAY_LIMIT: usize = 200;
+
+/// Cuts a rendering to [`DISPLAY_LIMIT`] characters, saying how long it was.
+fn shorten(text: String) -> String {
+    if text.len() <= DISPLAY_LIMIT {
+        return text;
+    }
+    let cut = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .take_while(|i| *i <= DISPLAY_LIMIT)
+        .last()
+        .unwrap_or(0);
+    format!("{}… ({} characters)", &text[..cut], text.len())
+}
+
+/// Replaces value generators with the values they stand for: `{$zeros: N}` is N zero
+/// bytes (for `bytes` fields, written as base64). Unlike matchers, generated values can be
+/// sent and are compared exactly.
+fn expand_generators(node: &Node) -> Result<Node, SpecError> {
+    let value = match &node.value {
+        NodeValue::Map(entries) if entries.len() == 1 && entries[0].0.name == "$zeros" => {
+            let count = match entries[0].1.value {
+                NodeValue::Int(n) if n >= 0 => n as usize,
+                _ => {
+                    return Err(SpecError::new(
+                        entries[0].1.pos,
+                        "`$zeros` takes a byte count (0 or more)",
+                    ))
+                }
+            };
+            NodeValue::Str(base64_encode(&vec![0u8; count]))
+        }
+        NodeValue::Map(entries) => NodeValue::Map(
+            entries
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), expand_generators(v)?)))
+                .collect::<Result<_, SpecError>>()?,
+        ),
+        NodeValue::Seq(items) => NodeValue::Seq(
+            items
+                .iter()
+                .map(expand_generators)
+                .collect::<Result<_, _>>()?,
+        ),
+        other => other.clone(),
+    };
+    Ok(Node {
+        pos: node.pos,
+        value,
+    })
+}
+
 /// Renders an encoded message of a type, for output.
 pub fn render_bytes(descriptor: &MessageDescriptor, bytes: &[u8]) -> String {
     match DynamicMessage::decode(descriptor.clone(), bytes) {
-        Ok(m) => render_message(&m),
+        Ok(m) => shorten(render_message(&m)),
         Err(_) => format!("<{} undecodable bytes>", bytes.len()),
     }
 }
@@ -298,10 +358,14 @@ fn compile_fields(
             ));
         }
         let field = find_field(descriptor, &key.name).ok_or_else(|| {
+            let names: Vec<String> = descriptor.fields().map(|f| f.name().to_string()).collect();
+            let hint = super::suggest::closest(&key.name, names.iter().map(String::as_str))
+                .map(|name| format!("; did you mean `{name}`?"))
+                .unwrap_or_default();
             SpecError::new(
                 key.pos,
                 format!(
-                    "unknown field `{}` in {} (fields: {})",
+                    "unknown field `{}` in {} (fields: {}){hint}",
                     key.name,
                     descriptor.full_name(),
                     field_list(descriptor)

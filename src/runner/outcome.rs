@@ -37,6 +37,9 @@ pub struct StepRecord {
     pub count: u64,
     /// Whether the file leaves it implicit.
     pub implied: bool,
+    /// What the peer sent while the step waited (messages as JSON, headers, the status),
+    /// in order; filled only when a transcript is asked for.
+    pub received: Vec<String>,
 }
 
 /// Why a call failed.

@@ -16,12 +16,15 @@ use crate::scenario::{Action, Call, MessageStep, Role, Scenario, StatusCode, Sta
 pub struct PlayOptions {
     /// The deadline of a call whose scenario sets no `timeout:`.
     pub default_timeout: Duration,
+    /// Record what the peer sent in each [`StepRecord`] (costs a decode per message).
+    pub transcript: bool,
 }
 
 impl Default for PlayOptions {
     fn default() -> Self {
         PlayOptions {
             default_timeout: Duration::from_secs(10),
+            transcript: false,
         }
     }
 }
@@ -67,6 +70,7 @@ pub async fn play_call<I: CallIo>(
         pending: VecDeque::new(),
         headers: None,
         records: Vec::new(),
+        transcript: options.transcript.then(Vec::new),
     };
     let failure = player.play().await.err();
     if let Some(failure) = &failure {
@@ -109,6 +113,8 @@ struct Player<'a, I> {
     pending: VecDeque<PeerEvent>,
     headers: Option<ReceivedMetadata>,
     records: Vec<StepRecord>,
+    /// What the peer sent since the last record, when a transcript is kept.
+    transcript: Option<Vec<String>>,
 }
 
 /// Why no event came.
@@ -516,7 +522,10 @@ impl<I: CallIo> Player<'_, I> {
             _ => (self.deadline, false),
         };
         match timeout_at(limit, self.io.next_event()).await {
-            Ok(Some(event)) => Ok(event),
+            Ok(Some(event)) => {
+                self.note(&event);
+                Ok(event)
+            }
             Ok(None) => Err(NoEvent::Ended),
             Err(_) => Err(NoEvent::TimedOut { within }),
         }
@@ -532,6 +541,32 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
+    /// Adds an event to the transcript, when one is kept.
+    fn note(&mut self, event: &PeerEvent) {
+        let Some(transcript) = self.transcript.as_mut() else {
+            return;
+        };
+        let descriptor = match self.role {
+            Role::Client => self.call.method.output(),
+            Role::Server => self.call.method.input(),
+        };
+        transcript.push(match event {
+            PeerEvent::Headers(h) => format!("headers {{{}}}", render_metadata(h)),
+            PeerEvent::Message(bytes) => render_bytes(&descriptor, bytes),
+            PeerEvent::HalfClosed => "half-close".into(),
+            PeerEvent::Status { code, message, trailers, .. } => format!(
+                "status {code}{}{}",
+                if message.is_empty() { String::new() } else { format!(": {message}") },
+                if trailers.is_empty() { String::new() } else { format!(" trailers {{{}}}", render_metadata(trailers)) }
+            ),
+            PeerEvent::Cancelled(reason) => format!("cancelled: {reason}"),
+        });
+    }
+
+    fn take_received(&mut self) -> Vec<String> {
+        self.transcript.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
     fn peer(&self) -> &'static str {
         match self.role {
             Role::Client => "the server's",
@@ -540,7 +575,7 @@ impl<I: CallIo> Player<'_, I> {
     }
 
     /// A failure for a step whose event never came, or came as something else.
-    fn missing(&self, step: &Step, wanted: &str, got: Result<PeerEvent, NoEvent>) -> Failure {
+    fn missing(&mut self, step: &Step, wanted: &str, got: Result<PeerEvent, NoEvent>) -> Failure {
         let (kind, summary) = match got {
             Err(NoEvent::TimedOut { within: true }) => (
                 FailureKind::Timeout,
@@ -611,26 +646,16 @@ impl<I: CallIo> Player<'_, I> {
         self.failure(step, kind, summary, Vec::new())
     }
 
+    /// Records a failed step and returns the failure.
     fn failure(
-        &self,
+        &mut self,
         step: &Step,
         kind: FailureKind,
         summary: String,
         diffs: Vec<Mismatch>,
     ) -> Failure {
         let failure = self.failure_at(step.pos, step.action.keyword(), kind, summary, diffs);
-        let record = StepRecord {
-            pos: step.pos,
-            keyword: step.action.keyword(),
-            outcome: StepOutcome::Failed,
-            detail: failure.summary.clone(),
-            at: self.start.elapsed(),
-            waited: None,
-            count: 1,
-            implied: step.implied,
-        };
-        self.observer
-            .step(self.scenario, self.call, self.role, &record);
+        self.record(step, StepOutcome::Failed, failure.summary.clone(), None, 1);
         failure
     }
 
@@ -668,6 +693,7 @@ impl<I: CallIo> Player<'_, I> {
             waited,
             count,
             implied: step.implied,
+            received: self.take_received(),
         };
         self.observer
             .step(self.scenario, self.call, self.role, &record);

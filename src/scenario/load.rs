@@ -502,28 +502,14 @@ impl Loader<'_> {
         let known: Vec<String> = all_methods(pool)
             .map(|m| format!("{}/{}", m.parent_service().full_name(), m.name()))
             .collect();
-        let method_name = wanted
-            .rsplit('/')
-            .next()
-            .unwrap_or(wanted)
-            .to_ascii_lowercase();
-        let close: Vec<&String> = known
-            .iter()
-            .filter(|k| {
-                let k_lower = k.to_ascii_lowercase();
-                k_lower.ends_with(&format!("/{method_name}"))
-                    || k_lower == wanted.to_ascii_lowercase()
-            })
-            .collect();
-        let message = if !wanted.contains('/') {
-            format!("`{wanted}` is not a method name: write package.Service/Method (Service/Method without a package)")
-        } else {
+        let message = if wanted.contains('/') {
             format!("unknown method `{wanted}`")
-        };
-        let help = if let Some(first) = close.first() {
-            format!("did you mean `{first}`? (names are case-sensitive)")
         } else {
-            format!("the loaded protos define: {}", known.join(", "))
+            format!("`{wanted}` is not a method name: write package.Service/Method (Service/Method without a package)")
+        };
+        let help = match crate::matching::closest(wanted, known.iter().map(String::as_str)) {
+            Some(name) => format!("did you mean `{name}`? (names are case-sensitive)"),
+            None => format!("the loaded protos define: {}", known.join(", ")),
         };
         self.err(Pos::of(raw), message).with_help(help)
     }
