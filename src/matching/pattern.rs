@@ -382,8 +382,12 @@ fn compile_fields(
             ));
         }
         let pattern = compile_field(value, &field, descriptor, mode)?;
-        if let FieldPattern::Exact(v) = &pattern {
-            message.set_field(&field, v.clone());
+        match &pattern {
+            FieldPattern::Exact(v) => message.set_field(&field, v.clone()),
+            _ if find_matcher(value)?.is_none() => {
+                message.set_field(&field, field_value(value, &field, descriptor)?)
+            }
+            _ => {}
         }
         fields.push((field, pattern));
     }
@@ -442,28 +446,32 @@ fn compile_field(
     if Matcher::is_matcher_map(node)? {
         return Ok(FieldPattern::Matchers(Matcher::parse_all(node)?));
     }
-    if find_matcher(node)?.is_none() {
+    let has_matcher = find_matcher(node)?.is_some();
+    if field.is_map() {
+        if has_matcher {
+            return Err(SpecError::new(
+                node.pos,
+                format!(
+                    "matchers inside map field `{}` are not supported; match the whole field",
+                    field.name()
+                ),
+            ));
+        }
         return field_value(node, field, parent).map(FieldPattern::Exact);
     }
-    if field.is_map() {
-        return Err(SpecError::new(
-            node.pos,
-            format!(
-                "matchers inside map field `{}` are not supported; match the whole field",
-                field.name()
-            ),
-        ));
-    }
+    // Field by field when a matcher is inside, or when only the written fields count.
+    let by_field = has_matcher || mode == MatchMode::Partial;
     match (&node.value, field.kind()) {
-        (NodeValue::Seq(items), kind) if field.is_list() => items
+        (NodeValue::Seq(items), kind) if by_field && field.is_list() => items
             .iter()
             .map(|item| compile_element(item, field, parent, &kind, mode))
             .collect::<Result<_, _>>()
             .map(FieldPattern::List),
-        (NodeValue::Map(entries), Kind::Message(desc)) if !is_well_known(&desc) => {
+        (NodeValue::Map(entries), Kind::Message(desc)) if by_field && !is_well_known(&desc) => {
             let mut scratch = DynamicMessage::new(desc.clone());
             compile_fields(entries, &desc, mode, &mut scratch).map(FieldPattern::Message)
         }
+        _ if !has_matcher => field_value(node, field, parent).map(FieldPattern::Exact),
         _ => Err(SpecError::new(
             node.pos,
             format!(
@@ -488,7 +496,8 @@ fn compile_element(
     }
     match (&node.value, kind) {
         (NodeValue::Map(entries), Kind::Message(desc))
-            if !is_well_known(desc) && find_matcher(node)?.is_some() =>
+            if !is_well_known(desc)
+                && (mode == MatchMode::Partial || find_matcher(node)?.is_some()) =>
         {
             let mut scratch = DynamicMessage::new(desc.clone());
             compile_fields(entries, desc, mode, &mut scratch).map(FieldPattern::Message)
@@ -527,6 +536,13 @@ fn compare_message(
         let field_path = join(path, field.name());
         let actual = message.get_field(&field);
         match pattern.fields.iter().find(|(f, _)| *f == field) {
+            Some(_) if is_singular_message(&field) && !message.has_field(&field) => {
+                diffs.push(Mismatch {
+                    path: field_path,
+                    expected: "a message (the script writes this field)".into(),
+                    actual: "absent".into(),
+                })
+            }
             Some((_, expected)) => compare_field(expected, &actual, &field, &field_path, diffs),
             None if pattern.mode == MatchMode::Exact => {
                 let default = Value::default_value_for_field(&field);
@@ -535,6 +551,11 @@ fn compare_message(
             None => {}
         }
     }
+}
+
+/// A non-repeated field of message type, whose presence is part of its value.
+fn is_singular_message(field: &FieldDescriptor) -> bool {
+    !field.is_list() && !field.is_map() && matches!(field.kind(), Kind::Message(_))
 }
 
 fn compare_field(
