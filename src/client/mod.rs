@@ -1,6 +1,7 @@
 //! The client role: connects to a target and plays each call's script against it.
 
 mod call;
+mod compat;
 mod connect;
 
 pub use call::ClientCall;

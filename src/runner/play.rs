@@ -431,18 +431,27 @@ impl<I: CallIo> Player<'_, I> {
             } else {
                 FailureKind::Mismatch
             };
+            let ended = if message.is_empty() {
+                code.name()
+            } else {
+                format!("{code}: {message}")
+            };
             let summary = match transport_error {
                 Some(error) => format!("the connection failed: {error}"),
-                None => format!(
-                    "expected status {}, the call ended with {}{}",
-                    expected.code,
-                    code,
-                    if message.is_empty() {
-                        String::new()
+                None if code != expected.code => {
+                    format!("expected status {}, the call ended with {ended}", expected.code)
+                }
+                None => format!("the call ended with {ended} as expected, but its {} differ", {
+                    let parts: Vec<&str> = diffs
+                        .iter()
+                        .map(|d| if d.path == "message" { "message" } else { "trailers" })
+                        .collect();
+                    if parts.contains(&"message") && parts.contains(&"trailers") {
+                        "message and trailers"
                     } else {
-                        format!(": {message}")
+                        parts[0]
                     }
-                ),
+                }),
             };
             return Err(self.failure(step, kind, summary, diffs));
         }
@@ -541,6 +550,11 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
+    /// Whether the call's own deadline has passed.
+    fn past_deadline(&self) -> bool {
+        self.start.elapsed() >= self.budget
+    }
+
     /// Adds an event to the transcript, when one is kept.
     fn note(&mut self, event: &PeerEvent) {
         let Some(transcript) = self.transcript.as_mut() else {
@@ -600,10 +614,17 @@ impl<I: CallIo> Player<'_, I> {
                 message,
                 transport_error: Some(error),
                 ..
-            }) => (
+            }) if !self.past_deadline() => (
                 FailureKind::Transport,
                 format!(
                     "expected {wanted}, but the connection failed: {error} ({code}: {message})"
+                ),
+            ),
+            Ok(PeerEvent::Status { code, message, .. }) if self.past_deadline() => (
+                FailureKind::Timeout,
+                format!(
+                    "expected {wanted}, nothing came before the call's deadline ({}); the call then ended with {code}: {message}",
+                    humantime::format_duration(self.budget)
                 ),
             ),
             Ok(PeerEvent::Status { code, message, .. }) => (

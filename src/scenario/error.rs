@@ -9,17 +9,23 @@ use super::node::Pos;
 
 /// Something wrong in a scenario file, with the file, line and column, and a snippet.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error(transparent)]
+#[diagnostic(transparent)]
+pub struct LoadError(Box<Located>);
+
+/// The parts of a [`LoadError`], boxed so that results carrying one stay small.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{location}: {message}")]
 #[diagnostic(code(grpc_replay::scenario))]
-pub struct LoadError {
+struct Located {
     /// `file:line:column`, or the file alone when no position is known.
-    pub location: String,
+    location: String,
     /// What is wrong, and what was expected.
-    pub message: String,
+    message: String,
     /// The file.
-    pub file: PathBuf,
+    file: PathBuf,
     /// 1-based line, 0 when unknown.
-    pub line: u32,
+    line: u32,
     #[source_code]
     source_code: Option<NamedSource<Arc<str>>>,
     #[label("here")]
@@ -32,7 +38,7 @@ impl LoadError {
     /// An error at a position in a file whose text is `source`.
     pub fn at(file: &Path, source: &Arc<str>, pos: Pos, message: impl Into<String>) -> Self {
         let offset = offset_of(source, pos);
-        LoadError {
+        LoadError(Box::new(Located {
             location: format!("{}:{}:{}", file.display(), pos.line, pos.column),
             message: message.into(),
             file: file.to_path_buf(),
@@ -40,12 +46,12 @@ impl LoadError {
             source_code: Some(NamedSource::new(file.display().to_string(), source.clone())),
             span: offset.map(|o| SourceSpan::new(o.into(), 1)),
             help: None,
-        }
+        }))
     }
 
     /// An error about a whole file (it cannot be read, for instance).
     pub fn file(file: &Path, message: impl Into<String>) -> Self {
-        LoadError {
+        LoadError(Box::new(Located {
             location: file.display().to_string(),
             message: message.into(),
             file: file.to_path_buf(),
@@ -53,13 +59,28 @@ impl LoadError {
             source_code: None,
             span: None,
             help: None,
-        }
+        }))
     }
 
     /// Adds advice on how to fix it.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.0.help = Some(help.into());
         self
+    }
+
+    /// What is wrong, without the location.
+    pub fn message(&self) -> &str {
+        &self.0.message
+    }
+
+    /// The file the error is in.
+    pub fn path(&self) -> &Path {
+        &self.0.file
+    }
+
+    /// The 1-based line, 0 when the error concerns the whole file.
+    pub fn line(&self) -> u32 {
+        self.0.line
     }
 }
 

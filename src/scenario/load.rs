@@ -841,9 +841,11 @@ fn action_keys(fields: &RawStepFields) -> Vec<&'static str> {
     .collect()
 }
 
-/// Makes the implied steps explicit: the client's half-close (after its one message on
-/// unary and server-streaming calls, else before the final status) and `status: OK` at
-/// the end of a script that has neither a status nor a cancel.
+/// Makes the implied steps explicit: the client's half-close and `status: OK` at the end
+/// of a script that has neither a status nor a cancel. The client half-closes after its
+/// last message, except on bidi calls, where it half-closes just before the final status
+/// (so that a client that waits for each reply before sending on, as in ping-pong, is not
+/// expected to have closed while replies are still due).
 fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
     let has = |script: &[Step], f: fn(&Action) -> bool| script.iter().any(|s| f(&s.action));
     let implied = |pos: Pos, action: Action| Step {
@@ -858,16 +860,18 @@ fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
         return;
     }
     if !has(script, |a| matches!(a, Action::Close)) {
-        let at = if kind.client_streams() {
+        let sends = |a: &Action| match a {
+            Action::Client(_) => true,
+            Action::Unordered(steps) => steps.iter().any(|s| matches!(s.action, Action::Client(_))),
+            _ => false,
+        };
+        let at = if kind == RpcKind::Bidi {
             script
                 .iter()
                 .position(|s| matches!(s.action, Action::Status(_)))
                 .unwrap_or(script.len())
         } else {
-            script
-                .iter()
-                .position(|s| matches!(s.action, Action::Client(_)))
-                .map_or(0, |i| i + 1)
+            script.iter().rposition(|s| sends(&s.action)).map_or(0, |i| i + 1)
         };
         let pos = script[at.min(script.len() - 1)].pos;
         script.insert(at, implied(pos, Action::Close));

@@ -52,26 +52,32 @@ fn substitute_line(
         out.push_str(&rest[..start]);
         column += rest[..start].chars().count() as u32;
         let tail = &rest[start..];
-        if tail.starts_with("$${") {
+        if let Some(rest_after) = tail.strip_prefix("$${") {
             out.push_str("${");
-            rest = &tail[3..];
+            rest = rest_after;
             column += 3;
-        } else if tail.starts_with("${") {
+        } else if let Some(body) = tail.strip_prefix("${") {
             let pos = Pos {
                 line: line_no,
                 column,
             };
-            let end = tail.find('}').ok_or_else(|| VarError {
-                pos,
-                message: "`${` is not closed by `}` (write `$${` for a literal `${`)".into(),
-            })?;
-            let name = &tail[2..end];
-            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            let name_len = body
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(body.len());
+            let name = &body[..name_len];
+            if !body[name_len..].starts_with('}') {
                 return Err(VarError {
                     pos,
-                    message: format!("`${{{name}}}` is not a variable name (letters, digits, `_`)"),
+                    message: "`${` is not closed by `}` after a variable name (letters, digits, `_`); write `$${` for a literal `${`".into(),
                 });
             }
+            if name.is_empty() {
+                return Err(VarError {
+                    pos,
+                    message: "`${}` names no variable".into(),
+                });
+            }
+            let end = 2 + name_len;
             let value = lookup(name, sources, file_vars).ok_or_else(|| VarError {
                 pos,
                 message: format!(

@@ -9,14 +9,35 @@ use super::metadata::received_metadata;
 use crate::runner::PeerEvent;
 use crate::scenario::StatusCode;
 
-/// The event for a status that ended a call on the client side.
+/// The event for a status that ended a call on the client side. The call's own deadline
+/// expiring is DEADLINE_EXCEEDED, as gRPC clients report it, not a broken connection.
 pub fn status_event(status: &Status) -> PeerEvent {
+    if deadline_expired(status) {
+        return PeerEvent::Status {
+            code: StatusCode(tonic::Code::DeadlineExceeded as i32),
+            message: "the call's deadline passed (client side)".into(),
+            trailers: Vec::new(),
+            transport_error: None,
+        };
+    }
     PeerEvent::Status {
         code: StatusCode(status.code() as i32),
         message: status.message().to_string(),
         trailers: received_metadata(status.metadata()),
         transport_error: transport_error(status),
     }
+}
+
+/// Whether tonic ended the call because its `grpc-timeout` ran out.
+fn deadline_expired(status: &Status) -> bool {
+    let mut source: Option<&(dyn StdError + 'static)> = status.source();
+    while let Some(error) = source {
+        if error.downcast_ref::<tonic::TimeoutExpired>().is_some() {
+            return true;
+        }
+        source = error.source();
+    }
+    false
 }
 
 /// When the status comes from the connection rather than from the peer: what broke.
