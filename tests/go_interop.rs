@@ -70,6 +70,12 @@ impl GoVersion {
         if path.is_file() {
             return Some(path);
         }
+        // The project's test command sets this: there, a missing peer is a failure.
+        assert!(
+            std::env::var_os("GRPC_REPLAY_REQUIRE_GO").is_none(),
+            "GRPC_REPLAY_REQUIRE_GO is set but {} is missing: run interop/go/build.sh",
+            path.display()
+        );
         // Straight to stderr, past the test harness's capture, so the skip is visible.
         let _ = writeln!(
             std::io::stderr(),
