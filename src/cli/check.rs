@@ -18,6 +18,7 @@ pub fn check(args: CheckArgs) -> Exit {
         return Exit::Invalid;
     };
     let mut calls = 0;
+    let mut out = String::new();
     for scenario in &scenarios {
         calls += scenario.calls.len();
         let playable: Vec<String> = [Role::Client, Role::Server]
@@ -34,15 +35,16 @@ pub fn check(args: CheckArgs) -> Exit {
                 }
             })
             .collect();
-        println!(
-            "ok {} — {} call{} ({})",
+        out.push_str(&format!(
+            "ok {} — {} call{} ({})\n",
             scenario.path.display(),
             scenario.calls.len(),
             if scenario.calls.len() == 1 { "" } else { "s" },
             playable.join(", ")
-        );
+        ));
     }
-    println!("{} files, {calls} calls: valid", scenarios.len());
+    out.push_str(&format!("{} files, {calls} calls: valid\n", scenarios.len()));
+    emit(&out);
     Exit::Passed
 }
 
@@ -59,17 +61,25 @@ pub fn list(args: ProtoArgs) -> Exit {
             return Exit::Invalid;
         }
     };
+    let mut out = String::new();
     for service in pool.services() {
-        println!("{}", service.full_name());
+        out.push_str(&format!("{}\n", service.full_name()));
         for method in service.methods() {
             let name = format!("{}/{}", service.full_name(), method.name());
-            println!(
-                "  {name:<48} {:<17} {} → {}",
+            out.push_str(&format!(
+                "  {name:<48} {:<17} {} → {}\n",
                 RpcKind::of(&method).label(),
                 method.input().full_name(),
                 method.output().full_name()
-            );
+            ));
         }
     }
+    emit(&out);
     Exit::Passed
+}
+
+/// Writes to standard output; a reader that went away (`| head`) just ends the output.
+fn emit(text: &str) {
+    use std::io::Write;
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

@@ -111,9 +111,11 @@ impl CallIo for ClientCall {
         self.outgoing = None;
     }
 
+    /// Resets the stream (RST_STREAM CANCEL) by dropping the response before the request
+    /// half ends, as gRPC clients cancel.
     fn cancel(&mut self) {
-        self.outgoing = None;
         self.reader.abort();
+        self.outgoing = None;
     }
 
     fn finish(&mut self, _status: FinalStatus) {}

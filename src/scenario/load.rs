@@ -566,6 +566,9 @@ impl Loader<'_> {
                 ))
             }
         };
+        if matches!(fields.close, Some(Some(false))) || matches!(fields.cancel, Some(Some(false))) {
+            return Err(self.err(pos, format!("`{keyword}: false` does nothing: leave the step out")));
+        }
         if keyword != "status" && (fields.message.is_some() || fields.trailers.is_some()) {
             return Err(self.err(pos, "`message:` and `trailers:` go with `status:`"));
         }

@@ -72,8 +72,10 @@ pub struct RawStepFields {
     pub server: Option<Node>,
     pub expect: Option<Node>,
     pub headers: Option<Node>,
-    pub close: Option<Node>,
-    pub cancel: Option<Node>,
+    #[serde(default, deserialize_with = "present")]
+    pub close: Option<Option<bool>>,
+    #[serde(default, deserialize_with = "present")]
+    pub cancel: Option<Option<bool>>,
     pub status: Option<Node>,
     pub message: Option<Node>,
     pub trailers: Option<Node>,
@@ -109,6 +111,11 @@ impl<'de> Visitor<'de> for StepVisitor {
         RawStepFields::deserialize(MapAccessDeserializer::new(map))
             .map(|fields| RawStep::Fields(Box::new(fields)))
     }
+}
+
+/// Tells a key written with no value (`close:`) from a key left out.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<bool>>, D::Error> {
+    Option::<bool>::deserialize(deserializer).map(Some)
 }
 
 /// Only the `vars:` of a file, read before variables are substituted.

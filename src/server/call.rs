@@ -129,10 +129,23 @@ impl CallIo for ServerCall {
         }
     }
 
+    /// After the client half-closes, a reset no longer reaches the request stream; it shows
+    /// as the response stream being dropped, which is read as a cancel.
     async fn next_event(&mut self) -> Option<PeerEvent> {
-        match self.pending.pop_front() {
-            Some(event) => Some(event),
-            None => self.events.recv().await,
+        if let Some(event) = self.pending.pop_front() {
+            return Some(event);
+        }
+        let outgoing = self.outgoing.clone();
+        let reset = async move {
+            match outgoing {
+                Some(outgoing) => outgoing.closed().await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            biased;
+            Some(event) = self.events.recv() => Some(event),
+            () = reset => Some(PeerEvent::Cancelled("the client reset the call".into())),
         }
     }
 
