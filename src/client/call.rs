@@ -7,7 +7,7 @@ use bytes::Bytes;
 use http::uri::PathAndQuery;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::client::Grpc;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
@@ -16,14 +16,14 @@ use tonic::Request;
 use super::compat::StatusNames;
 use crate::codec::BytesCodec;
 use crate::matching::{MetaValue, ReceivedMetadata};
-use crate::runner::{CallIo, FinalStatus, PeerEvent};
+use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::scenario::{Call, Compression};
 use crate::transport::{received_metadata, status_event, to_metadata_map};
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
 /// everything the server sends as it arrives.
 pub struct ClientCall {
-    outgoing: Option<mpsc::UnboundedSender<Bytes>>,
+    outgoing: Option<mpsc::Sender<Bytes>>,
     events: mpsc::UnboundedReceiver<PeerEvent>,
     reader: JoinHandle<()>,
 }
@@ -31,9 +31,9 @@ pub struct ClientCall {
 impl ClientCall {
     /// Starts `call` on `channel` with the given deadline (sent as `grpc-timeout`).
     pub fn start(channel: Channel, call: &Call, deadline: Duration) -> ClientCall {
-        let (outgoing, requests) = mpsc::unbounded_channel::<Bytes>();
+        let (outgoing, requests) = mpsc::channel::<Bytes>(SEND_QUEUE);
         let (events_tx, events) = mpsc::unbounded_channel();
-        let mut request = Request::new(UnboundedReceiverStream::new(requests));
+        let mut request = Request::new(ReceiverStream::new(requests));
         let metadata = call.metadata.to_send().unwrap_or_default();
         *request.metadata_mut() = to_metadata_map(&metadata);
         request.set_timeout(deadline);
@@ -99,9 +99,9 @@ impl ClientCall {
 }
 
 impl CallIo for ClientCall {
-    fn send_message(&mut self, message: Bytes) {
+    async fn send_message(&mut self, message: Bytes) {
         if let Some(outgoing) = &self.outgoing {
-            let _ = outgoing.send(message);
+            let _ = outgoing.send(message).await;
         }
     }
 
@@ -118,7 +118,7 @@ impl CallIo for ClientCall {
         self.outgoing = None;
     }
 
-    fn finish(&mut self, _status: FinalStatus) {}
+    async fn finish(&mut self, _status: FinalStatus) {}
 
     async fn next_event(&mut self) -> Option<PeerEvent> {
         self.events.recv().await

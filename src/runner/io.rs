@@ -41,12 +41,18 @@ pub struct FinalStatus {
     pub trailers: Vec<(String, MetaValue)>,
 }
 
-/// One side of one call, as the engine drives it. Sending never blocks: messages are
-/// queued for the transport. Receiving is eager: the transport reads what the peer sends
-/// as it arrives and hands it over through [`CallIo::next_event`].
+/// How many messages may wait for the transport before sending waits: enough to keep the
+/// HTTP/2 connection busy, few enough that a long stream does not pile up in memory.
+pub const SEND_QUEUE: usize = 1024;
+
+/// One side of one call, as the engine drives it. Sending queues messages for the transport
+/// and waits only while [`SEND_QUEUE`] messages are already waiting. Receiving is eager and
+/// unbounded: the transport reads what the peer sends as it arrives and hands it over
+/// through [`CallIo::next_event`], so a peer that answers while the script sends never
+/// stalls the stream.
 pub trait CallIo {
     /// Queues a message for the peer.
-    fn send_message(&mut self, message: Bytes);
+    fn send_message(&mut self, message: Bytes) -> impl std::future::Future<Output = ()> + Send;
     /// Sends response headers (server role).
     fn send_headers(&mut self, headers: Vec<(String, MetaValue)>);
     /// Half-closes the client's stream (client role).
@@ -54,7 +60,7 @@ pub trait CallIo {
     /// Cancels the call (client role).
     fn cancel(&mut self);
     /// Ends the call with a status (server role).
-    fn finish(&mut self, status: FinalStatus);
+    fn finish(&mut self, status: FinalStatus) -> impl std::future::Future<Output = ()> + Send;
     /// The next thing the peer did; `None` once nothing more can happen.
     fn next_event(&mut self) -> impl std::future::Future<Output = Option<PeerEvent>> + Send;
     /// The request metadata the client sent (server role).

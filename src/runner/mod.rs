@@ -5,7 +5,7 @@ mod observer;
 mod outcome;
 mod play;
 
-pub use io::{CallIo, FinalStatus, PeerEvent};
+pub use io::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 pub use observer::{Observer, Silent};
 pub use outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
 pub use play::{play_call, PlayOptions, STRAYED_CODE};

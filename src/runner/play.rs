@@ -76,14 +76,19 @@ pub async fn play_call<I: CallIo>(
     if let Some(failure) = &failure {
         match role {
             Role::Client => player.io.cancel(),
-            Role::Server => player.io.finish(FinalStatus {
-                code: STRAYED_CODE,
-                message: format!(
-                    "grpc-replay: {}",
-                    failure.describe(&scenario.path).replace('\n', ";")
-                ),
-                trailers: Vec::new(),
-            }),
+            Role::Server => {
+                player
+                    .io
+                    .finish(FinalStatus {
+                        code: STRAYED_CODE,
+                        message: format!(
+                            "grpc-replay: {}",
+                            failure.describe(&scenario.path).replace('\n', ";")
+                        ),
+                        trailers: Vec::new(),
+                    })
+                    .await
+            }
         }
     }
     let result = CallResult {
@@ -160,7 +165,7 @@ impl<I: CallIo> Player<'_, I> {
                 Action::Close if self.role == Role::Server && step.implied && !final_ok => {}
                 Action::Status(status) if self.role == Role::Server => {
                     self.wait_after(step).await;
-                    self.perform_status(step, status);
+                    self.perform_status(step, status).await;
                     return Ok(());
                 }
                 _ => self.step(step).await?,
@@ -232,7 +237,7 @@ impl<I: CallIo> Player<'_, I> {
             .clone();
         for _ in 0..step.repeat {
             self.wait_after(step).await;
-            self.io.send_message(bytes.clone());
+            self.io.send_message(bytes.clone()).await;
         }
         let detail = message.message.display();
         self.record(step, StepOutcome::Performed, detail, None, step.repeat);
@@ -464,7 +469,7 @@ impl<I: CallIo> Player<'_, I> {
         Ok(())
     }
 
-    fn perform_status(&mut self, step: &Step, status: &StatusStep) {
+    async fn perform_status(&mut self, step: &Step, status: &StatusStep) {
         let message = status
             .message
             .as_ref()
@@ -476,11 +481,13 @@ impl<I: CallIo> Player<'_, I> {
         } else {
             format!("{}: {message}", status.code)
         };
-        self.io.finish(FinalStatus {
-            code: status.code,
-            message,
-            trailers: status.trailers.to_send().unwrap_or_default(),
-        });
+        self.io
+            .finish(FinalStatus {
+                code: status.code,
+                message,
+                trailers: status.trailers.to_send().unwrap_or_default(),
+            })
+            .await;
         self.record(step, StepOutcome::Performed, detail, None, 1);
     }
 
@@ -530,6 +537,16 @@ impl<I: CallIo> Player<'_, I> {
     async fn next_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
         if let Some(event) = self.pending.pop_front() {
             return Ok(event);
+        }
+        // Already buffered: no timer needed (the common case on a fast stream).
+        if let Some(ready) = futures::FutureExt::now_or_never(self.io.next_event()) {
+            return match ready {
+                Some(event) => {
+                    self.note(&event);
+                    Ok(event)
+                }
+                None => Err(NoEvent::Ended),
+            };
         }
         let (limit, within) = match step.within {
             Some(w) if Instant::now() + w < self.deadline => (Instant::now() + w, true),

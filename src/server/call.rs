@@ -8,7 +8,7 @@ use tonic::metadata::MetadataMap;
 use tonic::{Code, Status, Streaming};
 
 use crate::matching::{MetaValue, ReceivedMetadata};
-use crate::runner::{CallIo, FinalStatus, PeerEvent};
+use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::transport::to_metadata_map;
 
 /// How the response begins: headers (then messages and trailers), or a status alone.
@@ -20,14 +20,14 @@ pub enum ResponseStart {
 }
 
 /// The response stream handed to tonic.
-pub type ResponseItems = mpsc::UnboundedReceiver<Result<Bytes, Status>>;
+pub type ResponseItems = mpsc::Receiver<Result<Bytes, Status>>;
 
 /// One incoming call, as the engine sees it.
 pub struct ServerCall {
     metadata: ReceivedMetadata,
     pending: VecDeque<PeerEvent>,
     events: mpsc::UnboundedReceiver<PeerEvent>,
-    outgoing: Option<mpsc::UnboundedSender<Result<Bytes, Status>>>,
+    outgoing: Option<mpsc::Sender<Result<Bytes, Status>>>,
     start: Option<oneshot::Sender<ResponseStart>>,
 }
 
@@ -40,7 +40,7 @@ impl ServerCall {
         events: mpsc::UnboundedReceiver<PeerEvent>,
     ) -> (ServerCall, oneshot::Receiver<ResponseStart>, ResponseItems) {
         let (start_tx, start_rx) = oneshot::channel();
-        let (outgoing, items) = mpsc::unbounded_channel();
+        let (outgoing, items) = mpsc::channel(SEND_QUEUE);
         (
             ServerCall {
                 metadata,
@@ -95,10 +95,10 @@ fn describe_reset(status: &Status) -> String {
 }
 
 impl CallIo for ServerCall {
-    fn send_message(&mut self, message: Bytes) {
+    async fn send_message(&mut self, message: Bytes) {
         self.begin(MetadataMap::new());
         if let Some(outgoing) = &self.outgoing {
-            let _ = outgoing.send(Ok(message));
+            let _ = outgoing.send(Ok(message)).await;
         }
     }
 
@@ -110,7 +110,7 @@ impl CallIo for ServerCall {
 
     fn cancel(&mut self) {}
 
-    fn finish(&mut self, status: FinalStatus) {
+    async fn finish(&mut self, status: FinalStatus) {
         let code = Code::from_i32(status.code.0);
         let trailers = to_metadata_map(&status.trailers);
         let status = Status::with_metadata(code, status.message, trailers);
@@ -124,7 +124,7 @@ impl CallIo for ServerCall {
         self.begin(MetadataMap::new());
         if let Some(outgoing) = self.outgoing.take() {
             if code != Code::Ok || !status.metadata().is_empty() {
-                let _ = outgoing.send(Err(status));
+                let _ = outgoing.send(Err(status)).await;
             }
         }
     }

@@ -16,8 +16,8 @@ use prost::Message as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
 
 use crate::protos::{all_methods, method_path};
@@ -127,8 +127,7 @@ pub async fn start(
 
     let mut builder = Server::builder()
         .initial_stream_window_size(options.http2.stream_window)
-        .initial_connection_window_size(options.http2.connection_window)
-        .tcp_nodelay(true);
+        .initial_connection_window_size(options.http2.connection_window);
     if let Some(tls) = tls_config(&options)? {
         builder = builder
             .tls_config(tls)
@@ -145,8 +144,11 @@ pub async fn start(
         reason: e.to_string(),
     })?;
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
+    // TCP_NODELAY on every accepted socket: small frames (replies, window updates) must not
+    // wait for Nagle's algorithm. The builder's own setting covers only addresses it binds.
+    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
     let task = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
-        TcpListenerStream::new(listener),
+        incoming,
         async {
             let _ = shutdown_rx.await;
         },

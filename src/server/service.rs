@@ -10,7 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use tokio_stream::wrappers::UnboundedReceiverStream;
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -94,7 +94,7 @@ where
     }
 }
 
-type ResponseStream = UnboundedReceiverStream<Result<Bytes, Status>>;
+type ResponseStream = ReceiverStream<Result<Bytes, Status>>;
 
 async fn handle(
     state: Arc<ServerState>,
@@ -131,7 +131,7 @@ async fn handle(
     });
     match start.await {
         Ok(ResponseStart::Headers(headers)) => {
-            let mut response = Response::new(UnboundedReceiverStream::new(items));
+            let mut response = Response::new(ReceiverStream::new(items));
             *response.metadata_mut() = headers;
             Ok(response)
         }
