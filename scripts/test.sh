@@ -7,6 +7,10 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*"; }
 
+# Scenarios that both roles can play: all but scenarios/interop/, whose client/ and server/
+# scripts are written for grpc-go's interop programs, one role each (tests/interop_suite.rs).
+mapfile -t playable < <(find scenarios -mindepth 1 -maxdepth 1 -type d ! -name interop | sort)
+
 step "Go peers (interop/go/build.sh)"
 bash interop/go/build.sh
 
@@ -16,8 +20,15 @@ cargo fmt --all -- --check
 step "lints (cargo clippy)"
 cargo clippy --all-targets --locked -- -D warnings
 
+step "Python JUnit/TAP consumers for tests/reports.rs (pip)"
+python3 -m pip install --quiet --disable-pip-version-check junitparser xmlschema 'tap.py[yaml]'
+
 step "tests (cargo test)"
-GRPC_REPLAY_REQUIRE_GO=1 cargo test --locked
+GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 cargo test --locked
+
+step "the CI example (examples/ci/replay.sh: serve --once, run, JUnit report)"
+GRPC_REPLAY="${GRPC_REPLAY:-target/debug/grpc-replay}" REPORT_DIR=target/ci-example \
+    bash examples/ci/replay.sh "${playable[@]}"
 
 step "every bundled scenario against itself (run --loopback)"
-cargo run --quiet --locked -- run --loopback scenarios/ --color never
+cargo run --quiet --locked -- run --loopback "${playable[@]}" --color never

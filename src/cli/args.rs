@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::report::ColorChoice;
+use crate::report::{ColorChoice, ReportFormat};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -21,7 +21,7 @@ use crate::report::ColorChoice;
         grpc-replay check scenarios/                   # validate offline\n  \
         grpc-replay list                               # bundled services and methods\n\n\
         Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
-        2 invalid input (usage, YAML, proto, scenario), 3 transport failure."
+        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure."
 )]
 pub struct Cli {
     /// What to do.
@@ -36,12 +36,19 @@ pub enum Command {
     #[command(after_help = "Examples:\n  \
         grpc-replay run scenarios/calculator/maximum.yaml --target localhost:50051\n  \
         grpc-replay run --loopback scenarios/\n  \
-        grpc-replay run scenarios/ -t localhost:50051 --var USER=alice -v")]
+        grpc-replay run scenarios/ -t localhost:50051 --var USER=alice -v\n  \
+        grpc-replay run 'scenarios/**/*.yaml' -t localhost:50051 --jobs 4 --filter calculator\n  \
+        grpc-replay run scenarios/ -t localhost:50051 --report junit=reports/junit.xml \\\n      \
+        --report json=reports/transcript.json --fail-fast\n\n\
+        Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
+        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure\n\
+        (transport failures win over expectation failures).")]
     Run(RunArgs),
     /// Play the server role: send the `server:` lines, check the `client:` lines.
     #[command(after_help = "Examples:\n  \
         grpc-replay serve scenarios/calculator/ --listen 127.0.0.1:50051\n  \
-        grpc-replay serve s.yaml --listen 127.0.0.1:0 --once & ./my-client; wait\n\n\
+        grpc-replay serve s.yaml --listen 127.0.0.1:0 --once & ./my-client; wait\n  \
+        grpc-replay serve scenarios/ -l 127.0.0.1:0 --once --report junit=reports/server.xml\n\n\
         Each incoming call plays the first unplayed script whose method, request metadata\n\
         and first client message match. A client that strays from the script gets\n\
         FAILED_PRECONDITION with the file, line and difference in the status message.")]
@@ -65,21 +72,32 @@ pub struct ProtoArgs {
 
 /// What every command that loads scenarios takes.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Scenarios")]
 pub struct LoadArgs {
-    /// Scenario files or directories (searched for *.yaml and *.yml).
-    #[arg(required = true, value_name = "FILE|DIR")]
+    /// Scenario files, directories (searched for *.yaml and *.yml), or glob patterns such
+    /// as 'scenarios/**/*.yaml' (quoted, so that grpc-replay expands them).
+    #[arg(required = true, value_name = "FILE|DIR|GLOB")]
     pub paths: Vec<PathBuf>,
     /// Protos to load.
     #[command(flatten)]
     pub protos: ProtoArgs,
-    /// Set a variable for `${NAME}` in scenarios (repeatable); wins over the environment
-    /// and the file's `vars:`.
+    /// Set a variable for `${NAME}` in scenarios (repeatable); wins over --vars-file, the
+    /// environment and the file's `vars:`.
     #[arg(long = "var", value_name = "NAME=VALUE", value_parser = parse_var)]
     pub vars: Vec<(String, String)>,
+    /// Read variables from a YAML file, a mapping of NAME: VALUE (repeatable; later files
+    /// win, --var wins over them).
+    #[arg(long = "vars-file", value_name = "FILE")]
+    pub vars_files: Vec<PathBuf>,
+    /// Keep only the calls whose file path, scenario name, call id or call name contains
+    /// TEXT (plain text, case-sensitive; repeatable: a call is kept when any matches).
+    #[arg(long = "filter", value_name = "TEXT")]
+    pub filters: Vec<String>,
 }
 
 /// Output options.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Output and reports")]
 pub struct OutputArgs {
     /// Print failures and the summary only.
     #[arg(short, long, conflicts_with = "verbose")]
@@ -90,10 +108,39 @@ pub struct OutputArgs {
     /// When to color the output.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
+    /// What standard output carries: lines for people, or JSON events, one object per
+    /// line (call_started, step, call_finished, summary; `listening` for serve).
+    #[arg(long, value_enum, default_value_t = OutputFormat::Human, value_name = "FORMAT")]
+    pub output: OutputFormat,
+    /// Write a report when the command ends (repeatable): junit (JUnit XML), json (every
+    /// step: sent, received, timings, statuses, headers, trailers; docs/report-schema.json)
+    /// or tap (TAP 13). PATH `-` is standard output (the human output then goes to
+    /// standard error).
+    #[arg(long = "report", value_name = "FORMAT=PATH", value_parser = parse_report)]
+    pub reports: Vec<ReportTarget>,
+}
+
+/// What standard output carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Lines for people.
+    Human,
+    /// JSON events, one object per line.
+    Json,
+}
+
+/// A `--report FORMAT=PATH`.
+#[derive(Debug, Clone)]
+pub struct ReportTarget {
+    /// The format.
+    pub format: ReportFormat,
+    /// The file; `None` for standard output (`-`).
+    pub path: Option<PathBuf>,
 }
 
 /// HTTP/2 and timing options of both roles.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "HTTP/2 and timing")]
 pub struct WireArgs {
     /// Deadline of a call whose scenario sets no `timeout:` (humantime: 500ms, 10s, 1m).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
@@ -109,9 +156,6 @@ pub struct WireArgs {
 /// `grpc-replay run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
-    /// Scenarios and protos.
-    #[command(flatten)]
-    pub load: LoadArgs,
     /// The server to call (HOST:PORT); overrides the scenario's `target:`.
     #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "loopback")]
     pub target: Option<String>,
@@ -119,6 +163,14 @@ pub struct RunArgs {
     /// over real TCP: the scenario checks itself, no peer needed.
     #[arg(long)]
     pub loopback: bool,
+    /// Play up to N files at the same time (the calls of a file keep their order); each
+    /// file's output is printed as one block when it ends.
+    #[arg(short, long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u16).range(1..))]
+    pub jobs: u16,
+    /// Stop after the first failed call; calls not played are reported as skipped.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Connect with TLS.
     #[arg(long)]
     pub tls: bool,
@@ -134,6 +186,9 @@ pub struct RunArgs {
     /// The :authority (and TLS server name) to send instead of the target's host.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub authority: Option<String>,
+    /// Scenarios and protos.
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// HTTP/2 and timing.
     #[command(flatten)]
     pub wire: WireArgs,
@@ -145,9 +200,6 @@ pub struct RunArgs {
 /// `grpc-replay serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Scenarios and protos.
-    #[command(flatten)]
-    pub load: LoadArgs,
     /// Address to listen on; port 0 picks a free port (printed on the readiness line).
     /// Default: the scenario's `listen:`, else 127.0.0.1:50051.
     #[arg(short, long, value_name = "HOST:PORT")]
@@ -155,6 +207,10 @@ pub struct ServeArgs {
     /// Exit by itself once every script has been played once (the CI mode).
     #[arg(long)]
     pub once: bool,
+    /// Stop serving after the first failed call; scripts not played are reported as
+    /// skipped.
+    #[arg(long)]
+    pub fail_fast: bool,
     /// Do not answer gRPC server reflection and health.
     #[arg(long)]
     pub no_reflection: bool,
@@ -167,6 +223,9 @@ pub struct ServeArgs {
     /// CA (PEM) that client certificates must chain to (mutual TLS).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+    /// Scenarios and protos.
+    #[command(flatten)]
+    pub load: LoadArgs,
     /// HTTP/2 and timing.
     #[command(flatten)]
     pub wire: WireArgs,
@@ -178,12 +237,12 @@ pub struct ServeArgs {
 /// `grpc-replay check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
-    /// Scenarios and protos.
-    #[command(flatten)]
-    pub load: LoadArgs,
     /// Also require that the scripts can be played in this role.
     #[arg(long, value_enum, value_name = "ROLE")]
     pub role: Option<RoleArg>,
+    /// Scenarios and protos.
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 /// A role, on the command line.
@@ -201,12 +260,46 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
     let (name, value) = text
         .split_once('=')
         .ok_or_else(|| format!("`{text}` is not NAME=VALUE"))?;
+    check_var_name(name)?;
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// Accepts the names `${NAME}` can use: letters, digits, `_`.
+pub fn check_var_name(name: &str) -> Result<(), String> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!(
             "`{name}` is not a variable name (letters, digits, `_`)"
         ));
     }
-    Ok((name.to_string(), value.to_string()))
+    Ok(())
+}
+
+fn parse_report(text: &str) -> Result<ReportTarget, String> {
+    let names = || {
+        ReportFormat::ALL
+            .iter()
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let (format, path) = text.split_once('=').ok_or_else(|| {
+        format!(
+            "`{text}` is not FORMAT=PATH (formats: {}; PATH `-` is standard output)",
+            names()
+        )
+    })?;
+    let format = ReportFormat::named(format)
+        .ok_or_else(|| format!("`{format}` is not a report format (formats: {})", names()))?;
+    let path = match path {
+        "" => {
+            return Err(format!(
+                "`{text}` has no PATH (write `-` for standard output)"
+            ))
+        }
+        "-" => None,
+        path => Some(PathBuf::from(path)),
+    };
+    Ok(ReportTarget { format, path })
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

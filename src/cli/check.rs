@@ -43,7 +43,10 @@ pub fn check(args: CheckArgs) -> Exit {
             playable.join(", ")
         ));
     }
-    out.push_str(&format!("{} files, {calls} calls: valid\n", scenarios.len()));
+    out.push_str(&format!(
+        "{} files, {calls} calls: valid\n",
+        scenarios.len()
+    ));
     emit(&out);
     Exit::Passed
 }

@@ -1,14 +1,15 @@
 //! `grpc-replay serve`: the server role until stopped, or until every script played.
 
 use std::net::SocketAddr;
-use std::time::Instant;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime};
 
 use super::args::ServeArgs;
 use super::exit::Exit;
 use super::load::load_scenarios;
-use super::{play_options, reporter, style};
-use crate::report::Tally;
-use crate::scenario::Role;
+use super::{finish, play_options, progress, ReportFiles};
+use crate::report::{Collector, RunOutcome, SkippedCall, Tally};
+use crate::scenario::{Role, Scenario};
 use crate::server::{start, ServeOptions};
 use crate::transport::Http2Settings;
 
@@ -17,6 +18,10 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 /// Runs the command.
 pub async fn serve(args: ServeArgs) -> Exit {
+    let reports = match ReportFiles::open(&args.output) {
+        Ok(reports) => reports,
+        Err(exit) => return exit,
+    };
     let Some(scenarios) = load_scenarios(&args.load, &[Role::Server]) else {
         return Exit::Invalid;
     };
@@ -36,7 +41,6 @@ pub async fn serve(args: ServeArgs) -> Exit {
             }
         }
     };
-    let style = style(&args.output);
     let options = ServeOptions {
         listen,
         http2: Http2Settings {
@@ -46,66 +50,106 @@ pub async fn serve(args: ServeArgs) -> Exit {
         reflection: !args.no_reflection,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         client_ca: args.client_ca.clone(),
-        play: play_options(&args.wire),
+        play: play_options(&args.wire, reports.transcript),
     };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
+    let progress = progress(&args.output, Role::Server, false);
+    let collector = Arc::new(Collector::new(progress.clone()));
+    let started_at = SystemTime::now();
     let started = Instant::now();
-    let handle = match start(scenarios, options, reporter(&args.output, "")).await {
+    let handle = match start(scenarios.clone(), options, collector.clone()).await {
         Ok(handle) => handle,
         Err(error) => {
             eprintln!("error: {error}");
             return Exit::Transport;
         }
     };
-    println!("listening on {}", handle.addr);
-    println!(
-        "{}",
-        style.dim(&format!(
-            "serving {script_count} script{}{}",
-            if script_count == 1 { "" } else { "s" },
-            if args.once {
-                "; exits once every script has played"
-            } else {
-                "; Ctrl-C to stop"
-            }
-        ))
-    );
+    let mut stop = match StopSignals::listen() {
+        Ok(stop) => stop,
+        Err(error) => {
+            eprintln!("error: cannot listen for Ctrl-C and SIGTERM: {error}");
+            handle.shutdown().await;
+            return Exit::Transport;
+        }
+    };
+    progress.listening(handle.addr, script_count, args.once);
     tokio::select! {
         _ = handle.all_played(), if args.once => {}
-        _ = shutdown_signal() => {}
+        _ = collector.first_failure(), if args.fail_fast => {}
+        _ = stop.received() => {}
     }
     let summary = handle.shutdown().await;
-    let tally = Tally::of(&summary.results);
-    for (file, id, method) in &summary.never_played {
-        println!(
-            "{} never played: {} [{id}] {method}",
-            style.dim("-"),
-            file.display()
-        );
+    let reason = if args.fail_fast && collector.has_failed() {
+        "never played: --fail-fast stopped the server after a failure"
+    } else {
+        "never played: no client made this call"
+    };
+    let mut skipped = Vec::with_capacity(summary.never_played.len());
+    for (file, id, _method) in &summary.never_played {
+        let Some((scenario, call)) = find_call(&scenarios, file, id) else {
+            continue;
+        };
+        let call = SkippedCall::new(scenario, call, Role::Server, reason);
+        progress.call_skipped(scenario, &call);
+        skipped.push(call);
     }
-    println!("served {}", tally.line(started.elapsed(), &style));
-    Exit::from_tally(&tally)
+    let exit = Exit::from_tally(&Tally::of(&summary.results, &skipped));
+    let outcome = RunOutcome {
+        command: "serve",
+        role: Role::Server,
+        scenarios: &scenarios,
+        results: &summary.results,
+        skipped: &skipped,
+        started_at,
+        elapsed: started.elapsed(),
+        exit_code: exit as u8,
+    };
+    finish(progress.as_ref(), reports, &outcome, exit)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// The call `id` of the scenario read from `file`.
+fn find_call<'a>(
+    scenarios: &'a [Scenario],
+    file: &std::path::Path,
+    id: &str,
+) -> Option<(&'a Scenario, &'a crate::scenario::Call)> {
+    let scenario = scenarios.iter().find(|s| s.path == file)?;
+    let call = scenario.calls.iter().find(|c| c.id == id)?;
+    Some((scenario, call))
+}
+
+/// Ctrl-C and SIGTERM, listened to from before the readiness line on, so that a supervisor
+/// may stop the server as soon as it is ready and still get the summary and reports.
+struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => {
-                    let _ = ctrl_c.await;
-                    return;
-                }
-            };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Starts listening for the signals.
+    fn listen() -> std::io::Result<StopSignals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            Ok(StopSignals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(StopSignals {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
+
+    /// Resolves when one arrives.
+    async fn received(&mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -40,8 +40,8 @@ impl ClientCall {
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);
         let reader = tokio::spawn(async move {
-            let mut grpc = Grpc::new(StatusNames::new(channel))
-                .accept_compressed(CompressionEncoding::Gzip);
+            let mut grpc =
+                Grpc::new(StatusNames::new(channel)).accept_compressed(CompressionEncoding::Gzip);
             if gzip {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }

@@ -8,5 +8,5 @@ mod suggest;
 
 pub use matcher::{Matcher, SpecError, MATCHER_KEYS};
 pub use metadata::{MetaValue, MetadataSpec, ReceivedMetadata, TextSpec};
-pub use suggest::closest;
 pub use pattern::{base64_encode, render_bytes, render_message, MatchMode, MessageSpec, Mismatch};
+pub use suggest::closest;

@@ -5,7 +5,12 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     let wanted_lower = wanted.to_ascii_lowercase();
     candidates
         .into_iter()
-        .map(|c| (c, strsim::jaro_winkler(&wanted_lower, &c.to_ascii_lowercase())))
+        .map(|c| {
+            (
+                c,
+                strsim::jaro_winkler(&wanted_lower, &c.to_ascii_lowercase()),
+            )
+        })
         .filter(|(_, score)| *score >= 0.85)
         .max_by(|a, b| a.1.total_cmp(&b.1))
         .map(|(c, _)| c)

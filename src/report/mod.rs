@@ -1,9 +1,64 @@
-//! Reports: live terminal progress and the closing summary. Writers only read results.
+//! Reports: live progress (human lines, or JSON events with `--output json`), the closing
+//! summary, and the report files CI systems read (JUnit XML, a JSON transcript, TAP).
+//! Writers only read results.
 
+mod collect;
+mod events;
+mod json;
+mod junit;
+mod outcome;
+mod progress;
 mod style;
 mod summary;
+mod tap;
 mod terminal;
 
+pub use collect::Collector;
+pub use events::EventStream;
+pub use outcome::{Case, CaseStatus, RunOutcome, SkippedCall, Suite, Verdict};
+pub use progress::Progress;
 pub use style::{ColorChoice, Style};
 pub use summary::Tally;
-pub use terminal::{format_duration, format_elapsed, TerminalReporter, Verbosity};
+pub use terminal::{format_duration, format_elapsed, Stream, TerminalReporter, Verbosity};
+
+/// A report file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReportFormat {
+    /// JUnit XML: a suite per file, a case per call.
+    Junit,
+    /// The JSON transcript of every step (docs/report-schema.json).
+    Json,
+    /// TAP version 13.
+    Tap,
+}
+
+impl ReportFormat {
+    /// Every format, with its name on the command line.
+    pub const ALL: [(&'static str, ReportFormat); 3] = [
+        ("junit", ReportFormat::Junit),
+        ("json", ReportFormat::Json),
+        ("tap", ReportFormat::Tap),
+    ];
+
+    /// The format called `name` on the command line.
+    pub fn named(name: &str) -> Option<ReportFormat> {
+        Self::ALL
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, format)| *format)
+    }
+
+    /// Whether the report holds what the peer sent (the engine then keeps a transcript).
+    pub fn needs_transcript(self) -> bool {
+        self == ReportFormat::Json
+    }
+
+    /// The report of `outcome` in this format.
+    pub fn render(self, outcome: &RunOutcome) -> String {
+        match self {
+            ReportFormat::Junit => junit::render(outcome),
+            ReportFormat::Json => json::render(outcome),
+            ReportFormat::Tap => tap::render(outcome),
+        }
+    }
+}

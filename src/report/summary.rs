@@ -3,16 +3,17 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
+use super::outcome::{CaseStatus, SkippedCall};
 use super::style::Style;
 use super::terminal::format_duration;
-use crate::runner::{CallResult, FailureKind};
+use crate::runner::CallResult;
 
 /// Counts over a set of call results.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Tally {
     /// Distinct scenario files.
     pub files: usize,
-    /// Calls played.
+    /// Calls played or skipped.
     pub calls: usize,
     /// Calls that passed.
     pub passed: usize,
@@ -20,27 +21,31 @@ pub struct Tally {
     pub failed: usize,
     /// Calls lost to the transport (cannot connect, connection lost).
     pub broken: usize,
+    /// Calls not played (`--fail-fast`, or scripts no client called).
+    pub skipped: usize,
 }
 
 impl Tally {
-    /// Counts `results`.
-    pub fn of(results: &[CallResult]) -> Tally {
-        let files: BTreeSet<_> = results.iter().map(|r| &r.file).collect();
-        let broken = results
+    /// Counts `results` and `skipped`.
+    pub fn of(results: &[CallResult], skipped: &[SkippedCall]) -> Tally {
+        let files: BTreeSet<_> = results
             .iter()
-            .filter(|r| {
-                r.failure
-                    .as_ref()
-                    .is_some_and(|f| f.kind == FailureKind::Transport)
-            })
-            .count();
-        let passed = results.iter().filter(|r| r.passed()).count();
+            .map(|r| &r.file)
+            .chain(skipped.iter().map(|s| &s.file))
+            .collect();
+        let count = |status| {
+            results
+                .iter()
+                .filter(|r| CaseStatus::of(r) == status)
+                .count()
+        };
         Tally {
             files: files.len(),
-            calls: results.len(),
-            passed,
-            failed: results.len() - passed - broken,
-            broken,
+            calls: results.len() + skipped.len(),
+            passed: count(CaseStatus::Passed),
+            failed: count(CaseStatus::Failed),
+            broken: count(CaseStatus::TransportFailure),
+            skipped: skipped.len(),
         }
     }
 
@@ -52,7 +57,10 @@ impl Tally {
             parts.push(style.bad(&format!("{} failed", self.failed)));
         }
         if self.broken > 0 {
-            parts.push(style.bad(&format!("{} transport failures", self.broken)));
+            parts.push(style.bad(&plural(self.broken, "transport failure")));
+        }
+        if self.skipped > 0 {
+            parts.push(style.dim(&format!("{} skipped", self.skipped)));
         }
         format!(
             "{}, {}: {} ({})",

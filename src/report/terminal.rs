@@ -1,9 +1,14 @@
 //! Human-readable progress: a line per step as it happens, and each call's verdict.
 
+use std::collections::HashMap;
 use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use super::outcome::{within_of, RunOutcome, SkippedCall};
+use super::progress::Progress;
 use super::style::Style;
 use crate::runner::{CallResult, Observer, StepOutcome, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
@@ -19,71 +24,123 @@ pub enum Verbosity {
     Verbose,
 }
 
-/// Prints progress to standard output.
+/// Where human output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error (when a report takes standard output).
+    Stderr,
+}
+
+/// Prints progress for people.
 pub struct TerminalReporter {
     style: Style,
     verbosity: Verbosity,
-    /// Prefix for every line, such as `[server] ` when both roles print.
-    prefix: String,
-    lock: Mutex<()>,
+    stream: Stream,
+    /// When output is grouped per file: the text of each file still playing, printed as
+    /// one block when the file finishes. `None`: printed as it happens.
+    groups: Option<Mutex<HashMap<PathBuf, String>>>,
 }
 
 impl TerminalReporter {
-    /// A reporter with the given style and verbosity; `prefix` starts every line.
-    pub fn new(style: Style, verbosity: Verbosity, prefix: &str) -> Self {
+    /// A reporter printing to standard output as things happen.
+    pub fn new(style: Style, verbosity: Verbosity) -> Self {
         TerminalReporter {
             style,
             verbosity,
-            prefix: prefix.to_string(),
-            lock: Mutex::new(()),
+            stream: Stream::Stdout,
+            groups: None,
         }
     }
 
-    fn print(&self, text: &str) {
-        let _guard = self.lock.lock();
-        let mut out = std::io::stdout().lock();
-        for line in text.lines() {
-            let _ = writeln!(out, "{}{line}", self.prefix);
-        }
-        let _ = out.flush();
+    /// Prints to `stream` instead.
+    pub fn to_stream(mut self, stream: Stream) -> Self {
+        self.stream = stream;
+        self
     }
 
-    fn step_line(&self, record: &StepRecord) -> String {
-        let (mark, detail) = match record.outcome {
-            StepOutcome::Performed => ("→", record.detail.clone()),
-            StepOutcome::Passed => ("✓", record.detail.clone()),
-            StepOutcome::Failed => ("✗", self.style.bad(&record.detail)),
-        };
-        let mark = match record.outcome {
-            StepOutcome::Performed => self.style.dim(mark),
-            StepOutcome::Passed => self.style.good(mark),
-            StepOutcome::Failed => self.style.bad(mark),
-        };
-        let count = if record.count > 1 {
-            format!(" ×{}", record.count)
-        } else {
-            String::new()
-        };
-        let keyword = if record.implied {
-            format!("({})", record.keyword)
-        } else {
-            record.keyword.to_string()
-        };
-        format!(
-            "    {} {mark} {keyword:<10} {detail}{count} {}",
-            self.style.dim(&format!("{:>9}", format_elapsed(record.at))),
-            self.style.dim(&format!("line {}", record.pos.line)),
-        )
+    /// Holds each file's output back and prints it as one block when the file finishes,
+    /// so that files played at the same time stay readable.
+    pub fn grouped_by_file(mut self) -> Self {
+        self.groups = Some(Mutex::new(HashMap::new()));
+        self
     }
+
+    /// Prints `text` now, or adds it to the block of `file` while that file plays.
+    fn print(&self, file: &Path, text: &str) {
+        if let Some(groups) = &self.groups {
+            let mut groups = groups.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(block) = groups.get_mut(file) {
+                block.push_str(text);
+                block.push('\n');
+                return;
+            }
+        }
+        self.write(text);
+    }
+
+    /// Writes whole lines to the stream at once.
+    fn write(&self, text: &str) {
+        fn lines(out: &mut impl Write, text: &str) {
+            for line in text.lines() {
+                let _ = writeln!(out, "{line}");
+            }
+            let _ = out.flush();
+        }
+        match self.stream {
+            Stream::Stdout => lines(&mut std::io::stdout().lock(), text),
+            Stream::Stderr => lines(&mut std::io::stderr().lock(), text),
+        }
+    }
+}
+
+/// A step as one line: time, mark, keyword, detail, repeat count, line in the file, and for
+/// checked steps how long the peer took (against the `within:` limit, when there is one).
+pub fn step_line(record: &StepRecord, within: Option<Duration>, style: &Style) -> String {
+    let (mark, detail) = match record.outcome {
+        StepOutcome::Performed => (style.dim("→"), record.detail.clone()),
+        StepOutcome::Passed => (style.good("✓"), record.detail.clone()),
+        StepOutcome::Failed => (style.bad("✗"), style.bad(&record.detail)),
+    };
+    let count = if record.count > 1 {
+        format!(" ×{}", record.count)
+    } else {
+        String::new()
+    };
+    let keyword = if record.implied {
+        format!("({})", record.keyword)
+    } else {
+        record.keyword.to_string()
+    };
+    let waited = match (record.waited, within) {
+        (Some(waited), Some(limit)) => style.dim(&format!(
+            " (waited {} of {})",
+            format_precise(waited),
+            humantime::format_duration(limit)
+        )),
+        (Some(waited), None) => style.dim(&format!(" (waited {})", format_precise(waited))),
+        (None, _) => String::new(),
+    };
+    format!(
+        "    {} {mark} {keyword:<10} {detail}{count} {}{waited}",
+        style.dim(&format!("{:>9}", format_elapsed(record.at))),
+        style.dim(&format!("line {}", record.pos.line)),
+    )
 }
 
 /// `+12.3ms` style elapsed time.
 pub fn format_elapsed(elapsed: Duration) -> String {
+    format!("+{}", format_precise(elapsed))
+}
+
+/// `12.3ms`, `2.41s`.
+fn format_precise(elapsed: Duration) -> String {
     let ms = elapsed.as_secs_f64() * 1000.0;
     if ms < 1000.0 {
-        format!("+{ms:.1}ms")
+        format!("{ms:.1}ms")
     } else {
-        format!("+{:.2}s", ms / 1000.0)
+        format!("{:.2}s", ms / 1000.0)
     }
 }
 
@@ -99,34 +156,36 @@ pub fn format_duration(elapsed: Duration) -> String {
 
 impl Observer for TerminalReporter {
     fn call_started(&self, scenario: &Scenario, call: &Call, role: Role) {
+        if let Some(groups) = &self.groups {
+            let mut groups = groups.lock().unwrap_or_else(|e| e.into_inner());
+            groups.entry(scenario.path.clone()).or_default();
+        }
         if self.verbosity >= Verbosity::Verbose {
-            self.print(&format!(
-                "{} {} {}",
-                self.style.bold("▶"),
-                self.style.bold(&call_title(scenario, call)),
-                self.style
-                    .dim(&format!("({} as {})", call.path, role.label())),
-            ));
+            self.print(
+                &scenario.path,
+                &format!(
+                    "{} {} {}",
+                    self.style.bold("▶"),
+                    self.style.bold(&call_title(scenario, call)),
+                    self.style
+                        .dim(&format!("({} as {})", call.path, role.label())),
+                ),
+            );
         }
     }
 
-    fn step(&self, _scenario: &Scenario, _call: &Call, _role: Role, record: &StepRecord) {
+    fn step(&self, scenario: &Scenario, call: &Call, _role: Role, record: &StepRecord) {
         if self.verbosity >= Verbosity::Verbose {
-            self.print(&self.step_line(record));
+            let line = step_line(record, within_of(call, record), &self.style);
+            self.print(&scenario.path, &line);
         }
     }
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
+        let call = scenario.calls.iter().find(|c| c.id == result.call_id);
         let title = format!(
             "{} {}",
-            call_title(
-                scenario,
-                scenario
-                    .calls
-                    .iter()
-                    .find(|c| c.id == result.call_id)
-                    .unwrap_or(&scenario.calls[0])
-            ),
+            call_title(scenario, call.unwrap_or(&scenario.calls[0])),
             self.style.dim(&format!(
                 "({} as {}, {})",
                 result.method,
@@ -136,14 +195,15 @@ impl Observer for TerminalReporter {
         );
         match &result.failure {
             None if self.verbosity >= Verbosity::Normal => {
-                self.print(&format!("{} {title}", self.style.good("✓")));
+                self.print(&scenario.path, &format!("{} {title}", self.style.good("✓")));
             }
             None => {}
             Some(failure) => {
                 let mut text = format!("{} {title}\n", self.style.bad("✗"));
                 if self.verbosity == Verbosity::Normal {
                     for record in &result.steps {
-                        text.push_str(&self.step_line(record));
+                        let within = call.and_then(|c| within_of(c, record));
+                        text.push_str(&step_line(record, within, &self.style));
                         text.push('\n');
                     }
                 }
@@ -156,15 +216,71 @@ impl Observer for TerminalReporter {
                     };
                     text.push_str(&format!("    {line}\n"));
                 }
-                self.print(&text);
+                self.print(&scenario.path, &text);
             }
         }
     }
 }
 
+impl Progress for TerminalReporter {
+    fn listening(&self, addr: SocketAddr, scripts: usize, once: bool) {
+        let serving = format!(
+            "serving {scripts} script{}{}",
+            if scripts == 1 { "" } else { "s" },
+            if once {
+                "; exits once every script has played"
+            } else {
+                "; Ctrl-C to stop"
+            }
+        );
+        self.write(&format!(
+            "listening on {addr}\n{}",
+            self.style.dim(&serving)
+        ));
+    }
+
+    fn call_skipped(&self, _scenario: &Scenario, skipped: &SkippedCall) {
+        if self.verbosity >= Verbosity::Normal {
+            let text = format!(
+                "{} {} [{}] {} {}",
+                self.style.dim("-"),
+                skipped.file.display(),
+                skipped.call_id,
+                skipped.method,
+                self.style.dim(&format!("skipped: {}", skipped.reason)),
+            );
+            self.print(&skipped.file, &text);
+        }
+    }
+
+    fn file_finished(&self, file: &Path) {
+        let block = self.groups.as_ref().and_then(|groups| {
+            groups
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .remove(file)
+        });
+        if let Some(block) = block.filter(|b| !b.is_empty()) {
+            self.write(&block);
+        }
+    }
+
+    fn summary(&self, outcome: &RunOutcome) {
+        let served = if outcome.role == Role::Server {
+            "served "
+        } else {
+            ""
+        };
+        let line = outcome.tally().line(outcome.elapsed, &self.style);
+        self.write(&format!("{served}{line}"));
+    }
+}
+
+/// `FILE — NAME` for a file's only call, `FILE [ID]` for one of several (the id is the
+/// scenario's name when the file has one call).
 fn call_title(scenario: &Scenario, call: &Call) -> String {
     let file = scenario.path.display();
-    if scenario.calls.len() > 1 {
+    if call.id != scenario.name {
         format!("{file} [{}]", call.id)
     } else {
         format!("{file} — {}", scenario.name)

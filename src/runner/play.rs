@@ -444,19 +444,31 @@ impl<I: CallIo> Player<'_, I> {
             let summary = match transport_error {
                 Some(error) => format!("the connection failed: {error}"),
                 None if code != expected.code => {
-                    format!("expected status {}, the call ended with {ended}", expected.code)
+                    format!(
+                        "expected status {}, the call ended with {ended}",
+                        expected.code
+                    )
                 }
-                None => format!("the call ended with {ended} as expected, but its {} differ", {
-                    let parts: Vec<&str> = diffs
-                        .iter()
-                        .map(|d| if d.path == "message" { "message" } else { "trailers" })
-                        .collect();
-                    if parts.contains(&"message") && parts.contains(&"trailers") {
-                        "message and trailers"
-                    } else {
-                        parts[0]
+                None => format!(
+                    "the call ended with {ended} as expected, but its {} differ",
+                    {
+                        let parts: Vec<&str> = diffs
+                            .iter()
+                            .map(|d| {
+                                if d.path == "message" {
+                                    "message"
+                                } else {
+                                    "trailers"
+                                }
+                            })
+                            .collect();
+                        if parts.contains(&"message") && parts.contains(&"trailers") {
+                            "message and trailers"
+                        } else {
+                            parts[0]
+                        }
                     }
-                }),
+                ),
             };
             return Err(self.failure(step, kind, summary, diffs));
         }
@@ -590,17 +602,33 @@ impl<I: CallIo> Player<'_, I> {
             PeerEvent::Headers(h) => format!("headers {{{}}}", render_metadata(h)),
             PeerEvent::Message(bytes) => render_bytes(&descriptor, bytes),
             PeerEvent::HalfClosed => "half-close".into(),
-            PeerEvent::Status { code, message, trailers, .. } => format!(
+            PeerEvent::Status {
+                code,
+                message,
+                trailers,
+                ..
+            } => format!(
                 "status {code}{}{}",
-                if message.is_empty() { String::new() } else { format!(": {message}") },
-                if trailers.is_empty() { String::new() } else { format!(" trailers {{{}}}", render_metadata(trailers)) }
+                if message.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {message}")
+                },
+                if trailers.is_empty() {
+                    String::new()
+                } else {
+                    format!(" trailers {{{}}}", render_metadata(trailers))
+                }
             ),
             PeerEvent::Cancelled(reason) => format!("cancelled: {reason}"),
         });
     }
 
     fn take_received(&mut self) -> Vec<String> {
-        self.transcript.as_mut().map(std::mem::take).unwrap_or_default()
+        self.transcript
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
     }
 
     fn peer(&self) -> &'static str {

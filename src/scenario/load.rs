@@ -567,7 +567,10 @@ impl Loader<'_> {
             }
         };
         if matches!(fields.close, Some(Some(false))) || matches!(fields.cancel, Some(Some(false))) {
-            return Err(self.err(pos, format!("`{keyword}: false` does nothing: leave the step out")));
+            return Err(self.err(
+                pos,
+                format!("`{keyword}: false` does nothing: leave the step out"),
+            ));
         }
         if keyword != "status" && (fields.message.is_some() || fields.trailers.is_some()) {
             return Err(self.err(pos, "`message:` and `trailers:` go with `status:`"));
@@ -874,7 +877,10 @@ fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
                 .position(|s| matches!(s.action, Action::Status(_)))
                 .unwrap_or(script.len())
         } else {
-            script.iter().rposition(|s| sends(&s.action)).map_or(0, |i| i + 1)
+            script
+                .iter()
+                .rposition(|s| sends(&s.action))
+                .map_or(0, |i| i + 1)
         };
         let pos = script[at.min(script.len() - 1)].pos;
         script.insert(at, implied(pos, Action::Close));
