@@ -9,6 +9,9 @@ pub trait Observer: Send + Sync {
     fn call_started(&self, _scenario: &Scenario, _call: &Call, _role: Role) {}
     /// A step finished (performed, passed or failed).
     fn step(&self, _scenario: &Scenario, _call: &Call, _role: Role, _record: &StepRecord) {}
+    /// A checked message arrived, `latency` after the oldest send it answers (only when
+    /// [`super::PlayOptions::latencies`] is on).
+    fn message_latency(&self, _latency: std::time::Duration) {}
     /// A call ended.
     fn call_finished(&self, _scenario: &Scenario, _result: &CallResult) {}
 }

@@ -18,6 +18,11 @@ pub struct PlayOptions {
     pub default_timeout: Duration,
     /// Record what the peer sent in each [`StepRecord`] (costs a decode per message).
     pub transcript: bool,
+    /// Measure each checked message's latency: from the oldest of this side's sends that no
+    /// earlier checked message answered, to the moment the script takes the message (the
+    /// i-th reply pairs with the i-th send, as on request/response streams); reported
+    /// through [`Observer::message_latency`].
+    pub latencies: bool,
 }
 
 impl Default for PlayOptions {
@@ -25,6 +30,7 @@ impl Default for PlayOptions {
         PlayOptions {
             default_timeout: Duration::from_secs(10),
             transcript: false,
+            latencies: false,
         }
     }
 }
@@ -71,6 +77,7 @@ pub async fn play_call<I: CallIo>(
         headers: None,
         records: Vec::new(),
         transcript: options.transcript.then(Vec::new),
+        unanswered: options.latencies.then(VecDeque::new),
     };
     let failure = player.play().await.err();
     if let Some(failure) = &failure {
@@ -120,6 +127,8 @@ struct Player<'a, I> {
     records: Vec<StepRecord>,
     /// What the peer sent since the last record, when a transcript is kept.
     transcript: Option<Vec<String>>,
+    /// When this side's sends not yet answered were made, when latencies are measured.
+    unanswered: Option<VecDeque<Instant>>,
 }
 
 /// Why no event came.
@@ -238,6 +247,9 @@ impl<I: CallIo> Player<'_, I> {
         for _ in 0..step.repeat {
             self.wait_after(step).await;
             self.io.send_message(bytes.clone()).await;
+            if let Some(unanswered) = self.unanswered.as_mut() {
+                unanswered.push_back(Instant::now());
+            }
         }
         let detail = message.message.display();
         self.record(step, StepOutcome::Performed, detail, None, step.repeat);
@@ -274,6 +286,7 @@ impl<I: CallIo> Player<'_, I> {
                     diffs,
                 ));
             }
+            self.answered();
         }
         self.record(
             step,
@@ -283,6 +296,13 @@ impl<I: CallIo> Player<'_, I> {
             step.repeat,
         );
         Ok(())
+    }
+
+    /// A checked message answers the oldest unanswered send: reports its latency.
+    fn answered(&mut self) {
+        if let Some(sent) = self.unanswered.as_mut().and_then(VecDeque::pop_front) {
+            self.observer.message_latency(sent.elapsed());
+        }
     }
 
     async fn unordered(&mut self, group: &Step, steps: &[Step]) -> Result<(), Failure> {
@@ -316,6 +336,7 @@ impl<I: CallIo> Player<'_, I> {
             match hit {
                 Some((step, spec, left)) => {
                     *left -= 1;
+                    self.answered();
                     let (step, detail) = (*step, spec.display());
                     self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
                 }
