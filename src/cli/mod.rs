@@ -82,7 +82,7 @@ fn play_options(wire: &WireArgs, transcript: bool) -> PlayOptions {
     PlayOptions {
         default_timeout: wire.timeout,
         transcript,
-        latencies: false,
+        ..PlayOptions::default()
     }
 }
 

@@ -29,13 +29,24 @@ pub struct ClientCall {
 }
 
 impl ClientCall {
-    /// Starts `call` on `channel` with the given deadline (sent as `grpc-timeout`).
+    /// Starts `call` on `channel` with the given deadline (sent as `grpc-timeout`) and the
+    /// call's request metadata.
     pub fn start(channel: Channel, call: &Call, deadline: Duration) -> ClientCall {
+        let metadata = call.metadata.to_send().unwrap_or_default();
+        Self::start_with_metadata(channel, call, deadline, &metadata)
+    }
+
+    /// Starts `call` with this request metadata (built from captured variables).
+    pub fn start_with_metadata(
+        channel: Channel,
+        call: &Call,
+        deadline: Duration,
+        metadata: &[(String, MetaValue)],
+    ) -> ClientCall {
         let (outgoing, requests) = mpsc::channel::<Bytes>(SEND_QUEUE);
         let (events_tx, events) = mpsc::unbounded_channel();
         let mut request = Request::new(ReceiverStream::new(requests));
-        let metadata = call.metadata.to_send().unwrap_or_default();
-        *request.metadata_mut() = to_metadata_map(&metadata);
+        *request.metadata_mut() = to_metadata_map(metadata);
         request.set_timeout(deadline);
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);

@@ -10,8 +10,8 @@ pub use connect::{connect, error_chain, ConnectError, ConnectOptions};
 use futures::future::join_all;
 use tonic::transport::Channel;
 
-use crate::runner::{play_call, CallResult, Observer, PlayOptions};
-use crate::scenario::{Role, Scenario};
+use crate::runner::{play_call, CallResult, Captures, Observer, PlayOptions};
+use crate::scenario::{Call, Role, Scenario};
 
 /// Plays every call of a scenario on `channel`: one after another, or all at once when the
 /// file says `concurrent: true`.
@@ -21,9 +21,23 @@ pub async fn run_scenario(
     options: &PlayOptions,
     observer: &dyn Observer,
 ) -> Vec<CallResult> {
+    // Each file captures into its own variables.
+    let options = &PlayOptions {
+        captures: Captures::default(),
+        ..options.clone()
+    };
     let play = |call| async move {
         let deadline = call_deadline(call, options);
-        let mut io = ClientCall::start(channel.clone(), call, deadline);
+        // A template that cannot be built yet is reported by the engine as the call starts.
+        let metadata = match &call.metadata_template {
+            Some(template) => template
+                .resolve(&options.captures.snapshot())
+                .ok()
+                .and_then(|spec| spec.to_send().ok())
+                .unwrap_or_default(),
+            None => call.metadata.to_send().unwrap_or_default(),
+        };
+        let mut io = ClientCall::start_with_metadata(channel.clone(), call, deadline, &metadata);
         play_call(
             scenario,
             call,
@@ -46,6 +60,6 @@ pub async fn run_scenario(
     }
 }
 
-fn call_deadline(call: &crate::scenario::Call, options: &PlayOptions) -> std::time::Duration {
+fn call_deadline(call: &Call, options: &PlayOptions) -> std::time::Duration {
     call.timeout.unwrap_or(options.default_timeout)
 }

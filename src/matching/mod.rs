@@ -3,10 +3,12 @@
 
 mod matcher;
 mod metadata;
+mod path;
 mod pattern;
 mod suggest;
 
 pub use matcher::{Matcher, SpecError, MATCHER_KEYS};
+pub use path::FieldPath;
 pub use metadata::{MetaValue, MetadataSpec, ReceivedMetadata, TextSpec};
 pub use pattern::{base64_encode, render_bytes, render_message, MatchMode, MessageSpec, Mismatch};
 pub use suggest::closest;

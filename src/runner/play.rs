@@ -1,15 +1,22 @@
 //! The step walker: plays one call's script in one role over a [`CallIo`].
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
+use prost_reflect::{DynamicMessage, MessageDescriptor};
+
 use tokio::time::{sleep, timeout_at, Instant};
 
+use super::captures::Captures;
 use super::io::{CallIo, FinalStatus, PeerEvent};
 use super::observer::Observer;
 use super::outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
-use crate::matching::{render_bytes, MessageSpec, Mismatch, ReceivedMetadata};
-use crate::scenario::{Action, Call, MessageStep, Role, Scenario, StatusCode, StatusStep, Step};
+use crate::matching::{render_bytes, MessageSpec, Mismatch, ReceivedMetadata, SpecError};
+use crate::scenario::node::Pos;
+use crate::scenario::{
+    Action, Call, CaptureSource, MessageStep, Role, Scenario, StatusCode, StatusStep, Step,
+};
 
 /// Limits that apply to every call.
 #[derive(Debug, Clone)]
@@ -23,6 +30,8 @@ pub struct PlayOptions {
     /// i-th reply pairs with the i-th send, as on request/response streams); reported
     /// through [`Observer::message_latency`].
     pub latencies: bool,
+    /// The variables captured by the file being played; give each file its own.
+    pub captures: Captures,
 }
 
 impl Default for PlayOptions {
@@ -31,6 +40,7 @@ impl Default for PlayOptions {
             default_timeout: Duration::from_secs(10),
             transcript: false,
             latencies: false,
+            captures: Captures::default(),
         }
     }
 }
@@ -78,6 +88,7 @@ pub async fn play_call<I: CallIo>(
         records: Vec::new(),
         transcript: options.transcript.then(Vec::new),
         unanswered: options.latencies.then(VecDeque::new),
+        captures: options.captures.clone(),
     };
     let failure = player.play().await.err();
     if let Some(failure) = &failure {
@@ -129,6 +140,8 @@ struct Player<'a, I> {
     transcript: Option<Vec<String>>,
     /// When this side's sends not yet answered were made, when latencies are measured.
     unanswered: Option<VecDeque<Instant>>,
+    /// The file's captured variables.
+    captures: Captures,
 }
 
 /// Why no event came.
@@ -141,9 +154,17 @@ enum NoEvent {
 
 impl<I: CallIo> Player<'_, I> {
     async fn play(&mut self) -> Result<(), Failure> {
+        let metadata = match &self.call.metadata_template {
+            None => Cow::Borrowed(&self.call.metadata),
+            Some(template) => Cow::Owned(
+                template
+                    .resolve(&self.captures.snapshot())
+                    .map_err(|e| self.unbuildable(self.call.pos, "call", e))?,
+            ),
+        };
         if self.role == Role::Server {
             let received = self.io.request_metadata();
-            if let Err(diffs) = self.call.metadata.check(&received) {
+            if let Err(diffs) = metadata.check(&received) {
                 return Err(self.failure_at(
                     self.call.pos,
                     "call",
@@ -186,11 +207,11 @@ impl<I: CallIo> Player<'_, I> {
     async fn step(&mut self, step: &Step) -> Result<(), Failure> {
         match (&step.action, self.role) {
             (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
-                self.send(step, m).await;
-                Ok(())
+                self.send(step, m).await
             }
             (Action::Client(m), Role::Server) | (Action::Server(m), Role::Client) => {
-                self.receive(step, m.checked()).await
+                let (_, checked) = self.built(step, m)?;
+                self.receive(step, &checked).await
             }
             (Action::Headers(spec), Role::Server) => {
                 self.wait_after(step).await;
@@ -200,6 +221,7 @@ impl<I: CallIo> Player<'_, I> {
                     .map(|(k, v)| format!("{k}: {}", v.text()))
                     .collect::<Vec<_>>()
                     .join(", ");
+                self.capture_from_metadata(step, &headers, "");
                 self.io.send_headers(headers);
                 self.record(step, StepOutcome::Performed, detail, None, 1);
                 Ok(())
@@ -238,9 +260,44 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
-    async fn send(&mut self, step: &Step, message: &MessageStep) {
-        let bytes = message
-            .message
+    /// The message a step sends and the one its checking side compares against: as loaded,
+    /// or built now from captured values when the step uses them.
+    fn built<'m>(
+        &self,
+        step: &Step,
+        message: &'m MessageStep,
+    ) -> Result<(Cow<'m, MessageSpec>, Cow<'m, MessageSpec>), Failure> {
+        let Some(template) = &message.template else {
+            return Ok((
+                Cow::Borrowed(&message.message),
+                Cow::Borrowed(message.checked()),
+            ));
+        };
+        let (sent, expect) = template
+            .resolve(&self.captures.snapshot())
+            .map_err(|e| self.unbuildable(step.pos, step.action.keyword(), e))?;
+        let checked = expect.unwrap_or_else(|| sent.clone());
+        Ok((Cow::Owned(sent), Cow::Owned(checked)))
+    }
+
+    /// A step that cannot be built from the captured values (one is missing, or does not
+    /// fit its field).
+    fn unbuildable(&self, pos: Pos, keyword: &'static str, error: SpecError) -> Failure {
+        self.failure_at(
+            pos,
+            keyword,
+            FailureKind::Mismatch,
+            format!(
+                "cannot build the step from captured values: {}",
+                error.message
+            ),
+            Vec::new(),
+        )
+    }
+
+    async fn send(&mut self, step: &Step, message: &MessageStep) -> Result<(), Failure> {
+        let (spec, _) = self.built(step, message)?;
+        let bytes = spec
             .to_send()
             .expect("the loader rejects unsendable messages for the role that sends them")
             .clone();
@@ -251,8 +308,55 @@ impl<I: CallIo> Player<'_, I> {
                 unanswered.push_back(Instant::now());
             }
         }
-        let detail = message.message.display();
-        self.record(step, StepOutcome::Performed, detail, None, step.repeat);
+        // What this side sends, it knows: captures work the same in both roles.
+        self.capture_from_message(step, spec.descriptor(), &bytes);
+        self.record(
+            step,
+            StepOutcome::Performed,
+            spec.display(),
+            None,
+            step.repeat,
+        );
+        Ok(())
+    }
+
+    /// Stores the step's captures taken from a message.
+    fn capture_from_message(&self, step: &Step, descriptor: &MessageDescriptor, bytes: &[u8]) {
+        if step.capture.is_empty() {
+            return;
+        }
+        let Ok(message) = DynamicMessage::decode(descriptor.clone(), bytes) else {
+            return;
+        };
+        for capture in &step.capture {
+            if let CaptureSource::Field(path) = &capture.source {
+                if let Some(value) = path.extract(&message) {
+                    self.captures.set(&capture.name, value);
+                }
+            }
+        }
+    }
+
+    /// Stores the step's captures taken from metadata (and the status message).
+    fn capture_from_metadata(
+        &self,
+        step: &Step,
+        metadata: &ReceivedMetadata,
+        status_message: &str,
+    ) {
+        for capture in &step.capture {
+            let value = match &capture.source {
+                CaptureSource::Header(key) | CaptureSource::Trailer(key) => metadata
+                    .iter()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.text()),
+                CaptureSource::StatusMessage => Some(status_message.to_string()),
+                CaptureSource::Field(_) => None,
+            };
+            if let Some(value) = value {
+                self.captures.set(&capture.name, value);
+            }
+        }
     }
 
     async fn receive(&mut self, step: &Step, expected: &MessageSpec) -> Result<(), Failure> {
@@ -287,6 +391,7 @@ impl<I: CallIo> Player<'_, I> {
                 ));
             }
             self.answered();
+            self.capture_from_message(step, expected.descriptor(), &bytes);
         }
         self.record(
             step,
@@ -306,20 +411,25 @@ impl<I: CallIo> Player<'_, I> {
     }
 
     async fn unordered(&mut self, group: &Step, steps: &[Step]) -> Result<(), Failure> {
-        let mut expected: Vec<(&Step, &MessageSpec, u64)> = Vec::new();
+        let mut expected: Vec<(&Step, Cow<'_, MessageSpec>, u64)> = Vec::new();
         for step in steps {
             match (&step.action, self.role) {
                 (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
-                    self.send(step, m).await
+                    self.send(step, m).await?
                 }
                 (Action::Client(m), Role::Server) | (Action::Server(m), Role::Client) => {
-                    expected.push((step, m.checked(), step.repeat))
+                    let (_, checked) = self.built(step, m)?;
+                    expected.push((step, checked, step.repeat))
                 }
                 _ => unreachable!("the loader allows only messages in unordered groups"),
             }
         }
         let began = Instant::now();
-        while let Some(&(first, first_spec, _)) = expected.iter().find(|(_, _, left)| *left > 0) {
+        while let Some((first, first_spec)) = expected
+            .iter()
+            .find(|(_, _, left)| *left > 0)
+            .map(|(step, spec, _)| (*step, spec.clone()))
+        {
             let bytes = match self.next_skipping_headers(first).await {
                 Ok(PeerEvent::Message(bytes)) => bytes,
                 other => {
@@ -336,8 +446,9 @@ impl<I: CallIo> Player<'_, I> {
             match hit {
                 Some((step, spec, left)) => {
                     *left -= 1;
-                    self.answered();
                     let (step, detail) = (*step, spec.display());
+                    self.answered();
+                    self.capture_from_message(step, spec.descriptor(), &bytes);
                     self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
                 }
                 None => {
@@ -388,6 +499,7 @@ impl<I: CallIo> Player<'_, I> {
                 diffs,
             )
         })?;
+        self.capture_from_metadata(step, &headers, "");
         let detail = render_metadata(&headers);
         self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
         Ok(())
@@ -493,6 +605,7 @@ impl<I: CallIo> Player<'_, I> {
             };
             return Err(self.failure(step, kind, summary, diffs));
         }
+        self.capture_from_metadata(step, &trailers, &message);
         let detail = if message.is_empty() {
             code.name()
         } else {
@@ -514,11 +627,13 @@ impl<I: CallIo> Player<'_, I> {
         } else {
             format!("{}: {message}", status.code)
         };
+        let trailers = status.trailers.to_send().unwrap_or_default();
+        self.capture_from_metadata(step, &trailers, &message);
         self.io
             .finish(FinalStatus {
                 code: status.code,
                 message,
-                trailers: status.trailers.to_send().unwrap_or_default(),
+                trailers,
             })
             .await;
         self.record(step, StepOutcome::Performed, detail, None, 1);

@@ -1,7 +1,7 @@
 //! Reading a scenario file: YAML, variables, protos, methods, messages, timing and the
 //! shape of the script are all checked here, before any network traffic.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +10,16 @@ use prost_reflect::DescriptorPool;
 use serde_saphyr::Spanned;
 
 use super::error::LoadError;
-use super::model::{Action, Call, Compression, MessageStep, Role, Scenario, StatusStep, Step};
+use super::model::{
+    Action, Call, Capture, CaptureSource, Compression, MessageStep, Role, Scenario, StatusStep,
+    Step,
+};
 use super::node::{Node, NodeValue, Pos};
-use super::raw::{Located, RawCall, RawFile, RawStep, RawStepFields, RawVars};
+use super::raw::{Located, RawCall, RawFile, RawStep, RawStepFields};
 use super::status_code::StatusCode;
+use super::template::{self, MessageTemplate, MetadataTemplate};
 use super::vars::{substitute, VarSources};
-use crate::matching::{MatchMode, MessageSpec, MetadataSpec, SpecError, TextSpec};
+use crate::matching::{FieldPath, MatchMode, MessageSpec, MetadataSpec, SpecError, TextSpec};
 use crate::protos::{all_methods, find_method, load_pool, method_path, ProtoSources, RpcKind};
 
 /// How scenario files are read.
@@ -105,10 +109,15 @@ pub fn load_str(
     pools: &mut PoolCache,
 ) -> Result<Scenario, LoadError> {
     let original: Arc<str> = Arc::from(text);
-    let vars_only: RawVars =
+    let document: Node =
         serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &original, &e))?;
-    let file_vars = read_vars(path, &original, vars_only.vars.as_ref())?;
-    let substituted = substitute(text, &options.vars, &file_vars)
+    let vars = document
+        .as_map()
+        .and_then(|entries| entries.iter().find(|(k, _)| k.name == "vars"))
+        .map(|(_, v)| v);
+    let file_vars = read_vars(path, &original, vars)?;
+    let captured = template::captured_names(&document);
+    let substituted = substitute(text, &options.vars, &file_vars, &captured)
         .map_err(|e| LoadError::at(path, &original, e.pos, e.message))?;
     let source: Arc<str> = Arc::from(substituted.as_str());
     let raw: RawFile =
@@ -117,6 +126,7 @@ pub fn load_str(
         path,
         source: source.clone(),
         options,
+        captured,
     }
     .scenario(raw, pools)
 }
@@ -214,6 +224,8 @@ struct Loader<'a> {
     path: &'a Path,
     source: Arc<str>,
     options: &'a LoadOptions,
+    /// Variables that `capture:` steps set while the file plays.
+    captured: HashSet<String>,
 }
 
 /// The call-level keys, whether written at the top of the file or under `calls:`.
@@ -340,15 +352,57 @@ impl Loader<'_> {
             calls.push(self.call(call_keys, id, call_name, &pool, file_mode)?);
         }
 
+        let concurrent = raw.concurrent.unwrap_or(false);
+        if !concurrent {
+            self.check_capture_order(&calls)?;
+        }
         Ok(Scenario {
             path: self.path.to_path_buf(),
             source: self.source.clone(),
             name,
             target: raw.target.map(|t| t.value),
             listen: raw.listen.map(|l| l.value),
-            concurrent: raw.concurrent.unwrap_or(false),
+            concurrent,
             calls,
         })
+    }
+
+    /// In a file whose calls run one after another, a captured variable is used only after
+    /// the step that captures it.
+    fn check_capture_order(&self, calls: &[Call]) -> Result<(), LoadError> {
+        let mut first_capture: HashMap<&str, Pos> = HashMap::new();
+        let steps = calls.iter().flat_map(|c| &c.script).flat_map(|step| {
+            std::iter::once(step).chain(match &step.action {
+                Action::Unordered(inner) => inner.iter().collect::<Vec<_>>(),
+                _ => Vec::new(),
+            })
+        });
+        for capture in steps.flat_map(|s| &s.capture) {
+            first_capture
+                .entry(capture.name.as_str())
+                .or_insert(capture.pos);
+        }
+        for (index, line) in self.source.lines().enumerate() {
+            let line_no = index as u32 + 1;
+            for name in template::references(line) {
+                if let Some(captured) = first_capture.get(name) {
+                    if line_no <= captured.line {
+                        let column = line.find(&format!("${{{name}}}")).map_or(1, |c| c + 1);
+                        return Err(self.err(
+                            Pos {
+                                line: line_no,
+                                column: column as u32,
+                            },
+                            format!(
+                                "`${{{name}}}` is used before the step that captures it (line {})",
+                                captured.line
+                            ),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn pool(&self, raw: &RawFile, pools: &mut PoolCache) -> Result<DescriptorPool, LoadError> {
@@ -441,13 +495,18 @@ impl Loader<'_> {
             .as_ref()
             .map(|t| self.duration(t, "timeout"))
             .transpose()?;
-        let metadata = keys
-            .metadata
-            .as_ref()
-            .map(MetadataSpec::compile)
-            .transpose()
-            .map_err(|e| self.spec_err(e))?
-            .unwrap_or_default();
+        let (metadata, metadata_template) = match &keys.metadata {
+            None => (MetadataSpec::default(), None),
+            Some(node) => {
+                let uses = template::uses(node, &self.captured);
+                let stand_in = template::with_placeholders(node);
+                let spec = MetadataSpec::compile(&stand_in).map_err(|e| self.spec_err(e))?;
+                (
+                    spec,
+                    (!uses.is_empty()).then(|| MetadataTemplate(node.clone())),
+                )
+            }
+        };
         let compression = match keys
             .compression
             .as_ref()
@@ -486,6 +545,7 @@ impl Loader<'_> {
             kind,
             timeout,
             metadata,
+            metadata_template,
             compression,
             script,
         };
@@ -540,6 +600,7 @@ impl Loader<'_> {
                     within: None,
                     repeat: 1,
                     implied: false,
+                    capture: Vec::new(),
                 });
             }
             RawStep::Fields(fields) => fields,
@@ -592,10 +653,13 @@ impl Loader<'_> {
                 &context.method.output(),
                 mode,
             )?),
-            "headers" => Action::Headers(
-                MetadataSpec::compile(fields.headers.as_ref().unwrap())
-                    .map_err(|e| self.spec_err(e))?,
-            ),
+            "headers" => {
+                self.no_captured_use(fields.headers.as_ref(), "headers")?;
+                Action::Headers(
+                    MetadataSpec::compile(fields.headers.as_ref().unwrap())
+                        .map_err(|e| self.spec_err(e))?,
+                )
+            }
             "close" => Action::Close,
             "cancel" => Action::Cancel,
             "status" => Action::Status(self.status(fields)?),
@@ -656,6 +720,7 @@ impl Loader<'_> {
                 ),
             ));
         }
+        let capture = self.captures(fields.capture.as_ref(), &action, context)?;
         Ok(Step {
             pos,
             action,
@@ -671,7 +736,65 @@ impl Loader<'_> {
                 .transpose()?,
             repeat,
             implied: false,
+            capture,
         })
+    }
+
+    /// Reads a step's `capture:` mapping: each variable's source must exist where the step
+    /// takes it from.
+    fn captures(
+        &self,
+        node: Option<&Node>,
+        action: &Action,
+        context: &StepContext,
+    ) -> Result<Vec<Capture>, LoadError> {
+        let Some(node) = node else {
+            return Ok(Vec::new());
+        };
+        let entries = node.as_map().ok_or_else(|| {
+            self.err(
+                node.pos,
+                format!(
+                    "`capture:` is a mapping of variable names to sources, found {}",
+                    node.kind()
+                ),
+            )
+        })?;
+        entries
+            .iter()
+            .map(|(key, value)| {
+                let text = value.as_str().ok_or_else(|| {
+                    self.err(
+                        value.pos,
+                        format!(
+                            "the source of `{}` is a text, found {}",
+                            key.name,
+                            value.kind()
+                        ),
+                    )
+                })?;
+                let source =
+                    match action {
+                        Action::Client(_) => FieldPath::parse(text, &context.method.input())
+                            .map(CaptureSource::Field),
+                        Action::Server(_) => FieldPath::parse(text, &context.method.output())
+                            .map(CaptureSource::Field),
+                        Action::Headers(_) => Ok(CaptureSource::Header(text.to_ascii_lowercase())),
+                        Action::Status(_) if text == "$message" => Ok(CaptureSource::StatusMessage),
+                        Action::Status(_) => Ok(CaptureSource::Trailer(text.to_ascii_lowercase())),
+                        other => Err(format!(
+                        "`capture:` goes with a message, `headers:` or `status:` step, not `{}`",
+                        other.keyword()
+                    )),
+                    }
+                    .map_err(|message| self.err(value.pos, message))?;
+                Ok(Capture {
+                    name: key.name.clone(),
+                    source,
+                    pos: key.pos,
+                })
+            })
+            .collect()
     }
 
     fn message_step(
@@ -681,16 +804,55 @@ impl Loader<'_> {
         descriptor: &prost_reflect::MessageDescriptor,
         mode: MatchMode,
     ) -> Result<MessageStep, LoadError> {
+        let uses: Vec<Pos> = std::iter::once(message)
+            .chain(expect)
+            .flat_map(|n| template::uses(n, &self.captured))
+            .collect();
+        // A step that uses captured variables is checked with stand-ins now and built when
+        // it plays; an error about a value that is a variable waits for the real value.
         let compile = |node: &Node| {
-            MessageSpec::compile(node, descriptor, mode).map_err(|e| self.spec_err(e))
+            MessageSpec::compile(&template::with_placeholders(node), descriptor, mode)
+                .or_else(|e| {
+                    if uses.contains(&e.pos) {
+                        let empty = Node {
+                            pos: node.pos,
+                            value: NodeValue::Map(Vec::new()),
+                        };
+                        MessageSpec::compile(&empty, descriptor, MatchMode::Partial)
+                    } else {
+                        Err(e)
+                    }
+                })
+                .map_err(|e| self.spec_err(e))
         };
         Ok(MessageStep {
             message: compile(message)?,
             expect: expect.map(compile).transpose()?,
+            template: (!uses.is_empty()).then(|| {
+                Arc::new(MessageTemplate::new(
+                    message.clone(),
+                    expect.cloned(),
+                    descriptor.clone(),
+                    mode,
+                ))
+            }),
         })
     }
 
+    /// Captured variables are built into messages and request metadata only.
+    fn no_captured_use(&self, node: Option<&Node>, key: &str) -> Result<(), LoadError> {
+        match node.and_then(|n| template::uses(n, &self.captured).first().copied()) {
+            Some(pos) => Err(self.err(
+                pos,
+                format!("captured variables can be used in messages and request `metadata:`, not in `{key}:`"),
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn status(&self, fields: &RawStepFields) -> Result<StatusStep, LoadError> {
+        self.no_captured_use(fields.message.as_ref(), "message")?;
+        self.no_captured_use(fields.trailers.as_ref(), "trailers")?;
         let node = fields.status.as_ref().unwrap();
         let text = scalar(node).unwrap_or_default();
         let code = StatusCode::parse(&text).ok_or_else(|| {
@@ -861,6 +1023,7 @@ fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
         within: None,
         repeat: 1,
         implied: true,
+        capture: Vec::new(),
     };
     if has(script, |a| matches!(a, Action::Cancel)) {
         return;

@@ -7,10 +7,15 @@ mod model;
 pub mod node;
 mod raw;
 mod status_code;
+mod template;
 mod vars;
 
 pub use error::LoadError;
 pub use load::{collect_files, load_file, load_str, unplayable, LoadOptions, PoolCache};
-pub use model::{Action, Call, Compression, MessageStep, Role, Scenario, StatusStep, Step};
+pub use model::{
+    Action, Call, Capture, CaptureSource, Compression, MessageStep, Role, Scenario, StatusStep,
+    Step,
+};
+pub use template::{CapturedVars, MessageTemplate, MetadataTemplate};
 pub use status_code::StatusCode;
 pub use vars::VarSources;

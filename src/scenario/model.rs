@@ -8,7 +8,8 @@ use prost_reflect::MethodDescriptor;
 
 use super::node::Pos;
 use super::status_code::StatusCode;
-use crate::matching::{MessageSpec, MetadataSpec, TextSpec};
+use super::template::{MessageTemplate, MetadataTemplate};
+use crate::matching::{FieldPath, MessageSpec, MetadataSpec, TextSpec};
 use crate::protos::RpcKind;
 
 /// Which side of a call grpc-replay plays.
@@ -75,6 +76,9 @@ pub struct Call {
     pub timeout: Option<Duration>,
     /// Request metadata: sent by a client, checked by a server.
     pub metadata: MetadataSpec,
+    /// The request metadata as written, when it uses captured variables (`metadata` then
+    /// holds a stand-in, built when the file loaded).
+    pub metadata_template: Option<MetadataTemplate>,
     /// `compression: gzip`.
     pub compression: Option<Compression>,
     /// The steps, with implied ones made explicit.
@@ -96,6 +100,32 @@ pub struct Step {
     pub repeat: u64,
     /// Whether the file leaves the step implicit (a close or final status).
     pub implied: bool,
+    /// `capture:` — values this step stores for later steps and calls of the file.
+    pub capture: Vec<Capture>,
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone)]
+pub enum CaptureSource {
+    /// A field of the step's message (`capture: {id: order.id}`).
+    Field(FieldPath),
+    /// A response header (`capture:` on a `headers:` step).
+    Header(String),
+    /// A trailer (`capture:` on a `status:` step).
+    Trailer(String),
+    /// The status message (`$message` on a `status:` step).
+    StatusMessage,
+}
+
+/// `NAME: SOURCE` of a `capture:` mapping.
+#[derive(Debug, Clone)]
+pub struct Capture {
+    /// The variable, used later as `${NAME}`.
+    pub name: String,
+    /// Where its value comes from.
+    pub source: CaptureSource,
+    /// Where it is written.
+    pub pos: Pos,
 }
 
 /// A message step: what the sending side sends, and what the other side checks.
@@ -105,6 +135,9 @@ pub struct MessageStep {
     pub message: MessageSpec,
     /// `expect:` — what the checking side compares against instead of `message`.
     pub expect: Option<MessageSpec>,
+    /// The step as written, when it uses captured variables: `message` and `expect` then
+    /// hold stand-ins, and the step is built when it plays.
+    pub template: Option<Arc<MessageTemplate>>,
 }
 
 impl MessageStep {

@@ -86,6 +86,7 @@ pub struct RawStepFields {
     pub repeat: Option<Node>,
     #[serde(rename = "match")]
     pub match_mode: Option<Located>,
+    pub capture: Option<Node>,
 }
 
 impl<'de> Deserialize<'de> for RawStep {
@@ -118,8 +119,3 @@ fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<b
     Option::<bool>::deserialize(deserializer).map(Some)
 }
 
-/// Only the `vars:` of a file, read before variables are substituted.
-#[derive(Debug, Deserialize)]
-pub struct RawVars {
-    pub vars: Option<Node>,
-}

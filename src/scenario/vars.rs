@@ -1,6 +1,6 @@
 //! `${NAME}` substitution: from `--var`, then the environment, then the file's `vars:`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use super::node::Pos;
 
@@ -23,18 +23,27 @@ pub struct VarError {
 }
 
 /// Replaces every `${NAME}` in `text`, keeping lines where they are so that positions
-/// in errors still point at the file. `$${` stands for a literal `${`.
+/// in errors still point at the file. `$${` stands for a literal `${`. Names in `captured`
+/// are left as they are: their values come from `capture:` steps when the file plays.
 pub fn substitute(
     text: &str,
     sources: &VarSources,
     file_vars: &HashMap<String, String>,
+    captured: &HashSet<String>,
 ) -> Result<String, VarError> {
     if !text.contains("${") {
         return Ok(text.to_string());
     }
     let mut out = String::with_capacity(text.len());
     for (index, line) in text.split_inclusive('\n').enumerate() {
-        substitute_line(line, index as u32 + 1, sources, file_vars, &mut out)?;
+        substitute_line(
+            line,
+            index as u32 + 1,
+            sources,
+            file_vars,
+            captured,
+            &mut out,
+        )?;
     }
     Ok(out)
 }
@@ -44,6 +53,7 @@ fn substitute_line(
     line_no: u32,
     sources: &VarSources,
     file_vars: &HashMap<String, String>,
+    captured: &HashSet<String>,
     out: &mut String,
 ) -> Result<(), VarError> {
     let mut rest = line;
@@ -78,6 +88,12 @@ fn substitute_line(
                 });
             }
             let end = 2 + name_len;
+            if captured.contains(name) {
+                out.push_str(&tail[..=end]);
+                column += tail[..=end].chars().count() as u32;
+                rest = &tail[end + 1..];
+                continue;
+            }
             let value = lookup(name, sources, file_vars).ok_or_else(|| VarError {
                 pos,
                 message: format!(
@@ -123,22 +139,53 @@ mod tests {
     #[test]
     fn cli_values_win_over_file_values() {
         let file: HashMap<_, _> = [("N".to_string(), "1".to_string())].into();
-        let out = substitute("a: ${N}\nb: ${N}x\n", &sources(&[("N", "7")]), &file).unwrap();
+        let out = substitute(
+            "a: ${N}\nb: ${N}x\n",
+            &sources(&[("N", "7")]),
+            &file,
+            &HashSet::new(),
+        )
+        .unwrap();
         assert_eq!(out, "a: 7\nb: 7x\n");
-        let out = substitute("a: ${N}\n", &sources(&[]), &file).unwrap();
+        let out = substitute("a: ${N}\n", &sources(&[]), &file, &HashSet::new()).unwrap();
         assert_eq!(out, "a: 1\n");
     }
 
     #[test]
     fn undefined_variable_is_located() {
-        let err = substitute("a: 1\nb:  ${MISSING}\n", &sources(&[]), &HashMap::new()).unwrap_err();
+        let err = substitute(
+            "a: 1\nb:  ${MISSING}\n",
+            &sources(&[]),
+            &HashMap::new(),
+            &HashSet::new(),
+        )
+        .unwrap_err();
         assert_eq!(err.pos, Pos { line: 2, column: 5 });
         assert!(err.message.contains("MISSING"));
     }
 
     #[test]
+    fn captured_names_are_left_for_later() {
+        let captured: HashSet<String> = ["ID".to_string()].into();
+        let out = substitute(
+            "a: ${ID}-${N}\n",
+            &sources(&[("N", "1")]),
+            &HashMap::new(),
+            &captured,
+        )
+        .unwrap();
+        assert_eq!(out, "a: ${ID}-1\n");
+    }
+
+    #[test]
     fn double_dollar_is_a_literal() {
-        let out = substitute("a: $${X} $5\n", &sources(&[]), &HashMap::new()).unwrap();
+        let out = substitute(
+            "a: $${X} $5\n",
+            &sources(&[]),
+            &HashMap::new(),
+            &HashSet::new(),
+        )
+        .unwrap();
         assert_eq!(out, "a: ${X} $5\n");
     }
 }

@@ -4,8 +4,8 @@ use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
-use crate::runner::{CallResult, PeerEvent};
-use crate::scenario::{Action, Call, Scenario};
+use crate::runner::{CallResult, Captures, PeerEvent};
+use crate::scenario::{Action, Call, MessageStep, Scenario};
 
 /// A script: the call at `call` of the scenario at `scenario`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,6 +26,8 @@ struct Counts {
 /// The served scripts and the tally of calls played.
 pub struct Registry {
     scenarios: Vec<Scenario>,
+    /// Each scenario file's captured variables, shared by the calls that play its scripts.
+    captures: Vec<Captures>,
     scripts: Vec<ScriptId>,
     counts: Mutex<Counts>,
     changed: Notify,
@@ -59,6 +61,7 @@ impl Registry {
             results: Vec::new(),
         };
         Registry {
+            captures: scenarios.iter().map(|_| Captures::default()).collect(),
             scenarios,
             scripts,
             counts: Mutex::new(counts),
@@ -75,6 +78,11 @@ impl Registry {
     pub fn get(&self, id: ScriptId) -> (&Scenario, &Call) {
         let scenario = &self.scenarios[id.scenario];
         (scenario, &scenario.calls[id.call])
+    }
+
+    /// The captured variables of a script's file.
+    pub fn captures(&self, id: ScriptId) -> Captures {
+        self.captures[id.scenario].clone()
     }
 
     /// The scripts for an HTTP/2 path, in file order.
@@ -103,11 +111,29 @@ impl Registry {
         metadata: &crate::matching::ReceivedMetadata,
         first: Option<&PeerEvent>,
     ) -> ScriptId {
-        let metadata_ok = |id: &ScriptId| self.get(*id).1.metadata.check(metadata).is_ok();
-        let message_ok = |id: &ScriptId| match (first_client_message(self.get(*id).1), first) {
-            (Some(spec), Some(PeerEvent::Message(bytes))) => spec.check(bytes).is_ok(),
-            (Some(_), _) => false,
-            (None, _) => true,
+        // Scripts that use captured variables are compared as they would play now.
+        let metadata_ok = |id: &ScriptId| {
+            let call = self.get(*id).1;
+            match &call.metadata_template {
+                Some(template) => template
+                    .resolve(&self.captures[id.scenario].snapshot())
+                    .is_ok_and(|spec| spec.check(metadata).is_ok()),
+                None => call.metadata.check(metadata).is_ok(),
+            }
+        };
+        let message_ok = |id: &ScriptId| {
+            let Some(step) = first_client_message(self.get(*id).1) else {
+                return true;
+            };
+            let Some(PeerEvent::Message(bytes)) = first else {
+                return false;
+            };
+            match &step.template {
+                Some(template) => template
+                    .resolve(&self.captures[id.scenario].snapshot())
+                    .is_ok_and(|(sent, expect)| expect.unwrap_or(sent).check(bytes).is_ok()),
+                None => step.checked().check(bytes).is_ok(),
+            }
         };
         let mut counts = self.counts.lock().expect("registry lock");
         let index = |id: &ScriptId| self.scripts.iter().position(|s| s == id).unwrap_or(0);
@@ -176,9 +202,9 @@ impl Registry {
 }
 
 /// The first message the server role checks, when the script starts with one.
-fn first_client_message(call: &Call) -> Option<&crate::matching::MessageSpec> {
+fn first_client_message(call: &Call) -> Option<&MessageStep> {
     call.script.iter().find_map(|step| match &step.action {
-        Action::Client(m) => Some(Some(m.checked())),
+        Action::Client(m) => Some(Some(m)),
         Action::Sleep(_) | Action::Headers(_) => None,
         _ => Some(None),
     })?

@@ -117,12 +117,16 @@ async fn handle(
     let (mut io, start, items) = ServerCall::new(metadata, pending, events);
     tokio::spawn(async move {
         let (scenario, call) = registry.get(chosen);
+        let play = PlayOptions {
+            captures: registry.captures(chosen),
+            ..state.play.clone()
+        };
         let result = play_call(
             scenario,
             call,
             Role::Server,
             &mut io,
-            &state.play,
+            &play,
             peer_deadline,
             state.observer.as_ref(),
         )
