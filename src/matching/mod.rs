@@ -8,7 +8,7 @@ mod pattern;
 mod suggest;
 
 pub use matcher::{Matcher, SpecError, MATCHER_KEYS};
-pub use path::FieldPath;
 pub use metadata::{MetaValue, MetadataSpec, ReceivedMetadata, TextSpec};
+pub use path::FieldPath;
 pub use pattern::{base64_encode, render_bytes, render_message, MatchMode, MessageSpec, Mismatch};
 pub use suggest::closest;

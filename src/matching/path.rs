@@ -85,25 +85,10 @@ impl FieldPath {
             }
         }
         let last = &self.segments.last()?.field;
-        Some(match value {
-            Value::String(s) => s,
-            Value::Message(m) => super::render_message(&m),
-            Value::Bytes(b) => super::base64_encode(&b),
-            Value::EnumNumber(n) => match last.kind() {
-                Kind::Enum(e) => e
-                    .get_value(n)
-                    .map_or(n.to_string(), |v| v.name().to_string()),
-                _ => n.to_string(),
-            },
-            Value::Bool(b) => b.to_string(),
-            Value::I32(n) => n.to_string(),
-            Value::I64(n) => n.to_string(),
-            Value::U32(n) => n.to_string(),
-            Value::U64(n) => n.to_string(),
-            Value::F32(x) => x.to_string(),
-            Value::F64(x) => x.to_string(),
-            Value::List(_) | Value::Map(_) => return None,
-        })
+        match value {
+            Value::List(_) | Value::Map(_) => None,
+            scalar => Some(super::pattern::scalar_text(&scalar, last)),
+        }
     }
 
     /// The path as written.

@@ -708,7 +708,8 @@ fn subject_of(value: &Value, field: &FieldDescriptor) -> Subject {
     }
 }
 
-fn scalar_text(value: &Value, field: &FieldDescriptor) -> String {
+/// A value as text: strings as they are, enums by name, bytes as base64, messages as JSON.
+pub(super) fn scalar_text(value: &Value, field: &FieldDescriptor) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::EnumNumber(n) => match field.kind() {
