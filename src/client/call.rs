@@ -47,6 +47,13 @@ impl ClientCall {
         let (events_tx, events) = mpsc::unbounded_channel();
         let mut request = Request::new(ReceiverStream::new(requests));
         *request.metadata_mut() = to_metadata_map(metadata);
+        if call.deadline_header {
+            // Ballerina reads the deadline from this header, not from `grpc-timeout`.
+            let at = humantime::format_rfc3339_millis(std::time::SystemTime::now() + deadline);
+            if let Ok(value) = at.to_string().parse() {
+                request.metadata_mut().insert("deadline", value);
+            }
+        }
         request.set_timeout(deadline);
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);

@@ -2,14 +2,20 @@
 //! response. Ballerina answers an unknown method with HTTP 404 and `grpc-status:
 //! UNIMPLEMENTED` — the code's name where the protocol has its number.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
-use futures::future::{FutureExt, Map};
 use http::HeaderValue;
+use http_body_util::BodyExt;
+use tonic::body::Body;
 
 use crate::scenario::StatusCode;
 
-/// Wraps a channel and rewrites a `grpc-status` given by name into its number.
+/// Wraps a channel: rewrites a `grpc-status` given by name into its number, and gives a
+/// non-gRPC error answer (Ballerina's HTTP 404 with a text body) its body as the status
+/// message when it has none.
 #[derive(Debug, Clone)]
 pub struct StatusNames<S> {
     inner: S,
@@ -22,24 +28,31 @@ impl<S> StatusNames<S> {
     }
 }
 
-type Normalize<B, E> = fn(Result<http::Response<B>, E>) -> Result<http::Response<B>, E>;
+/// The most of an error body read into a status message.
+const BODY_LIMIT: usize = 4096;
 
-impl<S, Req, B> tower::Service<http::Request<Req>> for StatusNames<S>
+type Answer<E> = Pin<Box<dyn Future<Output = Result<http::Response<Body>, E>> + Send>>;
+
+impl<S, Req> tower::Service<http::Request<Req>> for StatusNames<S>
 where
-    S: tower::Service<http::Request<Req>, Response = http::Response<B>>,
+    S: tower::Service<http::Request<Req>, Response = http::Response<Body>>,
+    S::Future: Send + 'static,
+    S::Error: Send + 'static,
 {
-    type Response = http::Response<B>;
+    type Response = http::Response<Body>;
     type Error = S::Error;
-    type Future = Map<S::Future, Normalize<B, S::Error>>;
+    type Future = Answer<S::Error>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
     }
 
     fn call(&mut self, request: http::Request<Req>) -> Self::Future {
-        self.inner
-            .call(request)
-            .map(|result| result.map(numeric_status) as Result<_, _>)
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let response = numeric_status(answer.await?);
+            Ok(with_body_as_message(response).await)
+        })
     }
 }
 
@@ -57,6 +70,39 @@ fn numeric_status<B>(mut response: http::Response<B>) -> http::Response<B> {
             .insert("grpc-status", HeaderValue::from(code.0));
     }
     response
+}
+
+/// For an error answer that is not gRPC (HTTP status other than 200, a text body, a
+/// `grpc-status` but no `grpc-message`), reads the text as the status message.
+async fn with_body_as_message(response: http::Response<Body>) -> http::Response<Body> {
+    let headers = response.headers();
+    let plain_text = headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/"));
+    if response.status() == http::StatusCode::OK
+        || !plain_text
+        || !headers.contains_key("grpc-status")
+        || headers.contains_key("grpc-message")
+    {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let limited = http_body_util::Limited::new(body, BODY_LIMIT);
+    let text = match tokio::time::timeout(Duration::from_secs(1), limited.collect()).await {
+        Ok(Ok(collected)) => String::from_utf8_lossy(&collected.to_bytes())
+            .trim()
+            .to_string(),
+        _ => String::new(),
+    };
+    let printable: String = text
+        .chars()
+        .map(|c| if (' '..='~').contains(&c) { c } else { ' ' })
+        .collect();
+    if let Ok(value) = HeaderValue::from_str(&printable.replace('%', "%25")) {
+        parts.headers.insert("grpc-message", value);
+    }
+    http::Response::from_parts(parts, Body::empty())
 }
 
 #[cfg(test)]

@@ -64,10 +64,11 @@ pub async fn play_call<I: CallIo>(
     observer: &dyn Observer,
 ) -> CallResult {
     let start = Instant::now();
-    let budget = call
-        .timeout
-        .or(peer_deadline)
-        .unwrap_or(options.default_timeout);
+    // The earlier of the script's deadline and the one the peer asked for.
+    let budget = match (call.timeout, peer_deadline) {
+        (Some(own), Some(peer)) => own.min(peer),
+        (own, peer) => own.or(peer).unwrap_or(options.default_timeout),
+    };
     let grace = if role == Role::Client {
         DEADLINE_GRACE
     } else {
@@ -89,16 +90,33 @@ pub async fn play_call<I: CallIo>(
         transcript: options.transcript.then(Vec::new),
         unanswered: options.latencies.then(VecDeque::new),
         captures: options.captures.clone(),
+        current: None,
     };
-    let failure = player.play().await.err();
+    let failure = match role {
+        Role::Client => player.play().await.err(),
+        // A server ends the call at its deadline, whatever the script is doing (sleeping,
+        // waiting `after:`, sending).
+        Role::Server => {
+            let played = timeout_at(player.deadline, player.play()).await;
+            match played {
+                Ok(result) => result.err(),
+                Err(_) => Some(player.deadline_passed()),
+            }
+        }
+    };
     if let Some(failure) = &failure {
+        let deadline_passed = failure.kind == FailureKind::Timeout && player.past_deadline();
         match role {
             Role::Client => player.io.cancel(),
             Role::Server => {
                 player
                     .io
                     .finish(FinalStatus {
-                        code: STRAYED_CODE,
+                        code: if deadline_passed {
+                            StatusCode(4) // DEADLINE_EXCEEDED
+                        } else {
+                            STRAYED_CODE
+                        },
                         message: format!(
                             "grpc-replay: {}",
                             failure.describe(&scenario.path).replace('\n', ";")
@@ -142,6 +160,8 @@ struct Player<'a, I> {
     unanswered: Option<VecDeque<Instant>>,
     /// The file's captured variables.
     captures: Captures,
+    /// The step being played.
+    current: Option<&'a Step>,
 }
 
 /// Why no event came.
@@ -179,6 +199,7 @@ impl<I: CallIo> Player<'_, I> {
             Some(Action::Status(s)) if s.code == StatusCode::OK
         );
         for step in &self.call.script {
+            self.current = Some(step);
             match &step.action {
                 Action::Cancel if self.role == Role::Client => {
                     self.wait_after(step).await;
@@ -720,6 +741,24 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
+    /// The failure of a call whose deadline passed while the script was busy.
+    fn deadline_passed(&mut self) -> Failure {
+        let summary = format!(
+            "the call's deadline ({}) passed before this step was done",
+            rounded(self.budget)
+        );
+        match self.current {
+            Some(step) => self.failure(step, FailureKind::Timeout, summary, Vec::new()),
+            None => self.failure_at(
+                self.call.pos,
+                "call",
+                FailureKind::Timeout,
+                summary,
+                Vec::new(),
+            ),
+        }
+    }
+
     /// Whether the call's own deadline has passed.
     fn past_deadline(&self) -> bool {
         self.start.elapsed() >= self.budget
@@ -788,7 +827,7 @@ impl<I: CallIo> Player<'_, I> {
                 FailureKind::Timeout,
                 format!(
                     "expected {wanted}, nothing came before the call's deadline ({})",
-                    humantime::format_duration(self.budget)
+                    rounded(self.budget)
                 ),
             ),
             Err(NoEvent::Ended) => (
@@ -810,7 +849,7 @@ impl<I: CallIo> Player<'_, I> {
                 FailureKind::Timeout,
                 format!(
                     "expected {wanted}, nothing came before the call's deadline ({}); the call then ended with {code}: {message}",
-                    humantime::format_duration(self.budget)
+                    rounded(self.budget)
                 ),
             ),
             Ok(PeerEvent::Status { code, message, .. }) => (
@@ -906,6 +945,11 @@ impl<I: CallIo> Player<'_, I> {
             .step(self.scenario, self.call, self.role, &record);
         self.records.push(record);
     }
+}
+
+/// A duration for messages, to the millisecond.
+fn rounded(duration: Duration) -> humantime::FormattedDuration {
+    humantime::format_duration(Duration::from_millis(duration.as_millis() as u64))
 }
 
 fn render_metadata(metadata: &ReceivedMetadata) -> String {

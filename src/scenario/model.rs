@@ -74,6 +74,9 @@ pub struct Call {
     pub path: String,
     /// `timeout:` — the call's deadline (sent as `grpc-timeout` by a client).
     pub timeout: Option<Duration>,
+    /// `deadline_header: true` — a client also sends the deadline as Ballerina does, an
+    /// RFC 3339 time in a `deadline` header.
+    pub deadline_header: bool,
     /// Request metadata: sent by a client, checked by a server.
     pub metadata: MetadataSpec,
     /// The request metadata as written, when it uses captured variables (`metadata` then

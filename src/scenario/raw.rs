@@ -33,6 +33,7 @@ pub struct RawFile {
     pub match_mode: Option<Located>,
     pub call: Option<Located>,
     pub timeout: Option<Located>,
+    pub deadline_header: Option<bool>,
     pub metadata: Option<Node>,
     pub compression: Option<Located>,
     pub script: Option<Vec<Spanned<RawStep>>>,
@@ -47,6 +48,7 @@ pub struct RawCall {
     pub name: Option<Located>,
     pub call: Located,
     pub timeout: Option<Located>,
+    pub deadline_header: Option<bool>,
     pub metadata: Option<Node>,
     pub compression: Option<Located>,
     #[serde(rename = "match")]
@@ -118,4 +120,3 @@ impl<'de> Visitor<'de> for StepVisitor {
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<bool>>, D::Error> {
     Option::<bool>::deserialize(deserializer).map(Some)
 }
-

@@ -2,6 +2,7 @@
 //! protos define, with reflection and health, until stopped or until every script played.
 
 mod call;
+mod grpc_message;
 mod registry;
 mod service;
 

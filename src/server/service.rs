@@ -15,6 +15,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::call::{spawn_reader, ResponseStart, ServerCall};
+use super::grpc_message::minimal_grpc_message;
 use super::registry::Registry;
 use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
@@ -74,7 +75,7 @@ where
                 } else {
                     format!("grpc-replay: unknown method {path}")
                 };
-                return Ok(Status::unimplemented(message).into_http());
+                return Ok(minimal_grpc_message(Status::unimplemented(message).into_http()));
             }
             let compress = candidates
                 .iter()
@@ -89,7 +90,7 @@ where
                 let path = path.clone();
                 async move { handle(state, path, incoming).await }
             });
-            Ok(grpc.streaming(handler, request).await)
+            Ok(minimal_grpc_message(grpc.streaming(handler, request).await))
         })
     }
 }
