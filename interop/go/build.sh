@@ -3,6 +3,7 @@
 #
 #   seed-server, seed-client           current grpc-go (go.mod), current Go
 #   interop-server, interop-client     grpc-go's official interop programs, same release
+#                                      (the server with grpc-go's gzip codec linked in)
 #   seed-server-1.33, seed-client-1.33 Debian bookworm's grpc-go 1.33.3, Go 1.19, GOPATH mode
 #
 # Code is generated here from ../../proto/*.proto (never copied): into gen/
@@ -20,8 +21,10 @@ PROTO_DIR="$(cd "$HERE/../../proto" && pwd)"
 MODULE=grpc-replay/interop/go
 BIN="$HERE/bin"
 
-# Debian packages: protoc for both builds, the rest for the 1.33 build.
-APT_CURRENT=(protobuf-compiler libprotobuf-dev)
+# Debian packages: protoc for both builds (and grpc-proto: the interop test protos
+# under /usr/share/grpc-proto, which scenarios/interop/ load at run time), the rest
+# for the 1.33 build.
+APT_CURRENT=(protobuf-compiler libprotobuf-dev grpc-proto)
 APT_1_33=(golang-1.19-go golang-google-grpc-dev golang-google-protobuf-dev
   golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc)
 GO119=/usr/lib/go-1.19/bin/go
@@ -83,11 +86,38 @@ build_current() {
     "$GO" build -o "$BIN/seed-client" ./cmd/seed-client
     "$GO" vet ./...
     # grpc-go's own interop programs, from the grpc-go release go.mod pins.
-    "$GO" build -o "$BIN/interop-server" google.golang.org/grpc/interop/server
+    build_interop_server_with_gzip "$GO"
     "$GO" build -o "$BIN/interop-client" google.golang.org/grpc/interop/client
     "$GO" list -m -f '{{.Path}} {{.Version}}' google.golang.org/grpc google.golang.org/protobuf google.golang.org/grpc/cmd/protoc-gen-go-grpc >&2
   )
   log "built bin/seed-server bin/seed-client bin/interop-server bin/interop-client"
+}
+
+# grpc-go's interop server registers no compressor, so it answers any gzip request
+# with UNIMPLEMENTED ("Decompressor is not installed"), and the interop compression
+# cases cannot run against it. It is built here from a copy of the pinned grpc-go
+# module whose interop/server package gets one more file importing
+# google.golang.org/grpc/encoding/gzip, which is what a grpc-go server does to accept
+# gzip; nothing else changes. The copy is used through a go.work workspace
+# (GOWORK), as an overlay cannot add files under the module cache.
+# Must run inside build_current's environment (GOFLAGS, GOTOOLCHAIN, cwd).
+build_interop_server_with_gzip() { # GO
+  local GO="$1" copy="$HERE/.gopath/grpc-gzip" work="$HERE/.gopath/interop-gzip.work" src
+  src="$("$GO" list -m -f '{{.Dir}}' google.golang.org/grpc)"
+  [ -d "$src/interop/server" ] || die "grpc-go module source not found (go list gave '$src')"
+  rm -rf "$copy" "$work" "$work.sum"
+  mkdir -p "$copy"
+  cp -R "$src/." "$copy/"
+  chmod -R u+w "$copy"
+  cat >"$copy/interop/server/grpc_replay_gzip.go" <<'EOF'
+package main
+
+// Added by grpc-replay's interop/go/build.sh: accept and send gzip-compressed messages.
+import _ "google.golang.org/grpc/encoding/gzip"
+EOF
+  printf 'go %s\n\nuse (\n\t%s\n\t%s\n)\n' \
+    "$("$GO" list -m -f '{{.GoVersion}}')" "$HERE" "$copy" >"$work"
+  GOWORK="$work" "$GO" build -o "$BIN/interop-server" google.golang.org/grpc/interop/server
 }
 
 build_1_33() {

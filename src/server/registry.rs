@@ -103,8 +103,9 @@ impl Registry {
     }
 
     /// Chooses the script for an incoming call: the first unplayed script whose metadata
-    /// and first client message match, else the first played one that matches, else the
-    /// first whose metadata matches, else the first. The choice counts as played.
+    /// and first client message match (those that constrain more first), else the first
+    /// played one that matches, else the first whose metadata matches, else the first. The
+    /// choice counts as played.
     pub fn choose(
         &self,
         candidates: &[ScriptId],
@@ -137,11 +138,15 @@ impl Registry {
         };
         let mut counts = self.counts.lock().expect("registry lock");
         let index = |id: &ScriptId| self.scripts.iter().position(|s| s == id).unwrap_or(0);
-        let matching: Vec<ScriptId> = candidates
+        // Among the scripts that match, the more specific first (a script that constrains
+        // the metadata or the first message before one that takes any call), file order
+        // otherwise.
+        let mut matching: Vec<ScriptId> = candidates
             .iter()
             .copied()
             .filter(|id| metadata_ok(id) && message_ok(id))
             .collect();
+        matching.sort_by_key(|id| std::cmp::Reverse(specificity(self.get(*id).1)));
         let chosen = matching
             .iter()
             .copied()
@@ -199,6 +204,12 @@ impl Registry {
                 .collect(),
         }
     }
+}
+
+/// How much a script constrains the calls it takes: request metadata, a first message.
+fn specificity(call: &Call) -> u8 {
+    let metadata = !call.metadata.is_empty() || call.metadata_template.is_some();
+    u8::from(metadata) + u8::from(first_client_message(call).is_some())
 }
 
 /// The first message the server role checks, when the script starts with one.

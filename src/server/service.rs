@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use tokio::sync::oneshot;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
@@ -75,7 +76,9 @@ where
                 } else {
                     format!("grpc-replay: unknown method {path}")
                 };
-                return Ok(minimal_grpc_message(Status::unimplemented(message).into_http()));
+                return Ok(minimal_grpc_message(
+                    Status::unimplemented(message).into_http(),
+                ));
             }
             let compress = candidates
                 .iter()
@@ -103,8 +106,29 @@ async fn handle(
     incoming: Request<Streaming<Bytes>>,
 ) -> Result<Response<ResponseStream>, Status> {
     let metadata = received_metadata(incoming.metadata());
+    let events = spawn_reader(incoming.into_inner());
+    let (answer_tx, answer) = oneshot::channel();
+    // The call is chosen and played in a task of its own: when the client resets the stream
+    // while the choice waits for its first message, hyper drops this future, but the script
+    // still plays (a `cancel` script passes) and the call is counted.
+    tokio::spawn(play_incoming(state, path, metadata, events, answer_tx));
+    answer.await.unwrap_or_else(|_| {
+        Err(Status::internal(
+            "grpc-replay: the script ended without answering",
+        ))
+    })
+}
+
+/// Chooses the script for an incoming call and plays it; `answer` gets the start of the
+/// response (headers, or a Trailers-Only status) as soon as the script gives it.
+async fn play_incoming(
+    state: Arc<ServerState>,
+    path: String,
+    metadata: ReceivedMetadata,
+    mut events: tokio::sync::mpsc::UnboundedReceiver<crate::runner::PeerEvent>,
+    answer: oneshot::Sender<Result<Response<ResponseStream>, Status>>,
+) {
     let peer_deadline = requested_deadline(&metadata);
-    let mut events = spawn_reader(incoming.into_inner());
     let registry = state.registry.clone();
     let candidates = registry.candidates(&path);
     let mut pending = VecDeque::new();
@@ -116,35 +140,43 @@ async fn handle(
     }
     let chosen = registry.choose(&candidates, &metadata, pending.front());
     let (mut io, start, items) = ServerCall::new(metadata, pending, events);
-    tokio::spawn(async move {
-        let (scenario, call) = registry.get(chosen);
-        let play = PlayOptions {
-            captures: registry.captures(chosen),
-            ..state.play.clone()
+    let (scenario, call) = registry.get(chosen);
+    let options = PlayOptions {
+        captures: registry.captures(chosen),
+        ..state.play.clone()
+    };
+    let play = play_call(
+        scenario,
+        call,
+        Role::Server,
+        &mut io,
+        &options,
+        peer_deadline,
+        state.observer.as_ref(),
+    );
+    let mut answer = answer;
+    let respond = async move {
+        // A client that resets the call before the response begins drops the handler:
+        // dropping the response stream then tells the script (as a cancel).
+        let started = tokio::select! {
+            started = start => started,
+            () = answer.closed() => return,
         };
-        let result = play_call(
-            scenario,
-            call,
-            Role::Server,
-            &mut io,
-            &play,
-            peer_deadline,
-            state.observer.as_ref(),
-        )
-        .await;
-        registry.record(chosen, result);
-    });
-    match start.await {
-        Ok(ResponseStart::Headers(headers)) => {
-            let mut response = Response::new(ReceiverStream::new(items));
-            *response.metadata_mut() = headers;
-            Ok(response)
-        }
-        Ok(ResponseStart::TrailersOnly(status)) => Err(status),
-        Err(_) => Err(Status::internal(
-            "grpc-replay: the script ended without answering",
-        )),
-    }
+        let response = match started {
+            Ok(ResponseStart::Headers(headers)) => {
+                let mut response = Response::new(ReceiverStream::new(items));
+                *response.metadata_mut() = headers;
+                Ok(response)
+            }
+            Ok(ResponseStart::TrailersOnly(status)) => Err(status),
+            Err(_) => Err(Status::internal(
+                "grpc-replay: the script ended without answering",
+            )),
+        };
+        let _ = answer.send(response);
+    };
+    let (result, ()) = tokio::join!(play, respond);
+    registry.record(chosen, result);
 }
 
 /// The deadline the client asked for: `grpc-timeout`, or Ballerina's `deadline` header
