@@ -16,6 +16,6 @@ pub use model::{
     Action, Call, Capture, CaptureSource, Compression, MessageStep, Role, Scenario, StatusStep,
     Step,
 };
-pub use template::{CapturedVars, MessageTemplate, MetadataTemplate};
 pub use status_code::StatusCode;
+pub use template::{CapturedVars, MessageTemplate, MetadataTemplate};
 pub use vars::VarSources;
