@@ -54,6 +54,7 @@ pub async fn run(args: RunArgs) -> Exit {
             tls: None,
             client_ca: None,
             play: play.clone(),
+            keep_passed_results: false,
         };
         match start(scenarios.clone(), options, Arc::new(Silent)).await {
             Ok(handle) => Some(handle),

@@ -51,6 +51,7 @@ pub async fn serve(args: ServeArgs) -> Exit {
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         client_ca: args.client_ca.clone(),
         play: play_options(&args.wire, reports.transcript),
+        keep_passed_results: true,
     };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);

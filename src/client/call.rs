@@ -1,13 +1,14 @@
 //! The client side of one call over a tonic channel.
 
+use std::collections::VecDeque;
 use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use http::uri::PathAndQuery;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::client::Grpc;
 use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
@@ -18,13 +19,15 @@ use crate::codec::BytesCodec;
 use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::scenario::{Call, Compression};
-use crate::transport::{received_metadata, status_event, to_metadata_map};
+use crate::transport::{
+    received_metadata, status_event, to_metadata_map, EventReceiver, EventSender, Repeated,
+};
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
 /// everything the server sends as it arrives.
 pub struct ClientCall {
-    outgoing: Option<mpsc::Sender<Bytes>>,
-    events: mpsc::UnboundedReceiver<PeerEvent>,
+    outgoing: Option<mpsc::Sender<(Bytes, u64)>>,
+    events: EventReceiver,
     reader: JoinHandle<()>,
 }
 
@@ -43,9 +46,9 @@ impl ClientCall {
         deadline: Duration,
         metadata: &[(String, MetaValue)],
     ) -> ClientCall {
-        let (outgoing, requests) = mpsc::channel::<Bytes>(SEND_QUEUE);
-        let (events_tx, events) = mpsc::unbounded_channel();
-        let mut request = Request::new(ReceiverStream::new(requests));
+        let (outgoing, requests) = mpsc::channel::<(Bytes, u64)>(SEND_QUEUE);
+        let (mut events_tx, events) = EventSender::new();
+        let mut request = Request::new(Repeated::new(requests));
         *request.metadata_mut() = to_metadata_map(metadata);
         if call.deadline_header {
             // Ballerina reads the deadline from this header, not from `grpc-timeout`.
@@ -69,19 +72,31 @@ impl ClientCall {
             };
             let mut stream = match response {
                 Ok(response) => {
-                    let _ =
-                        events_tx.send(PeerEvent::Headers(received_metadata(response.metadata())));
+                    events_tx
+                        .push(PeerEvent::Headers(received_metadata(response.metadata())))
+                        .await;
                     response.into_inner()
                 }
                 Err(status) => {
-                    let _ = events_tx.send(status_event(&status));
+                    events_tx.push(status_event(&status)).await;
+                    events_tx.flush().await;
                     return;
                 }
             };
             loop {
-                match stream.message().await {
+                // What has arrived goes over in one burst, before the reader waits for more.
+                let read = match stream.message().now_or_never() {
+                    Some(read) => read,
+                    None => {
+                        if !events_tx.flush().await {
+                            return;
+                        }
+                        stream.message().await
+                    }
+                };
+                match read {
                     Ok(Some(message)) => {
-                        if events_tx.send(PeerEvent::Message(message)).is_err() {
+                        if !events_tx.push(PeerEvent::Message(message)).await {
                             return;
                         }
                     }
@@ -98,11 +113,13 @@ impl ClientCall {
                             },
                             Err(status) => status_event(&status),
                         };
-                        let _ = events_tx.send(event);
+                        events_tx.push(event).await;
+                        events_tx.flush().await;
                         return;
                     }
                     Err(status) => {
-                        let _ = events_tx.send(status_event(&status));
+                        events_tx.push(status_event(&status)).await;
+                        events_tx.flush().await;
                         return;
                     }
                 }
@@ -117,9 +134,27 @@ impl ClientCall {
 }
 
 impl CallIo for ClientCall {
-    async fn send_message(&mut self, message: Bytes) {
+    async fn send_messages(
+        &mut self,
+        message: Bytes,
+        count: u64,
+        parked: &mut VecDeque<PeerEvent>,
+    ) {
         if let Some(outgoing) = &self.outgoing {
-            let _ = outgoing.send(message).await;
+            let room = outgoing.reserve();
+            tokio::pin!(room);
+            loop {
+                tokio::select! {
+                    biased;
+                    room = &mut room => {
+                        if let Ok(permit) = room {
+                            permit.send((message, count));
+                        }
+                        return;
+                    }
+                    () = self.events.park(parked) => {}
+                }
+            }
         }
     }
 

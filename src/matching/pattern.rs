@@ -120,7 +120,12 @@ impl MessageSpec {
             encoded,
             pattern,
             first_matcher,
-            written: node.to_json().to_string(),
+            // Only a message with matchers is shown as written (others render as JSON).
+            written: if first_matcher.is_some() {
+                node.to_json().to_string()
+            } else {
+                String::new()
+            },
         })
     }
 
@@ -651,12 +656,14 @@ fn compare_values(
             for (key, ev) in e {
                 let entry_path = format!("{path}[{}]", render_key(key));
                 match a.get(key) {
-                    Some(av) if av == ev => {}
-                    Some(av) => diffs.push(Mismatch {
-                        path: entry_path,
-                        expected: render_plain(ev),
-                        actual: render_plain(av),
-                    }),
+                    // Values are compared like fields: message values field by field.
+                    Some(av) => {
+                        let value_field = match field.kind() {
+                            Kind::Message(entry) => entry.map_entry_value_field(),
+                            _ => field.clone(),
+                        };
+                        compare_values(ev, av, &value_field, &entry_path, diffs)
+                    }
                     None => diffs.push(Mismatch {
                         path: entry_path,
                         expected: render_plain(ev),
@@ -665,6 +672,9 @@ fn compare_values(
                 }
             }
         }
+        // A NaN that was written matches a NaN received, as the bytes would.
+        (Value::F32(e), Value::F32(a)) if e.is_nan() && a.is_nan() => {}
+        (Value::F64(e), Value::F64(a)) if e.is_nan() && a.is_nan() => {}
         (e, a) if e == a => {}
         (e, a) => diffs.push(Mismatch {
             path: path.to_string(),

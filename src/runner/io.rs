@@ -46,13 +46,21 @@ pub struct FinalStatus {
 pub const SEND_QUEUE: usize = 1024;
 
 /// One side of one call, as the engine drives it. Sending queues messages for the transport
-/// and waits only while [`SEND_QUEUE`] messages are already waiting. Receiving is eager and
-/// unbounded: the transport reads what the peer sends as it arrives and hands it over
-/// through [`CallIo::next_event`], so a peer that answers while the script sends never
-/// stalls the stream.
+/// and waits only while [`SEND_QUEUE`] sends are already waiting. Receiving is eager: the
+/// transport reads what the peer sends as it arrives and hands it over through
+/// [`CallIo::next_event`]; its queue is bounded (so a long stream keeps memory flat), and
+/// while a send waits, received events are parked instead, so a peer that answers while the
+/// script sends never stalls the stream.
 pub trait CallIo {
-    /// Queues a message for the peer.
-    fn send_message(&mut self, message: Bytes) -> impl std::future::Future<Output = ()> + Send;
+    /// Queues a message for the peer, to go out `count` times. While the queue has no
+    /// room, what the peer sends is moved to `parked` (to be read from there first), so
+    /// that a peer that sends while this side is not reading never stalls both sides.
+    fn send_messages(
+        &mut self,
+        message: Bytes,
+        count: u64,
+        parked: &mut std::collections::VecDeque<PeerEvent>,
+    ) -> impl std::future::Future<Output = ()> + Send;
     /// Sends response headers (server role).
     fn send_headers(&mut self, headers: Vec<(String, MetaValue)>);
     /// Half-closes the client's stream (client role).

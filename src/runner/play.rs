@@ -322,11 +322,19 @@ impl<I: CallIo> Player<'_, I> {
             .to_send()
             .expect("the loader rejects unsendable messages for the role that sends them")
             .clone();
-        for _ in 0..step.repeat {
+        // Paced repetitions go one by one; the others go out as one queue item.
+        let (rounds, per_round) = match step.after {
+            Some(_) => (step.repeat, 1),
+            None => (1, step.repeat),
+        };
+        for _ in 0..rounds {
             self.wait_after(step).await;
-            self.io.send_message(bytes.clone()).await;
+            self.io
+                .send_messages(bytes.clone(), per_round, &mut self.pending)
+                .await;
             if let Some(unanswered) = self.unanswered.as_mut() {
-                unanswered.push_back(Instant::now());
+                let now = Instant::now();
+                unanswered.extend(std::iter::repeat_n(now, per_round as usize));
             }
         }
         // What this side sends, it knows: captures work the same in both roles.
@@ -705,6 +713,7 @@ impl<I: CallIo> Player<'_, I> {
     /// The next event, within the step's `within` and the call's deadline.
     async fn next_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
         if let Some(event) = self.pending.pop_front() {
+            self.note(&event);
             return Ok(event);
         }
         // Already buffered: no timer needed (the common case on a fast stream).

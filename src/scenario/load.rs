@@ -109,19 +109,27 @@ pub fn load_str(
     pools: &mut PoolCache,
 ) -> Result<Scenario, LoadError> {
     let original: Arc<str> = Arc::from(text);
-    let document: Node =
-        serde_saphyr::from_str(text).map_err(|e| yaml_error(path, &original, &e))?;
-    let vars = document
-        .as_map()
-        .and_then(|entries| entries.iter().find(|(k, _)| k.name == "vars"))
-        .map(|(_, v)| v);
-    let file_vars = read_vars(path, &original, vars)?;
-    let captured = template::captured_names(&document);
-    let substituted = substitute(text, &options.vars, &file_vars, &captured)
-        .map_err(|e| LoadError::at(path, &original, e.pos, e.message))?;
+    let yaml = yaml_options(text);
+    // Variables need a first look at the file (its `vars:` and the names it captures);
+    // a file without `${` is read once.
+    let (substituted, captured) = if text.contains("${") {
+        let document: Node = serde_saphyr::from_str_with_options(text, yaml.clone())
+            .map_err(|e| yaml_error(path, &original, &e))?;
+        let vars = document
+            .as_map()
+            .and_then(|entries| entries.iter().find(|(k, _)| k.name == "vars"))
+            .map(|(_, v)| v);
+        let file_vars = read_vars(path, &original, vars)?;
+        let captured = template::captured_names(&document);
+        let substituted = substitute(text, &options.vars, &file_vars, &captured)
+            .map_err(|e| LoadError::at(path, &original, e.pos, e.message))?;
+        (substituted, captured)
+    } else {
+        (text.to_string(), HashSet::new())
+    };
     let source: Arc<str> = Arc::from(substituted.as_str());
-    let raw: RawFile =
-        serde_saphyr::from_str(&substituted).map_err(|e| yaml_error(path, &source, &e))?;
+    let raw: RawFile = serde_saphyr::from_str_with_options(&substituted, yaml)
+        .map_err(|e| yaml_error(path, &source, &e))?;
     Loader {
         path,
         source: source.clone(),
@@ -129,6 +137,17 @@ pub fn load_str(
         captured,
     }
     .scenario(raw, pools)
+}
+
+/// serde-saphyr's limits, scaled to the file: its defaults protect against hostile input
+/// but stop at about 40,000 steps, and a long generated scenario is a normal thing here.
+fn yaml_options(text: &str) -> serde_saphyr::Options {
+    let mut budget = serde_saphyr::Budget::default();
+    budget.max_nodes = budget.max_nodes.max(text.len());
+    budget.max_events = budget.max_events.max(2 * text.len());
+    let mut options = serde_saphyr::Options::default();
+    options.budget = Some(budget);
+    options
 }
 
 fn yaml_error(path: &Path, source: &Arc<str>, error: &serde_saphyr::Error) -> LoadError {

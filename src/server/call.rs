@@ -3,13 +3,14 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
+use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status, Streaming};
 
 use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
-use crate::transport::to_metadata_map;
+use crate::transport::{to_metadata_map, EventReceiver, EventSender};
 
 /// How the response begins: headers (then messages and trailers), or a status alone.
 pub enum ResponseStart {
@@ -19,15 +20,15 @@ pub enum ResponseStart {
     TrailersOnly(Status),
 }
 
-/// The response stream handed to tonic.
-pub type ResponseItems = mpsc::Receiver<Result<Bytes, Status>>;
+/// The response messages (and a final error status), each with how many times it goes out.
+pub type ResponseItems = mpsc::Receiver<(Result<Bytes, Status>, u64)>;
 
 /// One incoming call, as the engine sees it.
 pub struct ServerCall {
     metadata: ReceivedMetadata,
     pending: VecDeque<PeerEvent>,
-    events: mpsc::UnboundedReceiver<PeerEvent>,
-    outgoing: Option<mpsc::Sender<Result<Bytes, Status>>>,
+    events: EventReceiver,
+    outgoing: Option<mpsc::Sender<(Result<Bytes, Status>, u64)>>,
     start: Option<oneshot::Sender<ResponseStart>>,
 }
 
@@ -37,7 +38,7 @@ impl ServerCall {
     pub fn new(
         metadata: ReceivedMetadata,
         pending: VecDeque<PeerEvent>,
-        events: mpsc::UnboundedReceiver<PeerEvent>,
+        events: EventReceiver,
     ) -> (ServerCall, oneshot::Receiver<ResponseStart>, ResponseItems) {
         let (start_tx, start_rx) = oneshot::channel();
         let (outgoing, items) = mpsc::channel(SEND_QUEUE);
@@ -63,22 +64,36 @@ impl ServerCall {
 
 /// Reads everything the client sends as it arrives, so that the HTTP/2 layer never holds
 /// unread frames while the script is busy.
-pub fn spawn_reader(mut stream: Streaming<Bytes>) -> mpsc::UnboundedReceiver<PeerEvent> {
-    let (tx, rx) = mpsc::unbounded_channel();
+pub fn spawn_reader(mut stream: Streaming<Bytes>) -> EventReceiver {
+    let (mut events, receiver) = EventSender::new();
     tokio::spawn(async move {
         loop {
-            let event = match stream.message().await {
+            // What has arrived goes over in one burst, before the reader waits for more.
+            let read = match stream.message().now_or_never() {
+                Some(read) => read,
+                None => {
+                    if !events.flush().await {
+                        return;
+                    }
+                    stream.message().await
+                }
+            };
+            let event = match read {
                 Ok(Some(message)) => PeerEvent::Message(message),
                 Ok(None) => PeerEvent::HalfClosed,
                 Err(status) => PeerEvent::Cancelled(describe_reset(&status)),
             };
             let last = !matches!(event, PeerEvent::Message(_));
-            if tx.send(event).is_err() || last {
+            if !events.push(event).await {
+                return;
+            }
+            if last {
+                events.flush().await;
                 return;
             }
         }
     });
-    rx
+    receiver
 }
 
 fn describe_reset(status: &Status) -> String {
@@ -95,10 +110,29 @@ fn describe_reset(status: &Status) -> String {
 }
 
 impl CallIo for ServerCall {
-    async fn send_message(&mut self, message: Bytes) {
+    async fn send_messages(
+        &mut self,
+        message: Bytes,
+        count: u64,
+        parked: &mut VecDeque<PeerEvent>,
+    ) {
         self.begin(MetadataMap::new());
         if let Some(outgoing) = &self.outgoing {
-            let _ = outgoing.send(Ok(message)).await;
+            parked.extend(self.pending.drain(..));
+            let room = outgoing.reserve();
+            tokio::pin!(room);
+            loop {
+                tokio::select! {
+                    biased;
+                    room = &mut room => {
+                        if let Ok(permit) = room {
+                            permit.send((Ok(message), count));
+                        }
+                        return;
+                    }
+                    () = self.events.park(parked) => {}
+                }
+            }
         }
     }
 
@@ -124,7 +158,7 @@ impl CallIo for ServerCall {
         self.begin(MetadataMap::new());
         if let Some(outgoing) = self.outgoing.take() {
             if code != Code::Ok || !status.metadata().is_empty() {
-                let _ = outgoing.send(Err(status)).await;
+                let _ = outgoing.send((Err(status), 1)).await;
             }
         }
     }

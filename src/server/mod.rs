@@ -42,6 +42,9 @@ pub struct ServeOptions {
     pub client_ca: Option<PathBuf>,
     /// Engine limits.
     pub play: PlayOptions,
+    /// Keep the result of every call for the summary and reports; otherwise only failed
+    /// calls are kept (and all are counted), so a long run does not grow.
+    pub keep_passed_results: bool,
 }
 
 /// Why the server could not start.
@@ -110,7 +113,7 @@ pub async fn start(
                 .collect::<Vec<_>>()
         })
         .collect();
-    let registry = Arc::new(Registry::new(scenarios));
+    let registry = Arc::new(Registry::new(scenarios, options.keep_passed_results));
     let state = Arc::new(ServerState {
         registry: registry.clone(),
         play: options.play.clone(),

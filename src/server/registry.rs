@@ -31,6 +31,8 @@ pub struct Registry {
     scripts: Vec<ScriptId>,
     counts: Mutex<Counts>,
     changed: Notify,
+    /// Whether passed calls' results are kept, not only counted.
+    keep_passed: bool,
 }
 
 /// What a server did, for the closing summary.
@@ -43,8 +45,9 @@ pub struct ServeSummary {
 }
 
 impl Registry {
-    /// Registers every call of every scenario.
-    pub fn new(scenarios: Vec<Scenario>) -> Registry {
+    /// Registers every call of every scenario; `keep_passed`: keep every result, not
+    /// only the failures.
+    pub fn new(scenarios: Vec<Scenario>, keep_passed: bool) -> Registry {
         let scripts: Vec<ScriptId> = scenarios
             .iter()
             .enumerate()
@@ -66,6 +69,7 @@ impl Registry {
             scripts,
             counts: Mutex::new(counts),
             changed: Notify::new(),
+            keep_passed,
         }
     }
 
@@ -164,7 +168,9 @@ impl Registry {
         if let Some(i) = self.scripts.iter().position(|s| *s == id) {
             counts.finished[i] += 1;
         }
-        counts.results.push(result);
+        if self.keep_passed || !result.passed() {
+            counts.results.push(result);
+        }
         drop(counts);
         self.changed.notify_waiters();
     }

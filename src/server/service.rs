@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tokio::sync::oneshot;
-use tokio_stream::wrappers::ReceiverStream;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -22,7 +21,7 @@ use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
 use crate::runner::{play_call, Observer, PlayOptions};
 use crate::scenario::{Compression, Role};
-use crate::transport::received_metadata;
+use crate::transport::{received_metadata, EventReceiver, Repeated};
 
 /// Everything the handlers share.
 pub struct ServerState {
@@ -98,7 +97,7 @@ where
     }
 }
 
-type ResponseStream = ReceiverStream<Result<Bytes, Status>>;
+type ResponseStream = Repeated<Result<Bytes, Status>>;
 
 async fn handle(
     state: Arc<ServerState>,
@@ -125,7 +124,7 @@ async fn play_incoming(
     state: Arc<ServerState>,
     path: String,
     metadata: ReceivedMetadata,
-    mut events: tokio::sync::mpsc::UnboundedReceiver<crate::runner::PeerEvent>,
+    mut events: EventReceiver,
     answer: oneshot::Sender<Result<Response<ResponseStream>, Status>>,
 ) {
     let peer_deadline = requested_deadline(&metadata);
@@ -164,7 +163,7 @@ async fn play_incoming(
         };
         let response = match started {
             Ok(ResponseStart::Headers(headers)) => {
-                let mut response = Response::new(ReceiverStream::new(items));
+                let mut response = Response::new(Repeated::new(items));
                 *response.metadata_mut() = headers;
                 Ok(response)
             }

@@ -2,9 +2,11 @@
 //! HTTP/2 settings.
 
 mod metadata;
+mod queue;
 mod settings;
 mod status;
 
 pub use metadata::{received_metadata, to_metadata_map};
+pub use queue::{EventReceiver, EventSender, Repeated};
 pub use settings::Http2Settings;
 pub use status::status_event;
