@@ -12,6 +12,9 @@ use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::transport::{to_metadata_map, EventReceiver, EventSender};
 
+/// How long a reset waits for the reader to report its reason.
+const REASON_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// How the response begins: headers (then messages and trailers), or a status alone.
 pub enum ResponseStart {
     /// Response headers; the stream follows.
@@ -100,6 +103,12 @@ fn describe_reset(status: &Status) -> String {
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {
         if let Some(h2) = error.downcast_ref::<h2::Error>() {
+            if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
+                return "the connection was closed with GOAWAY ENHANCE_YOUR_CALM: too many small \
+                        DATA frames were pending; raise --http2-stream-window / \
+                        --http2-connection-window"
+                    .into();
+            }
             if let Some(reason) = h2.reason() {
                 return format!("the client reset the stream ({reason:?})");
             }
@@ -179,7 +188,13 @@ impl CallIo for ServerCall {
         tokio::select! {
             biased;
             Some(event) = self.events.recv() => Some(event),
-            () = reset => Some(PeerEvent::Cancelled("the client reset the call".into())),
+            () = reset => {
+                // The reader usually says why (the reset's reason, a GOAWAY) a moment later.
+                match tokio::time::timeout(REASON_WAIT, self.events.recv()).await {
+                    Ok(Some(event)) => Some(event),
+                    _ => Some(PeerEvent::Cancelled("the client reset the call".into())),
+                }
+            }
         }
     }
 
