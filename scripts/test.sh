@@ -26,6 +26,9 @@ python3 -m pip install --quiet --disable-pip-version-check junitparser xmlschema
 step "tests (cargo test)"
 GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 cargo test --locked
 
+step "benchmark harness, smoke size (bench/run.sh: checks that it runs, not the figures)"
+BENCH_SIZE=smoke bash bench/run.sh
+
 step "the CI example (examples/ci/replay.sh: serve --once, run, JUnit report)"
 GRPC_REPLAY="${GRPC_REPLAY:-target/debug/grpc-replay}" REPORT_DIR=target/ci-example \
     bash examples/ci/replay.sh "${playable[@]}"

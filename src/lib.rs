@@ -1,5 +1,6 @@
 //! grpc-replay: replay YAML gRPC scenarios as the client or as the server.
 
+pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod codec;

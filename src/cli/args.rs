@@ -7,6 +7,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::{ColorChoice, ReportFormat};
+use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -53,6 +54,20 @@ pub enum Command {
         and first client message match. A client that strays from the script gets\n\
         FAILED_PRECONDITION with the file, line and difference in the status message.")]
     Serve(ServeArgs),
+    /// Load mode: replay a scenario's calls over and over, concurrently, and report calls/s,
+    /// messages/s, latency percentiles (per call, per message) and failures.
+    #[command(after_help = "Examples:\n  \
+        grpc-replay bench scenarios/greet/greet_everyone.yaml -t localhost:50051 -c 50 -d 30s\n  \
+        grpc-replay bench s.yaml -t localhost:50051 --connections 4 -c 64 -n 100000\n  \
+        grpc-replay bench s.yaml -t localhost:50051 --rate 500 -d 1m --report json=bench.json\n  \
+        grpc-replay bench --loopback scenarios/greet/greet_everyone.yaml -d 5s\n\n\
+        One iteration plays one file as `run` does; iteration N plays file N mod FILES.\n\
+        Per-message latency: from a send to the checked reply that answers it (the i-th\n\
+        reply of a call pairs with its i-th send). Ctrl-C stops starting iterations; the\n\
+        figures then cover what was played.\n\n\
+        Exit codes: 0 every call passed, 1 some failed, 2 invalid input,\n\
+        3 transport failure (cannot connect, or calls lost their connection).")]
+    Bench(BenchArgs),
     /// Validate scenarios offline: YAML, methods, messages, durations, variables.
     Check(CheckArgs),
     /// List the services and methods of the bundled protos (or of --proto files).
@@ -145,11 +160,12 @@ pub struct WireArgs {
     /// Deadline of a call whose scenario sets no `timeout:` (humantime: 500ms, 10s, 1m).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
-    /// HTTP/2 stream flow-control window in bytes.
-    #[arg(long, default_value_t = 64 * 1024, value_name = "BYTES")]
+    /// HTTP/2 stream flow-control window in bytes: what one stream may hold unread.
+    #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES")]
     pub http2_stream_window: u32,
-    /// HTTP/2 connection flow-control window in bytes.
-    #[arg(long, default_value_t = 8 * 1024 * 1024, value_name = "BYTES")]
+    /// HTTP/2 connection flow-control window in bytes (default: the largest allowed, which
+    /// keeps h2's small-frame guard from closing connections that carry many streams).
+    #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES")]
     pub http2_connection_window: u32,
 }
 
@@ -234,6 +250,47 @@ pub struct ServeArgs {
     pub output: OutputArgs,
 }
 
+/// `grpc-replay bench`.
+#[derive(Debug, Clone, Args)]
+pub struct BenchArgs {
+    /// The server to call (HOST:PORT); overrides the scenario's `target:`.
+    #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "loopback")]
+    pub target: Option<String>,
+    /// Also play the server role in this process, on a free loopback port.
+    #[arg(long)]
+    pub loopback: bool,
+    /// Iterations in flight at once.
+    #[arg(short, long, default_value_t = 10, value_name = "C",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub concurrency: u32,
+    /// HTTP/2 connections to spread the iterations over.
+    #[arg(long, default_value_t = 1, value_name = "N",
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub connections: u32,
+    /// Stop starting iterations after this long (humantime: 30s, 5m).
+    #[arg(short, long, value_parser = parse_duration, value_name = "DURATION",
+          conflicts_with = "iterations")]
+    pub duration: Option<Duration>,
+    /// Play this many iterations (default 1000 when --duration is not given).
+    #[arg(short = 'n', long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub iterations: Option<u64>,
+    /// Start this many iterations per second, all workers together (default: as fast as
+    /// the concurrency allows).
+    #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
+    pub rate: Option<f64>,
+    /// Write the figures as JSON (PATH `-`: standard output; the table then goes to
+    /// standard error).
+    #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
+    pub report: Option<ReportTarget>,
+    /// Scenarios and protos.
+    #[command(flatten)]
+    pub load: LoadArgs,
+    /// HTTP/2 and timing.
+    #[command(flatten)]
+    pub wire: WireArgs,
+}
+
 /// `grpc-replay check`.
 #[derive(Debug, Clone, Args)]
 pub struct CheckArgs {
@@ -300,6 +357,24 @@ fn parse_report(text: &str) -> Result<ReportTarget, String> {
         path => Some(PathBuf::from(path)),
     };
     Ok(ReportTarget { format, path })
+}
+
+/// A `--report` for `bench`, which writes JSON only.
+fn parse_bench_report(text: &str) -> Result<ReportTarget, String> {
+    let report = parse_report(text)?;
+    if report.format != ReportFormat::Json {
+        return Err(format!("`{text}`: bench writes only json=PATH"));
+    }
+    Ok(report)
+}
+
+fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(rate),
+        _ => Err(format!(
+            "`{text}` is not a positive number of iterations per second"
+        )),
+    }
 }
 
 fn parse_duration(text: &str) -> Result<Duration, String> {

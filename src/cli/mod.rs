@@ -1,6 +1,7 @@
 //! The command line: flags, and the wiring of each command to the engine.
 
 mod args;
+mod bench;
 mod check;
 mod exit;
 mod load;
@@ -38,6 +39,7 @@ pub fn main() -> ExitCode {
         }
     };
     let exit = match cli.command {
+        Command::Bench(args) => runtime().block_on(bench::bench(args)),
         Command::Check(args) => check::check(args),
         Command::List(args) => check::list(args),
         Command::Run(args) => runtime().block_on(run::run(args)),

@@ -446,20 +446,23 @@ func checkHello(c *checker, conn *grpc.ClientConn) {
 
 // ---- flood mode ----
 
-// floodAccumulate sends NumberRequest{num: 1} n times without waiting for
-// replies, half-closes, and checks the n running sums 1..n in order.
-func floodAccumulate(conn *grpc.ClientConn, n int) error {
-	ctx, cancel := context.WithTimeout(context.Background(), floodTimeout)
-	defer cancel()
-	stream, err := tutorialpb.NewNumberServiceClient(conn).AccumulateNumbers(ctx)
-	if err != nil {
-		return fmt.Errorf("RPC error: %v", err)
-	}
+// floodGreeting is what the greet flood sends, floodGreetingReply what it
+// expects back, every time: equal replies, so that a grpc-replay scenario
+// can check each of them with one `repeat:` step.
+var (
+	floodGreeting      = &greetpb.GreetEveryoneRequest{Greeting: &greetpb.Greeting{FirstName: "Flo"}}
+	floodGreetingReply = &greetpb.GreetEveryoneResponse{Result: "Hello Flo!"}
+)
+
+// pipelineBidi plays one flood on a bidi stream: a goroutine sends request(i)
+// for i = 1..n without waiting for replies, then half-closes, while this one
+// receives until io.EOF and checks reply i (1-based) with check. It fails
+// unless exactly n replies came and all passed their check.
+func pipelineBidi(n int, stream grpc.ClientStream, request func(i int) proto.Message, recv func() (proto.Message, error), check func(i int, reply proto.Message) error) error {
 	sendErr := make(chan error, 1)
 	go func() {
-		req := &tutorialpb.NumberRequest{Num: 1}
-		for i := 0; i < n; i++ {
-			if err := stream.Send(req); err != nil {
+		for i := 1; i <= n; i++ {
+			if err := stream.SendMsg(request(i)); err != nil {
 				sendErr <- err
 				return
 			}
@@ -468,7 +471,7 @@ func floodAccumulate(conn *grpc.ClientConn, n int) error {
 	}()
 	got := 0
 	for {
-		r, err := stream.Recv()
+		reply, err := recv()
 		if err == io.EOF {
 			break
 		}
@@ -476,8 +479,8 @@ func floodAccumulate(conn *grpc.ClientConn, n int) error {
 			return fmt.Errorf("RPC error after %d replies: %v", got, err)
 		}
 		got++
-		if r.GetSum() != int32(got) {
-			return fmt.Errorf("reply %d has sum %d, want %d", got, r.GetSum(), got)
+		if err := check(got, reply); err != nil {
+			return err
 		}
 	}
 	if err := <-sendErr; err != nil && err != io.EOF {
@@ -489,6 +492,27 @@ func floodAccumulate(conn *grpc.ClientConn, n int) error {
 	return nil
 }
 
+// floodAccumulate sends NumberRequest{num: 1} n times without waiting for
+// replies, half-closes, and checks the n running sums 1..n in order.
+func floodAccumulate(conn *grpc.ClientConn, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), floodTimeout)
+	defer cancel()
+	stream, err := tutorialpb.NewNumberServiceClient(conn).AccumulateNumbers(ctx)
+	if err != nil {
+		return fmt.Errorf("RPC error: %v", err)
+	}
+	req := &tutorialpb.NumberRequest{Num: 1}
+	return pipelineBidi(n, stream,
+		func(int) proto.Message { return req },
+		func() (proto.Message, error) { return stream.Recv() },
+		func(i int, reply proto.Message) error {
+			if sum := reply.(*tutorialpb.NumberResponse).GetSum(); sum != int32(i) {
+				return fmt.Errorf("reply %d has sum %d, want %d", i, sum, i)
+			}
+			return nil
+		})
+}
+
 // floodMaximum sends 1..n without waiting and checks the replies 1..n.
 func floodMaximum(conn *grpc.ClientConn, n int) error {
 	ctx, cancel := context.WithTimeout(context.Background(), floodTimeout)
@@ -497,37 +521,35 @@ func floodMaximum(conn *grpc.ClientConn, n int) error {
 	if err != nil {
 		return fmt.Errorf("RPC error: %v", err)
 	}
-	sendErr := make(chan error, 1)
-	go func() {
-		for i := 1; i <= n; i++ {
-			if err := stream.Send(&calculatorpb.MaximumRequest{Number: int64(i)}); err != nil {
-				sendErr <- err
-				return
+	return pipelineBidi(n, stream,
+		func(i int) proto.Message { return &calculatorpb.MaximumRequest{Number: int64(i)} },
+		func() (proto.Message, error) { return stream.Recv() },
+		func(i int, reply proto.Message) error {
+			if result := reply.(*calculatorpb.MaximumResponse).GetResult(); result != int64(i) {
+				return fmt.Errorf("reply %d has result %d, want %d", i, result, i)
 			}
-		}
-		sendErr <- stream.CloseSend()
-	}()
-	got := 0
-	for {
-		r, err := stream.Recv()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("RPC error after %d replies: %v", got, err)
-		}
-		got++
-		if r.GetResult() != int64(got) {
-			return fmt.Errorf("reply %d has result %d, want %d", got, r.GetResult(), got)
-		}
+			return nil
+		})
+}
+
+// floodGreet sends floodGreeting n times without waiting, half-closes, and
+// checks that each of the n replies is floodGreetingReply.
+func floodGreet(conn *grpc.ClientConn, n int) error {
+	ctx, cancel := context.WithTimeout(context.Background(), floodTimeout)
+	defer cancel()
+	stream, err := greetpb.NewGreetServiceClient(conn).GreetEveryone(ctx)
+	if err != nil {
+		return fmt.Errorf("RPC error: %v", err)
 	}
-	if err := <-sendErr; err != nil && err != io.EOF {
-		return fmt.Errorf("send error: %v", err)
-	}
-	if got != n {
-		return fmt.Errorf("got %d replies, want %d", got, n)
-	}
-	return nil
+	return pipelineBidi(n, stream,
+		func(int) proto.Message { return floodGreeting },
+		func() (proto.Message, error) { return stream.Recv() },
+		func(i int, reply proto.Message) error {
+			if !proto.Equal(reply, floodGreetingReply) {
+				return fmt.Errorf("reply %d is %s, want %s", i, show(reply), show(floodGreetingReply))
+			}
+			return nil
+		})
 }
 
 // floodListFeatures asks ListFeatures of a server started with
@@ -566,6 +588,8 @@ func runFlood(conn *grpc.ClientConn, service string, n, streams int) bool {
 	switch service {
 	case "maximum":
 		one = floodMaximum
+	case "greet":
+		one = floodGreet
 	case "routeguide":
 		one = floodListFeatures
 	}
@@ -598,7 +622,7 @@ func runFlood(conn *grpc.ClientConn, service string, n, streams int) bool {
 func main() {
 	addr := flag.String("addr", "", "server `HOST:PORT` (required)")
 	service := flag.String("service", "all", "`SERVICE` to check: maximum, greet, accumulate, routeguide, chat, hello or all")
-	flood := flag.Int("flood", 0, "flood mode, `N` messages per stream: accumulate sends N x {num:1} pipelined and expects sums 1..N; maximum sends 1..N and expects 1..N; routeguide calls ListFeatures and expects N flood features (server run with --flood-features N)")
+	flood := flag.Int("flood", 0, "flood mode, `N` messages per stream: accumulate sends N x {num:1} pipelined and expects sums 1..N; maximum sends 1..N and expects 1..N; greet sends N x {greeting:{first_name:\"Flo\"}} pipelined and expects N x {result:\"Hello Flo!\"}; routeguide calls ListFeatures and expects N flood features (server run with --flood-features N)")
 	streams := flag.Int("streams", 1, "flood mode: run `K` flood streams at once on one connection")
 	flag.Parse()
 
@@ -628,8 +652,8 @@ func main() {
 	if *flood < 0 || *streams < 1 {
 		usage("--flood must be >= 0 and --streams >= 1")
 	}
-	if *flood > 0 && *service != "accumulate" && *service != "maximum" && *service != "routeguide" {
-		usage("--flood needs --service accumulate, maximum or routeguide")
+	if *flood > 0 && *service != "accumulate" && *service != "maximum" && *service != "greet" && *service != "routeguide" {
+		usage("--flood needs --service accumulate, maximum, greet or routeguide")
 	}
 	if *flood == 0 && *streams != 1 {
 		usage("--streams needs --flood")

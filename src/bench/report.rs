@@ -1,0 +1,343 @@
+//! The figures of a benchmark: a table for people, JSON for programs.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+use super::stats::Merged;
+
+/// Everything a benchmark measured (`--report json=PATH` writes it as is).
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    /// The scenario files played.
+    pub files: Vec<String>,
+    /// The server called (`HOST:PORT`).
+    pub target: String,
+    /// Iterations in flight at once.
+    pub concurrency: usize,
+    /// HTTP/2 connections the calls were spread over.
+    pub connections: usize,
+    /// Iterations asked for per second, when the rate was fixed.
+    pub rate: Option<f64>,
+    /// From the start to the end of the last call, in seconds.
+    pub elapsed_seconds: f64,
+    /// The calls.
+    pub calls: CallFigures,
+    /// The messages.
+    pub messages: MessageFigures,
+    /// How long each call took, from its start to its status (milliseconds).
+    pub call_latency_ms: Option<LatencySummary>,
+    /// How long each checked message took from the send it answers (the i-th reply pairs
+    /// with the i-th send of the call), in milliseconds; `None` when no message was
+    /// checked.
+    pub message_latency_ms: Option<LatencySummary>,
+    /// Failed calls by status code (`status UNAVAILABLE`: the call ended with a status the
+    /// script did not expect) or by what went wrong (`mismatch`, `timeout`, `transport`).
+    pub failures: BTreeMap<String, u64>,
+    /// The account of the first failure (file, line, step, differences).
+    pub first_failure: Option<String>,
+    /// The server side of a `--loopback` benchmark.
+    pub server_side: Option<ServerSide>,
+}
+
+/// Calls and their rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct CallFigures {
+    /// Calls ended.
+    pub total: u64,
+    /// Calls that passed.
+    pub passed: u64,
+    /// Calls that failed.
+    pub failed: u64,
+    /// Calls ended per second.
+    pub per_second: f64,
+}
+
+/// Messages and their rate.
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageFigures {
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages received and checked.
+    pub received: u64,
+    /// Messages sent and received per second.
+    pub per_second: f64,
+}
+
+/// What the in-process server of a `--loopback` benchmark saw.
+#[derive(Debug, Clone, Serialize)]
+pub struct ServerSide {
+    /// Calls it played.
+    pub calls: u64,
+    /// Calls that failed on its side.
+    pub failed: u64,
+    /// Its failed calls by kind.
+    pub failures: BTreeMap<String, u64>,
+    /// Its first failure.
+    pub first_failure: Option<String>,
+}
+
+impl ServerSide {
+    /// The server side's figures from what its observer counted.
+    pub fn of(merged: Merged) -> ServerSide {
+        ServerSide {
+            calls: merged.counts.calls,
+            failed: merged.counts.failed,
+            failures: merged.failures,
+            first_failure: merged.first_failure,
+        }
+    }
+}
+
+/// Percentiles of a latency histogram, in milliseconds.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LatencySummary {
+    /// How many values.
+    pub count: u64,
+    /// The smallest.
+    pub min: f64,
+    /// The mean.
+    pub mean: f64,
+    /// The median.
+    pub p50: f64,
+    /// The 90th percentile.
+    pub p90: f64,
+    /// The 99th percentile.
+    pub p99: f64,
+    /// The 99.9th percentile.
+    pub p99_9: f64,
+    /// The largest.
+    pub max: f64,
+}
+
+impl LatencySummary {
+    /// The summary of a histogram in nanoseconds; `None` when it is empty.
+    pub fn of(nanos: &Histogram<u64>) -> Option<LatencySummary> {
+        let ms = |value: u64| value as f64 / 1e6;
+        (!nanos.is_empty()).then(|| LatencySummary {
+            count: nanos.len(),
+            min: ms(nanos.min()),
+            mean: nanos.mean() / 1e6,
+            p50: ms(nanos.value_at_quantile(0.5)),
+            p90: ms(nanos.value_at_quantile(0.9)),
+            p99: ms(nanos.value_at_quantile(0.99)),
+            p99_9: ms(nanos.value_at_quantile(0.999)),
+            max: ms(nanos.max()),
+        })
+    }
+
+    fn columns(&self) -> [f64; 7] {
+        [
+            self.min, self.mean, self.p50, self.p90, self.p99, self.p99_9, self.max,
+        ]
+    }
+}
+
+/// What a benchmark was about, for its report.
+pub struct Setup {
+    /// The scenario files.
+    pub files: Vec<String>,
+    /// The server called.
+    pub target: String,
+    /// The connections.
+    pub connections: usize,
+}
+
+impl BenchReport {
+    /// The report of what the client side counted in `elapsed`.
+    pub fn new(
+        setup: Setup,
+        options: &super::BenchOptions,
+        elapsed: Duration,
+        client: Merged,
+        server_side: Option<ServerSide>,
+    ) -> BenchReport {
+        let seconds = elapsed.as_secs_f64();
+        let per_second = |count: u64| {
+            if seconds > 0.0 {
+                count as f64 / seconds
+            } else {
+                0.0
+            }
+        };
+        let counts = client.counts;
+        BenchReport {
+            files: setup.files,
+            target: setup.target,
+            concurrency: options.concurrency,
+            connections: setup.connections,
+            rate: options.rate,
+            elapsed_seconds: seconds,
+            calls: CallFigures {
+                total: counts.calls,
+                passed: counts.calls - counts.failed,
+                failed: counts.failed,
+                per_second: per_second(counts.calls),
+            },
+            messages: MessageFigures {
+                sent: counts.sent,
+                received: counts.received,
+                per_second: per_second(counts.messages()),
+            },
+            call_latency_ms: LatencySummary::of(&client.call_latency),
+            message_latency_ms: LatencySummary::of(&client.message_latency),
+            failures: client.failures,
+            first_failure: client.first_failure,
+            server_side,
+        }
+    }
+
+    /// Whether every call passed, on both sides.
+    pub fn passed(&self) -> bool {
+        self.calls.failed == 0 && self.server_side.as_ref().is_none_or(|s| s.failed == 0)
+    }
+
+    /// The figures as a table for people.
+    pub fn table(&self) -> String {
+        let mut out = String::new();
+        let files = match self.files.as_slice() {
+            [one] => one.clone(),
+            many => format!("{} files", many.len()),
+        };
+        let rate = self
+            .rate
+            .map(|r| format!(", rate {} iterations/s", decimal(r)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{files} against {}: concurrency {} over {} connection{}{rate}, {:.2}s",
+            self.target,
+            self.concurrency,
+            self.connections,
+            if self.connections == 1 { "" } else { "s" },
+            self.elapsed_seconds
+        );
+        let _ = writeln!(
+            out,
+            "  calls     {:>12}  {:>12}/s   ({} passed, {} failed)",
+            grouped(self.calls.total),
+            decimal(self.calls.per_second),
+            grouped(self.calls.passed),
+            grouped(self.calls.failed)
+        );
+        let _ = writeln!(
+            out,
+            "  messages  {:>12}  {:>12}/s   ({} sent, {} received and checked)",
+            grouped(self.messages.sent + self.messages.received),
+            decimal(self.messages.per_second),
+            grouped(self.messages.sent),
+            grouped(self.messages.received)
+        );
+        let _ = writeln!(
+            out,
+            "  latency (ms)  {:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
+            "min", "mean", "p50", "p90", "p99", "p99.9", "max"
+        );
+        for (name, summary) in [
+            ("per call", &self.call_latency_ms),
+            ("per message", &self.message_latency_ms),
+        ] {
+            let _ = write!(out, "    {name:<11}");
+            match summary {
+                Some(summary) => {
+                    for value in summary.columns() {
+                        let _ = write!(out, "{:>10}", format!("{value:.3}"));
+                    }
+                    let _ = writeln!(out);
+                }
+                None => {
+                    let _ = writeln!(out, "{:>10}", "-");
+                }
+            }
+        }
+        write_failures(&mut out, "failures", &self.failures, &self.first_failure);
+        if let Some(server) = &self.server_side {
+            let _ = writeln!(
+                out,
+                "  server side (loopback): {} calls, {} failed",
+                grouped(server.calls),
+                grouped(server.failed)
+            );
+            write_failures(
+                &mut out,
+                "server-side failures",
+                &server.failures,
+                &server.first_failure,
+            );
+        }
+        out
+    }
+}
+
+fn write_failures(
+    out: &mut String,
+    title: &str,
+    failures: &BTreeMap<String, u64>,
+    first: &Option<String>,
+) {
+    if failures.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  {title}:");
+    for (kind, count) in failures {
+        let _ = writeln!(out, "    {kind:<40} {:>10}", grouped(*count));
+    }
+    if let Some(first) = first {
+        let _ = writeln!(out, "  first failure:");
+        for line in first.lines() {
+            let _ = writeln!(out, "    {line}");
+        }
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn grouped(count: u64) -> String {
+    let digits = count.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
+}
+
+/// A rate with one decimal and grouped thousands: `12,345.6`.
+pub fn decimal(value: f64) -> String {
+    let tenths = (value * 10.0).round().max(0.0) as u64;
+    format!("{}.{}", grouped(tenths / 10), tenths % 10)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_are_grouped_by_thousands() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(999), "999");
+        assert_eq!(grouped(1000), "1,000");
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(decimal(12345.64), "12,345.6");
+        assert_eq!(decimal(0.04), "0.0");
+    }
+
+    #[test]
+    fn percentiles_come_from_the_histogram_in_milliseconds() {
+        let mut nanos = Histogram::<u64>::new(3).unwrap();
+        for ms in 1..=100u64 {
+            nanos.record(ms * 1_000_000).unwrap();
+        }
+        let summary = LatencySummary::of(&nanos).unwrap();
+        assert_eq!(summary.count, 100);
+        assert!((summary.min - 1.0).abs() < 0.01, "{summary:?}");
+        assert!((summary.p50 - 50.0).abs() < 0.1, "{summary:?}");
+        assert!((summary.p99 - 99.0).abs() < 0.1, "{summary:?}");
+        assert!((summary.max - 100.0).abs() < 0.1, "{summary:?}");
+        assert!(LatencySummary::of(&Histogram::<u64>::new(3).unwrap()).is_none());
+    }
+}

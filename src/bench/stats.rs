@@ -1,0 +1,197 @@
+//! What a benchmark counts while it plays: calls, messages, latencies and failures, kept in
+//! a few shards so that concurrent calls rarely contend for the same lock.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+
+use crate::runner::{CallResult, Failure, FailureKind, Observer, StepOutcome, StepRecord};
+use crate::scenario::{Call, Role, Scenario};
+
+/// Significant decimal digits the latency histograms keep.
+const SIGNIFICANT_DIGITS: u8 = 3;
+
+/// A latency histogram in nanoseconds, growing to the largest value recorded.
+fn histogram() -> Histogram<u64> {
+    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
+}
+
+/// Adds `duration` to `histogram` (growing it as needed; beyond its reach, at its top).
+fn record(histogram: &Mutex<Histogram<u64>>, duration: Duration) {
+    let nanos = u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX);
+    let mut histogram = lock(histogram);
+    if histogram.record(nanos).is_err() {
+        histogram.saturating_record(nanos);
+    }
+}
+
+/// Counters and histograms of the calls one group of workers played; it observes the
+/// engine for them.
+pub struct Shard {
+    calls: AtomicU64,
+    failed: AtomicU64,
+    sent: AtomicU64,
+    received: AtomicU64,
+    call_latency: Mutex<Histogram<u64>>,
+    message_latency: Mutex<Histogram<u64>>,
+    failures: Mutex<Failures>,
+}
+
+/// Failed calls by kind, and the account of the first one.
+#[derive(Default)]
+struct Failures {
+    by_kind: BTreeMap<String, u64>,
+    first: Option<String>,
+}
+
+impl Shard {
+    /// An empty shard.
+    pub fn new() -> Shard {
+        Shard {
+            calls: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            received: AtomicU64::new(0),
+            call_latency: Mutex::new(histogram()),
+            message_latency: Mutex::new(histogram()),
+            failures: Mutex::new(Failures::default()),
+        }
+    }
+}
+
+impl Default for Shard {
+    fn default() -> Self {
+        Shard::new()
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Observer for Shard {
+    fn step(&self, _scenario: &Scenario, _call: &Call, _role: Role, record: &StepRecord) {
+        if !matches!(record.keyword, "client" | "server") {
+            return;
+        }
+        let counter = match record.outcome {
+            StepOutcome::Performed => &self.sent,
+            StepOutcome::Passed => &self.received,
+            StepOutcome::Failed => return,
+        };
+        counter.fetch_add(record.count, Ordering::Relaxed);
+    }
+
+    fn message_latency(&self, latency: Duration) {
+        record(&self.message_latency, latency);
+    }
+
+    fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        record(&self.call_latency, result.duration);
+        if let Some(failure) = &result.failure {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            let mut failures = lock(&self.failures);
+            *failures.by_kind.entry(failure_kind(failure)).or_default() += 1;
+            failures
+                .first
+                .get_or_insert_with(|| failure.describe(&scenario.path));
+        }
+    }
+}
+
+/// The kind a failure is counted under: the status the call ended with when the status
+/// was not the expected one, else what went wrong.
+fn failure_kind(failure: &Failure) -> String {
+    if let Some(code) = failure.diffs.iter().find(|d| d.path == "code") {
+        return format!("status {}", code.actual);
+    }
+    match failure.kind {
+        FailureKind::Mismatch => "mismatch",
+        FailureKind::Timeout => "timeout",
+        FailureKind::Transport => "transport",
+    }
+    .to_string()
+}
+
+/// The running totals, for live progress.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Calls ended.
+    pub calls: u64,
+    /// Calls that failed.
+    pub failed: u64,
+    /// Messages sent.
+    pub sent: u64,
+    /// Messages received and checked.
+    pub received: u64,
+}
+
+impl Counts {
+    /// The totals of `shards` so far.
+    pub fn of(shards: &[Shard]) -> Counts {
+        shards
+            .iter()
+            .fold(Counts::default(), |total, shard| Counts {
+                calls: total.calls + shard.calls.load(Ordering::Relaxed),
+                failed: total.failed + shard.failed.load(Ordering::Relaxed),
+                sent: total.sent + shard.sent.load(Ordering::Relaxed),
+                received: total.received + shard.received.load(Ordering::Relaxed),
+            })
+    }
+
+    /// Messages sent and received.
+    pub fn messages(&self) -> u64 {
+        self.sent + self.received
+    }
+}
+
+/// Everything the shards recorded, merged.
+pub struct Merged {
+    /// The totals.
+    pub counts: Counts,
+    /// How long calls took, in nanoseconds.
+    pub call_latency: Histogram<u64>,
+    /// How long checked messages took from the send they answer, in nanoseconds.
+    pub message_latency: Histogram<u64>,
+    /// Failed calls by kind.
+    pub failures: BTreeMap<String, u64>,
+    /// The account of the first failure recorded.
+    pub first_failure: Option<String>,
+}
+
+impl Merged {
+    /// Merges `shards`.
+    pub fn of(shards: &[Shard]) -> Merged {
+        let mut merged = Merged {
+            counts: Counts::of(shards),
+            call_latency: histogram(),
+            message_latency: histogram(),
+            failures: BTreeMap::new(),
+            first_failure: None,
+        };
+        for shard in shards {
+            merged
+                .call_latency
+                .add(&*lock(&shard.call_latency))
+                .expect("auto-resizing histograms merge");
+            merged
+                .message_latency
+                .add(&*lock(&shard.message_latency))
+                .expect("auto-resizing histograms merge");
+            let failures = lock(&shard.failures);
+            for (kind, count) in &failures.by_kind {
+                *merged.failures.entry(kind.clone()).or_default() += count;
+            }
+            if merged.first_failure.is_none() {
+                merged.first_failure.clone_from(&failures.first);
+            }
+        }
+        merged
+    }
+}

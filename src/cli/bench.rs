@@ -1,0 +1,238 @@
+//! `grpc-replay bench`: the load mode, optionally against an in-process server.
+
+use std::fs::File;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tonic::transport::Channel;
+
+use super::args::{BenchArgs, ReportTarget};
+use super::exit::Exit;
+use super::load::load_scenarios;
+use super::{create, write_all};
+use crate::bench::{
+    Bench, BenchOptions, BenchReport, LiveProgress, Merged, ServerSide, Setup, Shard, Stop,
+};
+use crate::client::{connect, ConnectError, ConnectOptions};
+use crate::runner::PlayOptions;
+use crate::scenario::{Role, Scenario};
+use crate::server::{start, ServeOptions, ServerHandle};
+use crate::transport::Http2Settings;
+
+/// Iterations played when neither --duration nor --iterations is given.
+const DEFAULT_ITERATIONS: u64 = 1000;
+
+/// Runs the command.
+pub async fn bench(args: BenchArgs) -> Exit {
+    let mut report_file = match &args.report {
+        Some(report) => match &report.path {
+            Some(path) => match create(path) {
+                Ok(file) => Some(file),
+                Err(error) => {
+                    eprintln!("error: cannot write the report {}: {error}", path.display());
+                    return Exit::Invalid;
+                }
+            },
+            None => None,
+        },
+        None => None,
+    };
+    let json_on_stdout = args.report.as_ref().is_some_and(|r| r.path.is_none());
+    let roles: &[Role] = if args.loopback {
+        &[Role::Client, Role::Server]
+    } else {
+        &[Role::Client]
+    };
+    let Some(scenarios) = load_scenarios(&args.load, roles) else {
+        return Exit::Invalid;
+    };
+    let http2 = Http2Settings {
+        stream_window: args.wire.http2_stream_window,
+        connection_window: args.wire.http2_connection_window,
+    };
+    let play = PlayOptions {
+        default_timeout: args.wire.timeout,
+        latencies: true,
+        ..PlayOptions::default()
+    };
+
+    let server_shard = Arc::new(Shard::new());
+    let server = if args.loopback {
+        match start_loopback(&scenarios, http2, &play, server_shard.clone()).await {
+            Ok(server) => Some(server),
+            Err(exit) => return exit,
+        }
+    } else {
+        None
+    };
+    let target = match (&server, &args.target) {
+        (Some(server), _) => server.addr.to_string(),
+        (None, Some(target)) => target.clone(),
+        (None, None) => match scenarios.iter().find_map(|s| s.target.clone()) {
+            Some(target) => target,
+            None => {
+                eprintln!(
+                    "error: no target: give --target HOST:PORT, `target:` in the file, or --loopback"
+                );
+                return Exit::Invalid;
+            }
+        },
+    };
+    let channels = match connect_all(&target, http2, args.connections).await {
+        Ok(channels) => channels,
+        Err(exit) => return exit,
+    };
+
+    let stop = match (args.duration, args.iterations) {
+        (Some(duration), _) => Stop::Duration(duration),
+        (None, iterations) => Stop::Iterations(iterations.unwrap_or(DEFAULT_ITERATIONS)),
+    };
+    let options = BenchOptions {
+        concurrency: args.concurrency as usize,
+        rate: args.rate,
+        stop,
+        play,
+    };
+    let files: Vec<String> = scenarios
+        .iter()
+        .map(|s| s.path.display().to_string())
+        .collect();
+    let calls_expected = match stop {
+        Stop::Iterations(iterations) => calls_in(&scenarios, iterations),
+        Stop::Duration(_) => 0,
+    };
+    let scenarios: Arc<[Scenario]> = scenarios.into();
+    let bench = Arc::new(Bench::new(options));
+    let live = (!json_on_stdout)
+        .then(|| LiveProgress::start(bench.clone(), calls_expected))
+        .flatten();
+    let interrupt = tokio::spawn({
+        let bench = bench.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                bench.stop_early();
+            }
+        }
+    });
+    let elapsed = bench.run(scenarios, &channels).await;
+    interrupt.abort();
+    if let Some(live) = live {
+        live.finish();
+    }
+    let server_side = match server {
+        Some(server) => {
+            server.shutdown().await;
+            Some(ServerSide::of(Merged::of(std::slice::from_ref(
+                &*server_shard,
+            ))))
+        }
+        None => None,
+    };
+    let merged = bench.merged();
+    let transport_failures = merged.failures.contains_key("transport");
+    let setup = Setup {
+        files,
+        target,
+        connections: channels.len(),
+    };
+    let report = BenchReport::new(setup, bench.options(), elapsed, merged, server_side);
+
+    let table = report.table();
+    if json_on_stdout {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+        let _ = std::io::stdout().flush();
+    }
+    let mut exit = if report.passed() {
+        Exit::Passed
+    } else if transport_failures {
+        Exit::Transport
+    } else {
+        Exit::Failed
+    };
+    if let Some(target) = &args.report {
+        if !write_report(&report, target, report_file.as_mut()) {
+            exit = exit.max(Exit::Invalid);
+        }
+    }
+    exit
+}
+
+/// Starts the in-process server of `--loopback`, counting its calls in `observer`.
+async fn start_loopback(
+    scenarios: &[Scenario],
+    http2: Http2Settings,
+    play: &PlayOptions,
+    observer: Arc<Shard>,
+) -> Result<ServerHandle, Exit> {
+    let options = ServeOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        http2,
+        reflection: false,
+        tls: None,
+        client_ca: None,
+        play: PlayOptions {
+            latencies: false,
+            ..play.clone()
+        },
+        keep_passed_results: false,
+    };
+    start(scenarios.to_vec(), options, observer)
+        .await
+        .map_err(|error| {
+            eprintln!("error: {error}");
+            Exit::Transport
+        })
+}
+
+/// Opens `count` connections to `target`.
+async fn connect_all(target: &str, http2: Http2Settings, count: u32) -> Result<Vec<Channel>, Exit> {
+    let options = ConnectOptions {
+        http2,
+        ..ConnectOptions::default()
+    };
+    let mut channels = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        match connect(target, &options).await {
+            Ok(channel) => channels.push(channel),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Err(match error {
+                    ConnectError::Invalid(_) => Exit::Invalid,
+                    ConnectError::Unreachable { .. } => Exit::Transport,
+                });
+            }
+        }
+    }
+    Ok(channels)
+}
+
+/// How many calls `iterations` iterations play (iteration `n` plays file `n mod files`).
+fn calls_in(scenarios: &[Scenario], iterations: u64) -> u64 {
+    let per_file: Vec<u64> = scenarios.iter().map(|s| s.calls.len() as u64).collect();
+    let files = per_file.len() as u64;
+    let whole_rounds = iterations / files * per_file.iter().sum::<u64>();
+    let rest: u64 = per_file.iter().take((iterations % files) as usize).sum();
+    whole_rounds + rest
+}
+
+/// Writes the JSON report to `file` (created for `target`), or to standard output when
+/// `target` says `-`; `false` when it could not (said on standard error).
+fn write_report(report: &BenchReport, target: &ReportTarget, file: Option<&mut File>) -> bool {
+    let json = serde_json::to_string_pretty(report).expect("the report serializes") + "\n";
+    let result = match file {
+        Some(file) => write_all(file, &json),
+        None => write_all(&mut std::io::stdout().lock(), &json),
+    };
+    if let Err(error) = result {
+        let name = target.path.as_ref().map_or_else(
+            || "to standard output".to_string(),
+            |path| path.display().to_string(),
+        );
+        eprintln!("error: cannot write the report {name}: {error}");
+        return false;
+    }
+    true
+}
