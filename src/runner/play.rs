@@ -886,6 +886,11 @@ impl<I: CallIo> Player<'_, I> {
                 FailureKind::Mismatch,
                 format!("expected {wanted}, but the client half-closed its stream"),
             ),
+            // h2's guard: this side's HTTP/2 layer closed the connection, not the client.
+            Ok(PeerEvent::Cancelled(reason)) if reason.starts_with("GOAWAY") => (
+                FailureKind::Transport,
+                format!("expected {wanted}, but grpc-replay's HTTP/2 layer closed the connection: {reason}"),
+            ),
             Ok(PeerEvent::Cancelled(reason)) => (
                 FailureKind::Mismatch,
                 format!("expected {wanted}, but the client cancelled the call ({reason})"),

@@ -104,10 +104,7 @@ fn describe_reset(status: &Status) -> String {
     while let Some(error) = source {
         if let Some(h2) = error.downcast_ref::<h2::Error>() {
             if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
-                return "the connection was closed with GOAWAY ENHANCE_YOUR_CALM: too many small \
-                        DATA frames were pending; raise --http2-stream-window / \
-                        --http2-connection-window"
-                    .into();
+                return crate::transport::SMALL_FRAME_GUARD.into();
             }
             if let Some(reason) = h2.reason() {
                 return format!("the client reset the stream ({reason:?})");

@@ -9,6 +9,13 @@
 //! with an 8 MiB connection window, 50 concurrent grpc-go streams of 20,000 small messages
 //! tripped the guard every time; with the largest window they pass, at the same throughput.
 
+/// What a failure says when h2's small-frame guard cut a connection: the cause and the
+/// flags that help (a smaller stream window lets less pile up per stream; a larger
+/// connection window raises the budget).
+pub const SMALL_FRAME_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: too many small DATA frames \
+    were pending unread (h2's guard); lower --http2-stream-window or raise \
+    --http2-connection-window";
+
 /// The default stream window: 64 KiB.
 pub const DEFAULT_STREAM_WINDOW: u32 = 64 * 1024;
 

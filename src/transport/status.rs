@@ -47,11 +47,7 @@ fn transport_error(status: &Status) -> Option<String> {
     while let Some(error) = source {
         if let Some(h2) = error.downcast_ref::<h2::Error>() {
             if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
-                return Some(
-                    "GOAWAY ENHANCE_YOUR_CALM: too many small DATA frames were pending; \
-                     raise --http2-stream-window / --http2-connection-window"
-                        .into(),
-                );
+                return Some(super::SMALL_FRAME_GUARD.into());
             }
             if h2.is_go_away() || h2.is_io() {
                 broken = Some(h2.to_string());
