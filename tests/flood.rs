@@ -278,17 +278,18 @@ impl Process {
 
     /// Waits (bounded) for the process to exit by itself, then collects its output; `late`
     /// says what it means when the process is still running after `limit`.
-    /// Waits up to `limit` for the process to exit by itself; gives it back if it did not.
-    fn try_finish(mut self, limit: Duration) -> Result<Finished, Process> {
+    /// Waits up to `limit` for the process to exit by itself; `None` (and the process is
+    /// killed, as it is dropped) when it did not.
+    fn try_finish(mut self, limit: Duration) -> Option<Finished> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             match self.child.try_wait() {
-                Ok(Some(_)) => return Ok(self.finish(Duration::ZERO, "")),
+                Ok(Some(_)) => return Some(self.finish(Duration::ZERO, "")),
                 Ok(None) => thread::sleep(Duration::from_millis(20)),
                 Err(e) => panic!("cannot wait for {}: {e}", self.name),
             }
         }
-        Err(self)
+        None
     }
 
     fn finish(mut self, limit: Duration, late: &str) -> Finished {
@@ -521,10 +522,9 @@ fn serve_reports_the_guard_that_cut_a_go_client_off(version: GoVersion) {
         let Some(serve) = trip_guard_of_tonic_server_windows(version) else {
             return;
         };
-        let served = match serve.try_finish(CUT_CALL_REPORT_LIMIT) {
-            Ok(served) => served,
-            // Never handed over: dropping the process kills it; try again.
-            Err(_never_saw_the_call) => continue,
+        // None: the call was never handed over (the process is gone); try again.
+        let Some(served) = serve.try_finish(CUT_CALL_REPORT_LIMIT) else {
+            continue;
         };
         let step = location_of(GREET_FLOOD, GREET_FLOOD_CLIENT_STEP);
         assert!(
