@@ -24,7 +24,9 @@ step "Python JUnit/TAP consumers for tests/reports.rs (pip)"
 python3 -m pip install --quiet --disable-pip-version-check junitparser xmlschema 'tap.py[yaml]'
 
 step "tests (cargo test)"
-GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 cargo test --locked
+mkdir -p target
+GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 cargo test --locked 2>&1 | tee target/cargo-test.log
+read -r tests_passed tests_failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' target/cargo-test.log)
 
 step "benchmark harness, smoke size (bench/run.sh: checks that it runs, not the figures)"
 BENCH_SIZE=smoke bash bench/run.sh
@@ -35,3 +37,5 @@ GRPC_REPLAY="${GRPC_REPLAY:-target/debug/grpc-replay}" REPORT_DIR=target/ci-exam
 
 step "every bundled scenario against itself (run --loopback)"
 cargo run --quiet --locked -- run --loopback "${playable[@]}" --color never
+
+printf '\nsuite: %s passed, %s failed\n' "$tests_passed" "$tests_failed"
