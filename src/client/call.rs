@@ -5,7 +5,6 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures::FutureExt;
 use http::uri::PathAndQuery;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -84,15 +83,8 @@ impl ClientCall {
                 }
             };
             loop {
-                // What has arrived goes over in one burst, before the reader waits for more.
-                let read = match stream.message().now_or_never() {
-                    Some(read) => read,
-                    None => {
-                        if !events_tx.flush().await {
-                            return;
-                        }
-                        stream.message().await
-                    }
+                let Some(read) = events_tx.next_message(&mut stream).await else {
+                    return;
                 };
                 match read {
                     Ok(Some(message)) => {

@@ -712,31 +712,50 @@ impl<I: CallIo> Player<'_, I> {
 
     /// The next event, within the step's `within` and the call's deadline.
     async fn next_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
+        let raw = self.next_raw_event(step).await?;
+        let event = self.as_seen_by_role(raw);
+        self.note(&event);
+        Ok(event)
+    }
+
+    /// The next event as the transport gives it.
+    async fn next_raw_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
         if let Some(event) = self.pending.pop_front() {
-            self.note(&event);
             return Ok(event);
         }
         // Already buffered: no timer needed (the common case on a fast stream).
         if let Some(ready) = futures::FutureExt::now_or_never(self.io.next_event()) {
-            return match ready {
-                Some(event) => {
-                    self.note(&event);
-                    Ok(event)
-                }
-                None => Err(NoEvent::Ended),
-            };
+            return ready.ok_or(NoEvent::Ended);
         }
         let (limit, within) = match step.within {
             Some(w) if Instant::now() + w < self.deadline => (Instant::now() + w, true),
             _ => (self.deadline, false),
         };
         match timeout_at(limit, self.io.next_event()).await {
-            Ok(Some(event)) => {
-                self.note(&event);
-                Ok(event)
-            }
-            Ok(None) => Err(NoEvent::Ended),
+            Ok(event) => event.ok_or(NoEvent::Ended),
             Err(_) => Err(NoEvent::TimedOut { within }),
+        }
+    }
+
+    /// A client whose own deadline has passed ends the call with DEADLINE_EXCEEDED, whatever
+    /// the server or the connection does then (a reset, a closed connection), as gRPC
+    /// clients report it.
+    fn as_seen_by_role(&self, event: PeerEvent) -> PeerEvent {
+        match event {
+            PeerEvent::Status { code, .. }
+                if self.role == Role::Client
+                    && code != StatusCode::OK
+                    && code != StatusCode(4)
+                    && self.past_deadline() =>
+            {
+                PeerEvent::Status {
+                    code: StatusCode(4),
+                    message: "the call's deadline passed (client side)".into(),
+                    trailers: Vec::new(),
+                    transport_error: None,
+                }
+            }
+            other => other,
         }
     }
 

@@ -3,7 +3,6 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use futures::FutureExt;
 use tokio::sync::{mpsc, oneshot};
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status, Streaming};
@@ -71,15 +70,8 @@ pub fn spawn_reader(mut stream: Streaming<Bytes>) -> EventReceiver {
     let (mut events, receiver) = EventSender::new();
     tokio::spawn(async move {
         loop {
-            // What has arrived goes over in one burst, before the reader waits for more.
-            let read = match stream.message().now_or_never() {
-                Some(read) => read,
-                None => {
-                    if !events.flush().await {
-                        return;
-                    }
-                    stream.message().await
-                }
+            let Some(read) = events.next_message(&mut stream).await else {
+                return;
             };
             let event = match read {
                 Ok(Some(message)) => PeerEvent::Message(message),

@@ -5,7 +5,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use futures::Stream;
+use futures::{FutureExt, Stream};
 use tokio::sync::mpsc;
 
 use crate::runner::PeerEvent;
@@ -83,6 +83,22 @@ impl EventSender {
     pub async fn push(&mut self, event: PeerEvent) -> bool {
         self.burst.push(event);
         self.burst.len() < BURST || self.flush().await
+    }
+
+    /// The next message of `stream`: what has already arrived at once, and otherwise — after
+    /// handing over the burst gathered so far — when it comes. `None` once the script is
+    /// gone.
+    pub async fn next_message(
+        &mut self,
+        stream: &mut tonic::Streaming<bytes::Bytes>,
+    ) -> Option<Result<Option<bytes::Bytes>, tonic::Status>> {
+        if let Some(read) = stream.message().now_or_never() {
+            return Some(read);
+        }
+        if !self.flush().await {
+            return None;
+        }
+        Some(stream.message().await)
     }
 
     /// Hands over what has gathered (a reader calls it before it would wait). Returns
