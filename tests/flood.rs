@@ -19,12 +19,13 @@
 //! binary is missing, the test prints `skipped: …` and returns, unless
 //! `GRPC_REPLAY_REQUIRE_GO` is set (the project's test command), which makes it fail.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod process;
+
+use process::{Finished, Process};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// The environment variable that sets the flood size.
 const FLOOD_SIZE_VAR: &str = "GRPC_REPLAY_FLOOD_SIZE";
@@ -61,8 +62,6 @@ const GUARD_CAUSE: &str = "GOAWAY ENHANCE_YOUR_CALM";
 /// guard's budget (half of it).
 const GUARD_FLAG: &str = "--http2-connection-window";
 
-/// How long a peer may take to print its `listening on` line.
-const LISTEN_LIMIT: Duration = Duration::from_secs(15);
 /// How long a whole flood may take, from start to exit (the Go client gives up at 120 s).
 const FLOOD_LIMIT: Duration = Duration::from_secs(150);
 /// How long a server may take to exit once its client is done, or once told to stop.
@@ -72,8 +71,6 @@ const CUT_CALL_REPORT_LIMIT: Duration = Duration::from_secs(3);
 /// How many times the cut-off call is tried until `serve` was handed it (about 6 in 10
 /// attempts are).
 const GUARD_ATTEMPTS: usize = 8;
-/// How long a finished process's output may take to drain.
-const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// Messages per single-stream flood: [`FLOOD_SIZE_VAR`], else [`DEFAULT_FLOOD_SIZE`].
 fn flood_size() -> u64 {
@@ -162,183 +159,6 @@ fn window_flags((stream, connection): (u32, u32)) -> Vec<String> {
     ]
 }
 
-/// A child process whose output lines are collected as they come; killed when dropped.
-struct Process {
-    name: String,
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    seen_stdout: Vec<String>,
-    seen_stderr: Vec<String>,
-}
-
-/// How a process ended, and everything it printed.
-struct Finished {
-    name: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    /// The whole story, for assertion messages.
-    fn describe(&self) -> String {
-        format!(
-            "{} exited with {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.name, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Sends every line read from `reader` on the returned channel, until end of file.
-fn read_lines(reader: impl Read + Send + 'static) -> Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
-}
-
-impl Process {
-    fn start(name: &str, mut command: Command) -> Process {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
-        let stdout = read_lines(child.stdout.take().expect("piped stdout"));
-        let stderr = read_lines(child.stderr.take().expect("piped stderr"));
-        Process {
-            name: name.to_string(),
-            child,
-            stdout,
-            stderr,
-            seen_stdout: Vec::new(),
-            seen_stderr: Vec::new(),
-        }
-    }
-
-    /// Waits (bounded) for the `listening on HOST:PORT` line and returns the address.
-    fn listening_address(&mut self) -> String {
-        let deadline = Instant::now() + LISTEN_LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) => {
-                    let address = line.strip_prefix("listening on ").map(str::to_string);
-                    self.seen_stdout.push(line);
-                    if let Some(address) = address {
-                        return address;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => self.fail(&format!(
-                    "printed no `listening on` line within {LISTEN_LIMIT:?}"
-                )),
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.fail("closed its output without a `listening on` line")
-                }
-            }
-        }
-    }
-
-    /// Sends SIGTERM, as a service manager would.
-    fn terminate(&mut self) {
-        let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status();
-        if !matches!(status, Ok(status) if status.success()) {
-            self.fail(&format!("could not be sent SIGTERM ({status:?})"));
-        }
-    }
-
-    /// Panics with what went wrong and what the process printed so far (it is then
-    /// killed on drop).
-    fn fail(&mut self, what: &str) -> ! {
-        let output = self.output_so_far();
-        panic!("{} {what}\n{output}", self.name)
-    }
-
-    /// What the process printed so far, without waiting.
-    fn output_so_far(&mut self) -> String {
-        self.seen_stdout.extend(self.stdout.try_iter());
-        self.seen_stderr.extend(self.stderr.try_iter());
-        format!(
-            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}\n",
-            self.name,
-            self.seen_stdout.join("\n"),
-            self.name,
-            self.seen_stderr.join("\n")
-        )
-    }
-
-    /// Waits (bounded) for the process to exit by itself, then collects its output; `late`
-    /// says what it means when the process is still running after `limit`.
-    /// Waits up to `limit` for the process to exit by itself; `None` (and the process is
-    /// killed, as it is dropped) when it did not.
-    fn try_finish(mut self, limit: Duration) -> Option<Finished> {
-        let deadline = Instant::now() + limit;
-        while Instant::now() < deadline {
-            match self.child.try_wait() {
-                Ok(Some(_)) => return Some(self.finish(Duration::ZERO, "")),
-                Ok(None) => thread::sleep(Duration::from_millis(20)),
-                Err(e) => panic!("cannot wait for {}: {e}", self.name),
-            }
-        }
-        None
-    }
-
-    fn finish(mut self, limit: Duration, late: &str) -> Finished {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                Ok(None) => self.fail(&format!("did not exit within {limit:?}: {late}")),
-                Err(e) => panic!("cannot wait for {}: {e}", self.name),
-            }
-        };
-        let stdout = drain(&self.stdout, &mut self.seen_stdout);
-        let stderr = drain(&self.stderr, &mut self.seen_stderr);
-        Finished {
-            name: self.name.clone(),
-            code: status.code(),
-            stdout,
-            stderr,
-        }
-    }
-}
-
-/// Every line still to come from an exited process (bounded), after the ones seen.
-fn drain(lines: &Receiver<String>, seen: &mut Vec<String>) -> String {
-    let deadline = Instant::now() + DRAIN_LIMIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                seen.push(format!("(output still open after {DRAIN_LIMIT:?})"));
-                break;
-            }
-        }
-    }
-    seen.iter().map(|line| format!("{line}\n")).collect()
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// `grpc-replay serve GREET_FLOOD` with `size` greetings per call, on a free port, plus
 /// `flags`; returns it with its address once it listens.
 fn serve_greet_flood(size: u64, flags: &[String]) -> (Process, String) {
@@ -375,7 +195,7 @@ fn go_greet_flood(
         &streams.to_string(),
     ]);
     Process::start(&format!("Go seed-client ({version:?})"), command)
-        .finish(FLOOD_LIMIT, "the flood is stuck")
+        .finish_explaining(FLOOD_LIMIT, "the flood is stuck")
 }
 
 /// The Go client's line when every stream got every reply.
@@ -399,7 +219,8 @@ fn go_client_floods_serve(version: GoVersion) {
         flood.describe(),
         serve.output_so_far()
     );
-    let served = serve.finish(SERVER_EXIT_LIMIT, "`--once` did not see its script played");
+    let served =
+        serve.finish_explaining(SERVER_EXIT_LIMIT, "`--once` did not see its script played");
     let summary = "served 1 file, 1 call: 1 passed";
     assert!(
         served.code == Some(0) && served.stdout.contains(summary),
@@ -437,7 +258,7 @@ fn run_against_go_feature_flood(
     ];
     args.extend(flags.iter().map(String::as_str));
     let run = Process::start("grpc-replay run", grpc_replay(&args))
-        .finish(FLOOD_LIMIT, "the flood is stuck");
+        .finish_explaining(FLOOD_LIMIT, "the flood is stuck");
     Some((run, server))
 }
 
@@ -465,7 +286,7 @@ fn concurrent_go_floods_serve(version: GoVersion) {
     let (mut serve, address) = serve_greet_flood(size, &[]);
     let flood = go_greet_flood(&client, version, &address, size, CONCURRENT_STREAMS);
     serve.terminate();
-    let served = serve.finish(SERVER_EXIT_LIMIT, "SIGTERM did not stop it");
+    let served = serve.finish_explaining(SERVER_EXIT_LIMIT, "SIGTERM did not stop it");
     let ok = go_flood_ok(CONCURRENT_STREAMS, size);
     let summary = format!("served 1 file, {CONCURRENT_STREAMS} calls: {CONCURRENT_STREAMS} passed");
     assert!(

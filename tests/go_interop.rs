@@ -12,12 +12,13 @@
 //! binary is missing, the test says so on stderr and returns, so that `cargo test`
 //! passes on a machine without Go.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod process;
+
+use process::Process;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread;
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// The grpc-replay binary under test.
 const GRPC_REPLAY: &str = env!("CARGO_BIN_EXE_grpc-replay");
@@ -38,14 +39,10 @@ const WRONG_SCENARIO: &str = "tests/fixtures/go/maximum_wrong.yaml";
 const WRONG_STEP: &str = "server: {result: 9}";
 const WRONG_DIFF: &str = "result: expected 9, received 8";
 
-/// How long a peer may take to print its `listening on` line.
-const LISTEN_LIMIT: Duration = Duration::from_secs(15);
 /// How long a whole client run (grpc-replay or Go) may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(60);
 /// How long `serve --once` may take to exit once its client is done.
 const SERVE_EXIT_LIMIT: Duration = Duration::from_secs(15);
-/// How long a finished process's output may take to drain.
-const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// Which build of the Go peers.
 #[derive(Debug, Clone, Copy)]
@@ -103,159 +100,6 @@ fn grpc_replay(args: &[&str]) -> Command {
 fn all_calls_passed(calls: usize) -> String {
     let plural = if calls == 1 { "" } else { "s" };
     format!("{calls} call{plural}: {calls} passed")
-}
-
-/// A child process whose output lines are read as they come; killed when dropped.
-struct Process {
-    name: String,
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    seen_stdout: Vec<String>,
-    seen_stderr: Vec<String>,
-}
-
-/// How a process ended, and everything it printed.
-struct Finished {
-    name: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    /// The whole story, for assertion messages.
-    fn describe(&self) -> String {
-        format!(
-            "{} exited with {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.name, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Sends every line read from `reader` on the returned channel, until end of file.
-fn read_lines(reader: impl Read + Send + 'static) -> Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
-}
-
-impl Process {
-    fn start(name: &str, mut command: Command) -> Process {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
-        let stdout = read_lines(child.stdout.take().expect("piped stdout"));
-        let stderr = read_lines(child.stderr.take().expect("piped stderr"));
-        Process {
-            name: name.to_string(),
-            child,
-            stdout,
-            stderr,
-            seen_stdout: Vec::new(),
-            seen_stderr: Vec::new(),
-        }
-    }
-
-    /// Waits (bounded) for the `listening on HOST:PORT` line and returns the address.
-    fn listening_address(&mut self) -> String {
-        let deadline = Instant::now() + LISTEN_LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.stdout.recv_timeout(left) {
-                Ok(line) => {
-                    let address = line.strip_prefix("listening on ").map(str::to_string);
-                    self.seen_stdout.push(line);
-                    if let Some(address) = address {
-                        return address;
-                    }
-                }
-                Err(RecvTimeoutError::Timeout) => self.fail(&format!(
-                    "printed no `listening on` line within {LISTEN_LIMIT:?}"
-                )),
-                Err(RecvTimeoutError::Disconnected) => {
-                    self.fail("closed its output without a `listening on` line")
-                }
-            }
-        }
-    }
-
-    /// Panics with what went wrong and what the process printed so far (it is then
-    /// killed on drop).
-    fn fail(&mut self, what: &str) -> ! {
-        let output = self.output_so_far();
-        panic!("{} {what}\n{output}", self.name)
-    }
-
-    /// What the process printed so far, without waiting.
-    fn output_so_far(&mut self) -> String {
-        self.seen_stdout.extend(self.stdout.try_iter());
-        self.seen_stderr.extend(self.stderr.try_iter());
-        format!(
-            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}\n",
-            self.name,
-            self.seen_stdout.join("\n"),
-            self.name,
-            self.seen_stderr.join("\n")
-        )
-    }
-
-    /// Waits (bounded) for the process to exit by itself, then collects its output.
-    fn finish(mut self, limit: Duration) -> Finished {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                Ok(None) => self.fail(&format!("did not exit within {limit:?}")),
-                Err(e) => panic!("cannot wait for {}: {e}", self.name),
-            }
-        };
-        let stdout = drain(&self.stdout, &mut self.seen_stdout);
-        let stderr = drain(&self.stderr, &mut self.seen_stderr);
-        Finished {
-            name: self.name.clone(),
-            code: status.code(),
-            stdout,
-            stderr,
-        }
-    }
-}
-
-/// Every line still to come from an exited process (bounded), after the ones seen.
-fn drain(lines: &Receiver<String>, seen: &mut Vec<String>) -> String {
-    let deadline = Instant::now() + DRAIN_LIMIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                seen.push(format!("(output still open after {DRAIN_LIMIT:?})"));
-                break;
-            }
-        }
-    }
-    seen.iter().map(|line| format!("{line}\n")).collect()
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
 }
 
 /// Starts a Go seed-server on a free loopback port; `None` when it is not built.

@@ -15,12 +15,13 @@
 //! `interop/go/build.sh`. When either is missing the tests say `skipped: …` and pass,
 //! unless `GRPC_REPLAY_REQUIRE_GO=1` is set (the project's test command sets it).
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+mod process;
+
+use process::{Finished, Process};
+use std::io::Write;
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::thread;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// The grpc-replay binary under test.
@@ -77,16 +78,12 @@ const WRONG_DIFF: &str = "payload.body: expected length 314158, length is 314159
 /// The compression probes, played against grpc-replay's server scripts.
 const COMPRESSION_PROBES: &str = "tests/fixtures/interop/compression_probes";
 
-/// How long a server may take to accept connections.
-const LISTEN_LIMIT: Duration = Duration::from_secs(15);
 /// How long one client run (grpc-replay or Go) may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(60);
 /// How long the server may take to report a call after the client is done.
 const REPORT_LIMIT: Duration = Duration::from_secs(3);
 /// How long `serve --once` may take to exit once every script played.
 const SERVE_EXIT_LIMIT: Duration = Duration::from_secs(15);
-/// How long a finished process's output may take to drain.
-const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -146,189 +143,6 @@ fn free_port() -> u16 {
     listener.local_addr().expect("the bound address").port()
 }
 
-/// A child process whose output lines are read as they come; killed when dropped.
-struct Process {
-    name: String,
-    child: Child,
-    stdout: Receiver<String>,
-    stderr: Receiver<String>,
-    seen_stdout: Vec<String>,
-    seen_stderr: Vec<String>,
-}
-
-/// How a process ended, and everything it printed.
-struct Finished {
-    name: String,
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Finished {
-    /// The whole story, for assertion messages.
-    fn describe(&self) -> String {
-        format!(
-            "{} exited with {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
-            self.name, self.code, self.stdout, self.stderr
-        )
-    }
-}
-
-/// Sends every line read from `reader` on the returned channel, until end of file.
-fn read_lines(reader: impl Read + Send + 'static) -> Receiver<String> {
-    let (sender, receiver) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(reader).lines() {
-            let Ok(line) = line else { break };
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    receiver
-}
-
-/// Every line still to come from an exited process (bounded), after the ones seen.
-fn drain(lines: &Receiver<String>, seen: &mut Vec<String>) -> String {
-    let deadline = Instant::now() + DRAIN_LIMIT;
-    loop {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match lines.recv_timeout(left) {
-            Ok(line) => seen.push(line),
-            Err(RecvTimeoutError::Disconnected) => break,
-            Err(RecvTimeoutError::Timeout) => {
-                seen.push(format!("(output still open after {DRAIN_LIMIT:?})"));
-                break;
-            }
-        }
-    }
-    seen.iter().map(|line| format!("{line}\n")).collect()
-}
-
-impl Process {
-    fn start(name: &str, mut command: Command) -> Process {
-        let mut child = command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
-        let stdout = read_lines(child.stdout.take().expect("piped stdout"));
-        let stderr = read_lines(child.stderr.take().expect("piped stderr"));
-        Process {
-            name: name.to_string(),
-            child,
-            stdout,
-            stderr,
-            seen_stdout: Vec::new(),
-            seen_stderr: Vec::new(),
-        }
-    }
-
-    /// Runs `command` to its end (bounded by [`CLIENT_LIMIT`]).
-    fn run(name: &str, command: Command) -> Finished {
-        Process::start(name, command).finish(CLIENT_LIMIT)
-    }
-
-    /// Panics with what went wrong and what the process printed so far (it is then
-    /// killed on drop).
-    fn fail(&mut self, what: &str) -> ! {
-        let output = self.output_so_far();
-        panic!("{} {what}\n{output}", self.name)
-    }
-
-    /// What the process printed so far, without waiting.
-    fn output_so_far(&mut self) -> String {
-        self.seen_stdout.extend(self.stdout.try_iter());
-        self.seen_stderr.extend(self.stderr.try_iter());
-        format!(
-            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}\n",
-            self.name,
-            self.seen_stdout.join("\n"),
-            self.name,
-            self.seen_stderr.join("\n")
-        )
-    }
-
-    /// The next line of standard output, waiting at most until `deadline`; `None` when
-    /// none came in time. Fails when the process closed its output.
-    fn next_line(&mut self, deadline: Instant) -> Option<String> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match self.stdout.recv_timeout(left) {
-            Ok(line) => {
-                self.seen_stdout.push(line.clone());
-                Some(line)
-            }
-            Err(RecvTimeoutError::Timeout) => None,
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = self.child.try_wait().ok().flatten();
-                self.fail(&format!("closed its output (exit status {status:?})"))
-            }
-        }
-    }
-
-    /// Waits (bounded) for the `listening on HOST:PORT` line and returns the address.
-    fn listening_address(&mut self) -> String {
-        let deadline = Instant::now() + LISTEN_LIMIT;
-        loop {
-            match self.next_line(deadline) {
-                Some(line) => {
-                    if let Some(address) = line.strip_prefix("listening on ") {
-                        return address.to_string();
-                    }
-                }
-                None => self.fail(&format!(
-                    "printed no `listening on` line within {LISTEN_LIMIT:?}"
-                )),
-            }
-        }
-    }
-
-    /// Waits (bounded) until `port` on 127.0.0.1 accepts connections.
-    fn wait_for_port(&mut self, port: u16) {
-        let deadline = Instant::now() + LISTEN_LIMIT;
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                self.fail(&format!("exited ({status}) before listening on {port}"));
-            }
-            if Instant::now() > deadline {
-                self.fail(&format!("did not listen on {port} within {LISTEN_LIMIT:?}"));
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Waits (bounded) for the process to exit by itself, then collects its output.
-    fn finish(mut self, limit: Duration) -> Finished {
-        let deadline = Instant::now() + limit;
-        let status = loop {
-            match self.child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
-                Ok(None) => self.fail(&format!("did not exit within {limit:?}")),
-                Err(e) => panic!("cannot wait for {}: {e}", self.name),
-            }
-        };
-        let stdout = drain(&self.stdout, &mut self.seen_stdout);
-        let stderr = drain(&self.stderr, &mut self.seen_stderr);
-        Finished {
-            name: self.name.clone(),
-            code: status.code(),
-            stdout,
-            stderr,
-        }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
 /// Checks that `dir` holds exactly one scenario file per case of [`CASES`].
 fn assert_one_file_per_case(dir: &str) {
     let entries = std::fs::read_dir(repo_root().join(dir))
@@ -361,6 +175,7 @@ fn client_scenarios_pass_against_grpc_go_interop_server() {
     let run = Process::run(
         "grpc-replay run scenarios/interop/client/",
         grpc_replay(&["run", "scenarios/interop/client/", "--target", &target]),
+        CLIENT_LIMIT,
     );
     for case in CASES {
         let passed = format!("✓ scenarios/interop/client/{case}.yaml");
@@ -380,6 +195,7 @@ fn client_scenarios_pass_against_grpc_go_interop_server() {
     let wrong = Process::run(
         "grpc-replay run (wrong scenario)",
         grpc_replay(&["run", WRONG_SCENARIO, "--target", &target]),
+        CLIENT_LIMIT,
     );
     assert_eq!(wrong.code, Some(1), "{}", wrong.describe());
     assert!(wrong.stdout.contains(WRONG_DIFF), "{}", wrong.describe());
@@ -429,7 +245,11 @@ fn run_go_client(peers: &GoPeers, address: &str, case: &str) -> Finished {
         format!("--server_port={port}"),
         format!("--test_case={case}"),
     ]);
-    Process::run(&format!("grpc-go interop-client {case}"), command)
+    Process::run(
+        &format!("grpc-go interop-client {case}"),
+        command,
+        CLIENT_LIMIT,
+    )
 }
 
 /// One case the Go client implements: it must exit 0, and the server must report every
@@ -507,7 +327,11 @@ fn go_interop_client_passes_against_server_scripts() {
         .collect();
     args.extend(scenarios.iter().map(String::as_str));
     args.extend(["--target", &served.address]);
-    let run = Process::run("grpc-replay run (compression cases)", grpc_replay(&args));
+    let run = Process::run(
+        "grpc-replay run (compression cases)",
+        grpc_replay(&args),
+        CLIENT_LIMIT,
+    );
     assert_eq!(run.code, Some(0), "{}", run.describe());
     for case in GO_CLIENT_LACKS {
         progress(&format!(

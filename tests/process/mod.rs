@@ -1,0 +1,234 @@
+//! Child processes for the tests that run peers (grpc-replay, the Go programs): output
+//! lines read as they come, every wait bounded, killed when dropped.
+
+// Each test binary uses the part of this module it needs.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to print `listening on …` or to accept connections.
+pub const LISTEN_LIMIT: Duration = Duration::from_secs(15);
+/// How long the output of an exited process may take to drain.
+const DRAIN_LIMIT: Duration = Duration::from_secs(5);
+
+/// A child process whose output lines are read as they come; killed when dropped.
+pub struct Process {
+    name: String,
+    child: Child,
+    stdout: Receiver<String>,
+    stderr: Receiver<String>,
+    seen_stdout: Vec<String>,
+    seen_stderr: Vec<String>,
+}
+
+/// How a process ended, and everything it printed.
+pub struct Finished {
+    /// What the process is, for messages.
+    pub name: String,
+    /// Its exit code (`None` when a signal ended it).
+    pub code: Option<i32>,
+    /// Its standard output.
+    pub stdout: String,
+    /// Its standard error.
+    pub stderr: String,
+}
+
+impl Finished {
+    /// The whole story, for assertion messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "{} exited with {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
+            self.name, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// Sends every line read from `reader` on the returned channel, until end of file.
+fn read_lines(reader: impl Read + Send + 'static) -> Receiver<String> {
+    let (sender, receiver) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(reader).lines() {
+            let Ok(line) = line else { break };
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Every line still to come from an exited process (bounded), after the ones seen.
+fn drain(lines: &Receiver<String>, seen: &mut Vec<String>) -> String {
+    let deadline = Instant::now() + DRAIN_LIMIT;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => seen.push(line),
+            Err(RecvTimeoutError::Disconnected) => break,
+            Err(RecvTimeoutError::Timeout) => {
+                seen.push(format!("(output still open after {DRAIN_LIMIT:?})"));
+                break;
+            }
+        }
+    }
+    seen.iter().map(|line| format!("{line}\n")).collect()
+}
+
+impl Process {
+    /// Starts `command`, named `name` in messages.
+    pub fn start(name: &str, mut command: Command) -> Process {
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name} ({command:?}): {e}"));
+        let stdout = read_lines(child.stdout.take().expect("piped stdout"));
+        let stderr = read_lines(child.stderr.take().expect("piped stderr"));
+        Process {
+            name: name.to_string(),
+            child,
+            stdout,
+            stderr,
+            seen_stdout: Vec::new(),
+            seen_stderr: Vec::new(),
+        }
+    }
+
+    /// Runs `command` to its end, within `limit`.
+    pub fn run(name: &str, command: Command, limit: Duration) -> Finished {
+        Process::start(name, command).finish(limit)
+    }
+
+    /// Panics with what went wrong and what the process printed so far (it is then
+    /// killed on drop).
+    pub fn fail(&mut self, what: &str) -> ! {
+        let output = self.output_so_far();
+        panic!("{} {what}\n{output}", self.name)
+    }
+
+    /// What the process printed so far, for messages.
+    pub fn output_so_far(&mut self) -> String {
+        self.seen_stdout.extend(self.stdout.try_iter());
+        self.seen_stderr.extend(self.stderr.try_iter());
+        format!(
+            "--- {} stdout ---\n{}\n--- {} stderr ---\n{}\n",
+            self.name,
+            self.seen_stdout.join("\n"),
+            self.name,
+            self.seen_stderr.join("\n")
+        )
+    }
+
+    /// The next line of standard output, waiting at most until `deadline`; `None` when
+    /// none came in time. Fails when the process closed its output.
+    pub fn next_line(&mut self, deadline: Instant) -> Option<String> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match self.stdout.recv_timeout(left) {
+            Ok(line) => {
+                self.seen_stdout.push(line.clone());
+                Some(line)
+            }
+            Err(RecvTimeoutError::Timeout) => None,
+            Err(RecvTimeoutError::Disconnected) => {
+                let status = self.child.try_wait().ok().flatten();
+                self.fail(&format!("closed its output (exit status {status:?})"))
+            }
+        }
+    }
+
+    /// Waits (bounded) for the `listening on HOST:PORT` line and returns the address.
+    pub fn listening_address(&mut self) -> String {
+        let deadline = Instant::now() + LISTEN_LIMIT;
+        loop {
+            match self.next_line(deadline) {
+                Some(line) => {
+                    if let Some(address) = line.strip_prefix("listening on ") {
+                        return address.to_string();
+                    }
+                }
+                None => self.fail(&format!(
+                    "printed no `listening on` line within {LISTEN_LIMIT:?}"
+                )),
+            }
+        }
+    }
+
+    /// Waits (bounded) until `port` on 127.0.0.1 accepts connections.
+    pub fn wait_for_port(&mut self, port: u16) {
+        let deadline = Instant::now() + LISTEN_LIMIT;
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                self.fail(&format!("exited ({status}) before listening on {port}"));
+            }
+            if Instant::now() > deadline {
+                self.fail(&format!("did not listen on {port} within {LISTEN_LIMIT:?}"));
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM, as a service manager would.
+    pub fn terminate(&mut self) {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill").args(["-TERM", &pid]).status();
+        if !matches!(status, Ok(status) if status.success()) {
+            self.fail(&format!("could not be sent SIGTERM ({status:?})"));
+        }
+    }
+
+    /// Waits up to `limit` for the process to exit by itself; `None` (and the process is
+    /// killed, as it is dropped) when it did not.
+    pub fn try_finish(mut self, limit: Duration) -> Option<Finished> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(_)) => return Some(self.finish(Duration::ZERO)),
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                Err(e) => panic!("cannot wait for {}: {e}", self.name),
+            }
+        }
+        None
+    }
+
+    /// Waits (bounded) for the process to exit by itself, then collects its output.
+    pub fn finish(self, limit: Duration) -> Finished {
+        self.finish_explaining(limit, "")
+    }
+
+    /// As [`Process::finish`]; `late` says what it means when the process is still
+    /// running after `limit`.
+    pub fn finish_explaining(mut self, limit: Duration, late: &str) -> Finished {
+        let deadline = Instant::now() + limit;
+        let status = loop {
+            match self.child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(10)),
+                Ok(None) => self.fail(&format!("did not exit within {limit:?} {late}")),
+                Err(e) => panic!("cannot wait for {}: {e}", self.name),
+            }
+        };
+        let stdout = drain(&self.stdout, &mut self.seen_stdout);
+        let stderr = drain(&self.stderr, &mut self.seen_stderr);
+        Finished {
+            name: self.name.clone(),
+            code: status.code(),
+            stdout,
+            stderr,
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
