@@ -44,9 +44,11 @@ pub async fn bench(args: BenchArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let Some(scenarios) = load_scenarios(&args.load, roles) else {
+    let loaded = load_scenarios(&args.load, roles);
+    if !loaded.errors.is_empty() {
         return Exit::Invalid;
-    };
+    }
+    let scenarios = loaded.scenarios;
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,

@@ -2,13 +2,14 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
 use super::args::ServeArgs;
 use super::exit::Exit;
-use super::load::load_scenarios;
-use super::{finish, play_options, progress, ReportFiles};
-use crate::report::{Collector, RunOutcome, SkippedCall, Tally};
+use super::load::{load_scenarios, Loaded};
+use super::reporting::{exit_of, Clock, Live, Reports};
+use super::signals::StopSignals;
+use super::{play_options, progress};
+use crate::report::{Collector, FileError, RunOutcome, SkippedCall};
 use crate::scenario::{Role, Scenario};
 use crate::server::{start, ServeOptions};
 use crate::transport::Http2Settings;
@@ -18,13 +19,17 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 /// Runs the command.
 pub async fn serve(args: ServeArgs) -> Exit {
-    let reports = match ReportFiles::open(&args.output) {
+    let reports = match Reports::open(&args.output) {
         Ok(reports) => reports,
         Err(exit) => return exit,
     };
-    let Some(scenarios) = load_scenarios(&args.load, &[Role::Server]) else {
-        return Exit::Invalid;
-    };
+    let clock = Clock::start();
+    let Loaded { scenarios, errors } = load_scenarios(&args.load, &[Role::Server]);
+    let scenarios: Arc<[Scenario]> = scenarios.into();
+    let errors: Arc<[FileError]> = errors.into();
+    if scenarios.is_empty() {
+        return nothing_to_serve(&reports, &args, &errors, clock);
+    }
     let listen = match args.listen {
         Some(addr) => addr,
         None => {
@@ -56,9 +61,15 @@ pub async fn serve(args: ServeArgs) -> Exit {
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);
     let collector = Arc::new(Collector::new(progress.clone()));
-    let started_at = SystemTime::now();
-    let started = Instant::now();
-    let handle = match start(scenarios.clone(), options, collector.clone()).await {
+    let live = reports.keep_written(Live {
+        command: "serve",
+        role: Role::Server,
+        scenarios: scenarios.clone(),
+        errors: errors.clone(),
+        collector: collector.clone(),
+        clock,
+    });
+    let handle = match start(scenarios.to_vec(), options, collector.clone()).await {
         Ok(handle) => handle,
         Err(error) => {
             eprintln!("error: {error}");
@@ -80,8 +91,12 @@ pub async fn serve(args: ServeArgs) -> Exit {
         _ = stop.received() => {}
     }
     let summary = handle.shutdown().await;
-    let reason = if args.fail_fast && collector.has_failed() {
+    live.stop().await;
+    let stopped_early = args.fail_fast && collector.has_failed();
+    let reason = if stopped_early {
         "never played: --fail-fast stopped the server after a failure"
+    } else if args.once {
+        "never played: the server was stopped before a client made this call (--once)"
     } else {
         "never played: no client made this call"
     };
@@ -90,22 +105,51 @@ pub async fn serve(args: ServeArgs) -> Exit {
         let Some((scenario, call)) = find_call(&scenarios, file, id) else {
             continue;
         };
-        let call = SkippedCall::new(scenario, call, Role::Server, reason);
+        // Under --once every script must play: one that did not fails the run.
+        let call = if args.once && !stopped_early {
+            SkippedCall::interrupted(scenario, call, Role::Server, reason)
+        } else {
+            SkippedCall::new(scenario, call, Role::Server, reason)
+        };
         progress.call_skipped(scenario, &call);
         skipped.push(call);
     }
-    let exit = Exit::from_tally(&Tally::of(&summary.results, &skipped));
+    let exit = exit_of(&summary.results, &skipped, &errors);
     let outcome = RunOutcome {
         command: "serve",
         role: Role::Server,
         scenarios: &scenarios,
         results: &summary.results,
         skipped: &skipped,
-        started_at,
-        elapsed: started.elapsed(),
+        errors: &errors,
+        started_at: clock.started_at(),
+        elapsed: clock.elapsed(),
         exit_code: exit as u8,
     };
-    finish(progress.as_ref(), reports, &outcome, exit)
+    reports.finish(progress.as_ref(), &outcome, exit)
+}
+
+/// Ends `serve` when no file loaded: the errors in the reports.
+fn nothing_to_serve(
+    reports: &Reports,
+    args: &ServeArgs,
+    errors: &[FileError],
+    clock: Clock,
+) -> Exit {
+    let progress = progress(&args.output, Role::Server, false);
+    let exit = exit_of(&[], &[], errors);
+    let outcome = RunOutcome {
+        command: "serve",
+        role: Role::Server,
+        scenarios: &[],
+        results: &[],
+        skipped: &[],
+        errors,
+        started_at: clock.started_at(),
+        elapsed: clock.elapsed(),
+        exit_code: exit as u8,
+    };
+    reports.finish(progress.as_ref(), &outcome, exit)
 }
 
 /// The call `id` of the scenario read from `file`.
@@ -117,40 +161,4 @@ fn find_call<'a>(
     let scenario = scenarios.iter().find(|s| s.path == file)?;
     let call = scenario.calls.iter().find(|c| c.id == id)?;
     Some((scenario, call))
-}
-
-/// Ctrl-C and SIGTERM, listened to from before the readiness line on, so that a supervisor
-/// may stop the server as soon as it is ready and still get the summary and reports.
-struct StopSignals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    /// Starts listening for the signals.
-    fn listen() -> std::io::Result<StopSignals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok(StopSignals {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(StopSignals {})
-    }
-
-    /// Resolves when one arrives.
-    async fn received(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

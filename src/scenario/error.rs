@@ -16,7 +16,6 @@ pub struct LoadError(Box<Located>);
 /// The parts of a [`LoadError`], boxed so that results carrying one stay small.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{location}: {message}")]
-#[diagnostic(code(grpc_replay::scenario))]
 struct Located {
     /// `file:line:column`, or the file alone when no position is known.
     location: String,
@@ -26,6 +25,8 @@ struct Located {
     file: PathBuf,
     /// 1-based line, 0 when unknown.
     line: u32,
+    /// 1-based column, 0 when unknown.
+    column: u32,
     #[source_code]
     source_code: Option<NamedSource<Arc<str>>>,
     #[label("here")]
@@ -43,6 +44,7 @@ impl LoadError {
             message: message.into(),
             file: file.to_path_buf(),
             line: pos.line,
+            column: pos.column,
             source_code: Some(NamedSource::new(file.display().to_string(), source.clone())),
             span: offset.map(|o| SourceSpan::new(o.into(), 1)),
             help: None,
@@ -56,6 +58,7 @@ impl LoadError {
             message: message.into(),
             file: file.to_path_buf(),
             line: 0,
+            column: 0,
             source_code: None,
             span: None,
             help: None,
@@ -81,6 +84,11 @@ impl LoadError {
     /// The 1-based line, 0 when the error concerns the whole file.
     pub fn line(&self) -> u32 {
         self.0.line
+    }
+
+    /// The 1-based column, 0 when unknown.
+    pub fn column(&self) -> u32 {
+        self.0.column
     }
 }
 
