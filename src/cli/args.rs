@@ -21,8 +21,9 @@ use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
         grpc-replay serve scenarios/calculator/maximum.yaml --listen 127.0.0.1:50051 --once\n  \
         grpc-replay check scenarios/                   # validate offline\n  \
         grpc-replay list                               # bundled services and methods\n\n\
-        Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
-        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure."
+        Exit codes: 0 all passed, 1 a scenario failed its expectations or a call was\n\
+        interrupted, 2 invalid input (usage, YAML, proto, scenario, report path),\n\
+        3 transport failure; the worst wins (3, then 2, then 1)."
 )]
 pub struct Cli {
     /// What to do.
@@ -41,9 +42,10 @@ pub enum Command {
         grpc-replay run 'scenarios/**/*.yaml' -t localhost:50051 --jobs 4 --filter calculator\n  \
         grpc-replay run scenarios/ -t localhost:50051 --report junit=reports/junit.xml \\\n      \
         --report json=reports/transcript.json --fail-fast\n\n\
-        Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
-        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure\n\
-        (transport failures win over expectation failures).")]
+        Exit codes: 0 all passed, 1 a scenario failed its expectations or a call was\n\
+        interrupted (Ctrl-C, SIGTERM), 2 invalid input (usage, YAML, proto, scenario,\n\
+        report path; the files that load still play), 3 transport failure. The worst\n\
+        wins: 3, then 2, then 1.")]
     Run(RunArgs),
     /// Play the server role: send the `server:` lines, check the `client:` lines.
     #[command(after_help = "Examples:\n  \
@@ -220,7 +222,8 @@ pub struct ServeArgs {
     /// Default: the scenario's `listen:`, else 127.0.0.1:50051.
     #[arg(short, long, value_name = "HOST:PORT")]
     pub listen: Option<SocketAddr>,
-    /// Exit by itself once every script has been played once (the CI mode).
+    /// Exit by itself once every script has been played once (the CI mode); stopped
+    /// before that (Ctrl-C, SIGTERM), the scripts not played are failures (exit 1).
     #[arg(long)]
     pub once: bool,
     /// Stop serving after the first failed call; scripts not played are reported as
