@@ -38,3 +38,27 @@ impl From<Exit> for ExitCode {
         ExitCode::from(exit as u8)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exit(broken: usize, invalid: usize, failed: usize, interrupted: usize) -> Exit {
+        Exit::from_tally(&Tally {
+            broken,
+            invalid,
+            failed,
+            interrupted,
+            ..Tally::default()
+        })
+    }
+
+    #[test]
+    fn the_worst_outcome_wins_transport_then_invalid_then_failed() {
+        assert_eq!(exit(0, 0, 0, 0), Exit::Passed);
+        assert_eq!(exit(0, 0, 1, 0), Exit::Failed);
+        assert_eq!(exit(0, 0, 0, 1), Exit::Failed);
+        assert_eq!(exit(0, 1, 1, 1), Exit::Invalid);
+        assert_eq!(exit(1, 1, 1, 1), Exit::Transport);
+    }
+}

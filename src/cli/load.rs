@@ -79,7 +79,8 @@ pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Loaded {
 fn file_error(error: &LoadError) -> FileError {
     print_error(error);
     let mut text = String::new();
-    let plain = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::none());
+    let plain = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::none())
+        .with_wrap_lines(false);
     if plain.render_report(&mut text, error).is_err() {
         text = error.to_string();
     }
@@ -182,7 +183,7 @@ fn keep_filtered(scenarios: Vec<Scenario>, filters: &[String]) -> Vec<Scenario> 
 /// Prints a diagnostic to standard error with its snippet.
 pub fn print_error(error: &dyn miette::Diagnostic) {
     let mut text = String::new();
-    let handler = miette::GraphicalReportHandler::new();
+    let handler = miette::GraphicalReportHandler::new().with_wrap_lines(false);
     if handler.render_report(&mut text, error).is_err() {
         text = error.to_string();
     }

@@ -67,7 +67,10 @@ impl Tally {
     /// One line: `3 files, 5 calls: 4 passed, 1 failed (1.20s)`.
     pub fn line(&self, elapsed: Duration, style: &Style) -> String {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        let mut parts = vec![style.good(&format!("{} passed", self.passed))];
+        let mut parts = Vec::new();
+        if self.calls > 0 || self.invalid == 0 {
+            parts.push(style.good(&format!("{} passed", self.passed)));
+        }
         if self.failed > 0 {
             parts.push(style.bad(&format!("{} failed", self.failed)));
         }
