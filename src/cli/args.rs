@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 
 use crate::report::{ColorChoice, ReportFormat};
-use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
+use crate::scenario::bounds;
+use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -83,7 +84,7 @@ pub struct ProtoArgs {
     #[arg(long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
     /// A directory to search for imports (repeatable).
-    #[arg(short = 'I', long = "import-path", value_name = "DIR")]
+    #[arg(short = 'I', long = "import-path", value_name = "DIR", value_parser = parse_dir)]
     pub import_paths: Vec<PathBuf>,
 }
 
@@ -162,12 +163,16 @@ pub struct WireArgs {
     /// Deadline of a call whose scenario sets no `timeout:` (humantime: 500ms, 10s, 1m).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
-    /// HTTP/2 stream flow-control window in bytes: what one stream may hold unread.
-    #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES")]
+    /// HTTP/2 stream flow-control window in bytes: what one stream may hold unread
+    /// (1 to 2147483647).
+    #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES",
+          value_parser = parse_window)]
     pub http2_stream_window: u32,
-    /// HTTP/2 connection flow-control window in bytes (default: the largest allowed, which
-    /// keeps h2's small-frame guard from closing connections that carry many streams).
-    #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES")]
+    /// HTTP/2 connection flow-control window in bytes, 1 to 2147483647 (default: the
+    /// largest allowed, which keeps h2's small-frame guard from closing connections that
+    /// carry many streams).
+    #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES",
+          value_parser = parse_window)]
     pub http2_connection_window: u32,
 }
 
@@ -383,4 +388,25 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. 500ms, 10s"))
+        .and_then(|d| bounds::duration(d).map_err(|e| format!("`{text}` {e}")))
+}
+
+/// An HTTP/2 window: 1 to 2³¹ − 1 bytes (0 would stall every call; more is not HTTP/2).
+fn parse_window(text: &str) -> Result<u32, String> {
+    match text.parse::<u64>() {
+        Ok(n) if (1..=u64::from(MAX_WINDOW)).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "`{text}` is not an HTTP/2 window: a number of bytes from 1 to {MAX_WINDOW}"
+        )),
+    }
+}
+
+/// A directory that exists (for `-I`).
+fn parse_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(format!("`{text}` is not a directory"))
+    }
 }

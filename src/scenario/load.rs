@@ -128,6 +128,7 @@ pub fn load_str(
         (text.to_string(), HashSet::new())
     };
     let source: Arc<str> = Arc::from(substituted.as_str());
+    super::bounds::check_text(path, &source)?;
     let raw: RawFile = serde_saphyr::from_str_with_options(&substituted, yaml)
         .map_err(|e| yaml_error(path, &source, &e))?;
     Loader {
@@ -450,6 +451,11 @@ impl Loader<'_> {
                 })?;
                 files.push(base.join(file));
             }
+            let missing = raw.import_paths.iter().flatten();
+            if let Some(dir) = missing.into_iter().find(|p| !base.join(&p.value).is_dir()) {
+                let message = format!("`import_paths:` `{}` is not a directory", dir.value);
+                return Err(self.err(Pos::of(dir), message));
+            }
             let mut import_paths: Vec<PathBuf> = raw
                 .import_paths
                 .iter()
@@ -490,15 +496,10 @@ impl Loader<'_> {
     }
 
     fn duration(&self, raw: &Located, key: &str) -> Result<Duration, LoadError> {
-        humantime::parse_duration(raw.value.trim()).map_err(|e| {
-            self.err(
-                Pos::of(raw),
-                format!(
-                    "`{key}: {}` is not a duration ({e}); write e.g. 250ms, 2s, 1m",
-                    raw.value
-                ),
-            )
-        })
+        humantime::parse_duration(raw.value.trim())
+            .map_err(|e| format!("is not a duration ({e}); write e.g. 250ms, 2s, 1m"))
+            .and_then(super::bounds::duration)
+            .map_err(|e| self.err(Pos::of(raw), format!("`{key}: {}` {e}", raw.value)))
     }
 
     fn call(
@@ -558,6 +559,9 @@ impl Loader<'_> {
             return Err(self.err(pos, "the script is empty"));
         }
         self.check_shape(&script, kind, &method)?;
+        if let (Some(timeout), Some(true)) = (timeout, keys.deadline_header) {
+            super::bounds::deadline_header(timeout).map_err(|e| self.err(pos, e))?;
+        }
         add_implied_steps(&mut script, kind);
         let call = Call {
             id,
@@ -721,11 +725,11 @@ impl Loader<'_> {
         let repeat = match &fields.repeat {
             None => 1,
             Some(node) => match node.value {
-                NodeValue::Int(n) if n >= 1 => n as u64,
+                NodeValue::Int(n) if (1..=super::bounds::MAX_REPEAT).contains(&n) => n as u64,
                 _ => {
                     return Err(self.err(
                         node.pos,
-                        "`repeat:` takes a whole number of times, 1 or more",
+                        "`repeat:` takes a whole number of times, 1 to 1,000,000,000",
                     ))
                 }
             },

@@ -1,6 +1,7 @@
 //! The scenario model: the YAML file format, its parsing and validation, and the loaded
 //! form the roles replay. Free of networking.
 
+pub mod bounds;
 mod error;
 mod load;
 mod model;
