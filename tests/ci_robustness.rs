@@ -386,3 +386,47 @@ fn a_server_killed_mid_call_is_a_transport_failure_in_every_report() {
         .assert_case("quick", "passed", None)
         .assert_case("slow", "transport_failure", Some(("Error", "transport")));
 }
+
+/// A port nothing listens on now (the OS picked it free).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+/// `run quick_only.yaml` against a port where a server starts a second later (host name
+/// `localhost`); `wait` is the `--wait-for-target` flag, if any.
+fn run_before_its_server(wait: Option<&str>) -> (Finished, Process) {
+    let port = free_port();
+    let target = format!("127.0.0.1:{port}");
+    let quick = fixture("quick_only.yaml");
+    let mut args = vec!["run", &quick, "--target", &target];
+    if let Some(wait) = wait {
+        args.extend(["--wait-for-target", wait]);
+    }
+    let run = Process::start("run", command(&args, None));
+    std::thread::sleep(Duration::from_secs(1));
+    let listen = format!("localhost:{port}");
+    let mut serve = Process::start(
+        "serve",
+        command(&["serve", &quick, "--listen", &listen, "--once"], None),
+    );
+    serve.wait_for_port(port);
+    (run.finish(LIMIT), serve)
+}
+
+#[test]
+fn run_waits_for_a_server_that_starts_after_it() {
+    let (run, serve) = run_before_its_server(Some("10s"));
+    assert_exit(&run, 0);
+    assert!(run.stdout.contains("1 passed"), "{}", run.describe());
+    assert_exit(&serve.finish(LIMIT), 0);
+}
+
+#[test]
+fn run_without_waiting_fails_to_connect_to_a_server_not_started_yet() {
+    let (run, mut serve) = run_before_its_server(None);
+    assert_exit(&run, 3);
+    // The server never got its call: stopped, it fails for the script never played.
+    serve.terminate();
+    assert_exit(&serve.finish(LIMIT), 1);
+}

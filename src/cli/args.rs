@@ -1,6 +1,5 @@
 //! Command-line flags (clap derive).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -30,6 +29,11 @@ pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// When to color the output (every command): auto colors on a terminal unless
+    /// NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto,
+          value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 /// The subcommands.
@@ -123,9 +127,6 @@ pub struct OutputArgs {
     /// Print every step as it happens.
     #[arg(short, long)]
     pub verbose: bool,
-    /// When to color the output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
     /// What standard output carries: lines for people, or JSON events, one object per
     /// line (call_started, step, call_finished, summary; `listening` for serve).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, value_name = "FORMAT")]
@@ -209,6 +210,10 @@ pub struct RunArgs {
     /// The :authority (and TLS server name) to send instead of the target's host.
     #[arg(long, value_name = "HOST[:PORT]")]
     pub authority: Option<String>,
+    /// Keep trying to connect for up to this long (backing off from 50ms to 1s) when the
+    /// target does not answer yet: for a service that starts in the same CI job.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_for_target: Option<Duration>,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -223,10 +228,11 @@ pub struct RunArgs {
 /// `grpc-replay serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed on the readiness line).
-    /// Default: the scenario's `listen:`, else 127.0.0.1:50051.
+    /// Address to listen on (an IP address or a host name such as localhost); port 0
+    /// picks a free port (printed on the readiness line). Default: the scenario's
+    /// `listen:`, else 127.0.0.1:50051.
     #[arg(short, long, value_name = "HOST:PORT")]
-    pub listen: Option<SocketAddr>,
+    pub listen: Option<String>,
     /// Exit by itself once every script has been played once (the CI mode); stopped
     /// before that (Ctrl-C, SIGTERM), the scripts not played are failures (exit 1).
     #[arg(long)]
@@ -267,6 +273,10 @@ pub struct BenchArgs {
     /// Also play the server role in this process, on a free loopback port.
     #[arg(long)]
     pub loopback: bool,
+    /// Keep trying to connect for up to this long (backing off from 50ms to 1s) when the
+    /// target does not answer yet.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_for_target: Option<Duration>,
     /// Iterations in flight at once.
     #[arg(short, long, default_value_t = 10, value_name = "C",
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -276,7 +286,7 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
     /// Stop starting iterations after this long (humantime: 30s, 5m).
-    #[arg(short, long, value_parser = parse_duration, value_name = "DURATION",
+    #[arg(short, long, value_parser = parse_run_length, value_name = "DURATION",
           conflicts_with = "iterations")]
     pub duration: Option<Duration>,
     /// Play this many iterations (default 1000 when --duration is not given).
@@ -389,6 +399,14 @@ fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. 500ms, 10s"))
         .and_then(|d| bounds::duration(d).map_err(|e| format!("`{text}` {e}")))
+}
+
+/// How long `bench` runs: more than zero (a run of no calls measures nothing).
+fn parse_run_length(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("`{text}`: a run lasts more than 0s")),
+        length => Ok(length),
+    }
 }
 
 /// An HTTP/2 window: 1 to 2³¹ − 1 bytes (0 would stall every call; more is not HTTP/2).

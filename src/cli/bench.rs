@@ -81,7 +81,8 @@ pub async fn bench(args: BenchArgs) -> Exit {
             }
         },
     };
-    let channels = match connect_all(&target, http2, args.connections).await {
+    let wait = args.wait_for_target.unwrap_or_default();
+    let channels = match connect_all(&target, http2, args.connections, wait).await {
         Ok(channels) => channels,
         Err(exit) => return exit,
     };
@@ -189,10 +190,16 @@ async fn start_loopback(
         })
 }
 
-/// Opens `count` connections to `target`.
-async fn connect_all(target: &str, http2: Http2Settings, count: u32) -> Result<Vec<Channel>, Exit> {
+/// Opens `count` connections to `target`, the first waiting up to `wait` for it to answer.
+async fn connect_all(
+    target: &str,
+    http2: Http2Settings,
+    count: u32,
+    wait: std::time::Duration,
+) -> Result<Vec<Channel>, Exit> {
     let options = ConnectOptions {
         http2,
+        wait_for_target: wait,
         ..ConnectOptions::default()
     };
     let mut channels = Vec::with_capacity(count as usize);

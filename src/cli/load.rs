@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::args::{check_var_name, LoadArgs};
 use crate::protos::ProtoSources;
-use crate::report::FileError;
+use crate::report::{ColorChoice, FileError};
 use crate::scenario::{
     collect_files, load_file, LoadError, LoadOptions, PoolCache, Role, Scenario, VarSources,
 };
@@ -182,8 +182,13 @@ fn keep_filtered(scenarios: Vec<Scenario>, filters: &[String]) -> Vec<Scenario> 
 
 /// Prints a diagnostic to standard error with its snippet.
 pub fn print_error(error: &dyn miette::Diagnostic) {
+    let theme = match super::color() {
+        ColorChoice::Auto => miette::GraphicalTheme::default(),
+        ColorChoice::Always => miette::GraphicalTheme::unicode(),
+        ColorChoice::Never => miette::GraphicalTheme::none(),
+    };
     let mut text = String::new();
-    let handler = miette::GraphicalReportHandler::new().with_wrap_lines(false);
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_wrap_lines(false);
     if handler.render_report(&mut text, error).is_err() {
         text = error.to_string();
     }

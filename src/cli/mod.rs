@@ -14,11 +14,13 @@ pub use args::Cli;
 pub use exit::Exit;
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use clap::Parser;
 
-use crate::report::{EventStream, Progress, Stream, Style, TerminalReporter, Verbosity};
+use crate::report::{
+    ColorChoice, EventStream, Progress, Stream, Style, TerminalReporter, Verbosity,
+};
 use crate::runner::PlayOptions;
 use crate::scenario::Role;
 use args::{Command, OutputArgs, OutputFormat, WireArgs};
@@ -36,6 +38,7 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    let _ = COLOR.set(cli.color);
     let exit = match cli.command {
         Command::Bench(args) => runtime().block_on(bench::bench(args)),
         Command::Check(args) => check::check(args),
@@ -44,6 +47,14 @@ pub fn main() -> ExitCode {
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };
     exit.into()
+}
+
+/// `--color`, set once the command line is read.
+static COLOR: OnceLock<ColorChoice> = OnceLock::new();
+
+/// When to color the output (`--color`).
+fn color() -> ColorChoice {
+    COLOR.get().copied().unwrap_or_default()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -67,7 +78,7 @@ fn progress(output: &OutputArgs, role: Role, grouped: bool) -> Arc<dyn Progress>
     } else {
         Verbosity::Normal
     };
-    let mut reporter = TerminalReporter::new(Style::new(output.color), verbosity);
+    let mut reporter = TerminalReporter::new(Style::new(color()), verbosity);
     if output.reports.iter().any(|r| r.path.is_none()) {
         reporter = reporter.to_stream(Stream::Stderr);
     }

@@ -150,6 +150,7 @@ async fn connect_all(
         key: args.key.clone(),
         authority: args.authority.clone(),
         http2,
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
     };
     let mut channels = HashMap::new();
     for target in targets {

@@ -30,20 +30,16 @@ pub async fn serve(args: ServeArgs) -> Exit {
     if scenarios.is_empty() {
         return nothing_to_serve(&reports, &args, &errors, clock);
     }
-    let listen = match args.listen {
-        Some(addr) => addr,
-        None => {
-            let text = scenarios
-                .iter()
-                .find_map(|s| s.listen.clone())
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-            match text.parse::<SocketAddr>() {
-                Ok(addr) => addr,
-                Err(e) => {
-                    eprintln!("error: `listen: {text}` is not HOST:PORT with a numeric host ({e})");
-                    return Exit::Invalid;
-                }
-            }
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| scenarios.iter().find_map(|s| s.listen.clone()))
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen = match resolve_listen(&listen).await {
+        Ok(addr) => addr,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Invalid;
         }
     };
     let options = ServeOptions {
@@ -127,6 +123,21 @@ pub async fn serve(args: ServeArgs) -> Exit {
         exit_code: exit as u8,
     };
     reports.finish(progress.as_ref(), &outcome, exit)
+}
+
+/// The address `text` (HOST:PORT, the host an IP address or a name such as localhost)
+/// stands for, IPv4 first.
+async fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(text)
+        .await
+        .map_err(|e| format!("cannot listen on `{text}`: not HOST:PORT with a known host ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("cannot listen on `{text}`: the host has no address"))
 }
 
 /// Ends `serve` when no file loaded: the errors in the reports.

@@ -22,7 +22,14 @@ pub struct ConnectOptions {
     pub authority: Option<String>,
     /// HTTP/2 windows.
     pub http2: Http2Settings,
+    /// How long to keep trying when the target does not answer (zero: one attempt).
+    pub wait_for_target: Duration,
 }
+
+/// The first pause between two attempts to connect; it doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// The longest pause between two attempts to connect.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// Why a connection could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -71,13 +78,40 @@ pub async fn connect(target: &str, options: &ConnectOptions) -> Result<Channel, 
             .tls_config(tls_config(options)?)
             .map_err(|e| ConnectError::Invalid(format!("TLS: {e}")))?;
     }
-    endpoint
-        .connect()
+    connect_waiting(&endpoint, options.wait_for_target)
         .await
-        .map_err(|e| ConnectError::Unreachable {
+        .map_err(|reason| ConnectError::Unreachable {
             target: target.to_string(),
-            reason: error_chain(&e),
+            reason,
         })
+}
+
+/// Connects, trying again (with growing pauses) for up to `wait`; the last error when
+/// every attempt failed.
+async fn connect_waiting(endpoint: &Endpoint, wait: Duration) -> Result<Channel, String> {
+    let give_up = tokio::time::Instant::now() + wait;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match endpoint.connect().await {
+            Ok(channel) => return Ok(channel),
+            Err(error) => {
+                let left = give_up.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    let waited = if wait.is_zero() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (still, after --wait-for-target {})",
+                            humantime::format_duration(wait)
+                        )
+                    };
+                    return Err(format!("{}{waited}", error_chain(&error)));
+                }
+                tokio::time::sleep(pause.min(left)).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+        }
+    }
 }
 
 fn tls_config(options: &ConnectOptions) -> Result<ClientTlsConfig, ConnectError> {
