@@ -2,7 +2,7 @@
 
 use super::{Player, StepOutcome};
 use crate::runner::io::{CallIo, FinalStatus};
-use crate::runner::outcome::Failure;
+use crate::runner::outcome::{Failure, Subject, Written};
 use crate::scenario::{MessageStep, StatusStep, Step};
 use tokio::time::Instant;
 
@@ -30,13 +30,8 @@ impl<I: CallIo> Player<'_, I> {
         }
         // What this side sends, it knows: captures work the same in both roles.
         self.capture_from_message(step, spec.descriptor(), &bytes);
-        self.record(
-            step,
-            StepOutcome::Performed,
-            spec.display(),
-            None,
-            step.repeat,
-        );
+        let sent = Subject::Message(Written::of(&spec));
+        self.record(step, StepOutcome::Performed, sent, None, step.repeat);
         Ok(())
     }
 
@@ -47,10 +42,9 @@ impl<I: CallIo> Player<'_, I> {
             .and_then(|m| m.to_send())
             .unwrap_or_default()
             .to_string();
-        let detail = if message.is_empty() {
-            status.code.name()
-        } else {
-            format!("{}: {message}", status.code)
+        let sent = Subject::Status {
+            code: status.code,
+            message: message.clone(),
         };
         let trailers = status.trailers.to_send().unwrap_or_default();
         self.capture_from_metadata(step, &trailers, &message);
@@ -61,6 +55,6 @@ impl<I: CallIo> Player<'_, I> {
                 trailers,
             })
             .await;
-        self.record(step, StepOutcome::Performed, detail, None, 1);
+        self.record(step, StepOutcome::Performed, sent, None, 1);
     }
 }
