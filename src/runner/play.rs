@@ -72,7 +72,7 @@ pub async fn play_call<I: CallIo>(
     let grace = if role == Role::Client {
         DEADLINE_GRACE
     } else {
-        Duration::ZERO
+        super::io::DEADLINE_RESET_GRACE
     };
     observer.call_started(scenario, call, role);
     let mut player = Player {
@@ -834,6 +834,7 @@ impl<I: CallIo> Player<'_, I> {
                 }
             ),
             PeerEvent::Cancelled(reason) => format!("cancelled: {reason}"),
+            PeerEvent::Reset(reason) => format!("reset: {reason}"),
         });
     }
 
@@ -913,6 +914,10 @@ impl<I: CallIo> Player<'_, I> {
             Ok(PeerEvent::Cancelled(reason)) => (
                 FailureKind::Mismatch,
                 format!("expected {wanted}, but the client cancelled the call ({reason})"),
+            ),
+            Ok(PeerEvent::Reset(reason)) => (
+                FailureKind::Mismatch,
+                format!("expected {wanted}, but {reason}, which is not a cancel"),
             ),
             Ok(PeerEvent::Message(bytes)) => {
                 let descriptor = match self.role {
