@@ -92,6 +92,7 @@ impl<I: CallIo> Player<'_, I> {
                 }
             ),
             PeerEvent::Cancelled(reason) => format!("cancelled: {reason}"),
+            PeerEvent::Reset(reason) => format!("reset: {reason}"),
         });
     }
 

@@ -63,6 +63,10 @@ impl<I: CallIo> Player<'_, I> {
                 FailureKind::Mismatch,
                 format!("expected {wanted}, but the client cancelled the call ({reason})"),
             ),
+            Ok(PeerEvent::Reset(reason)) => (
+                FailureKind::Mismatch,
+                format!("expected {wanted}, but {reason}, which is not a cancel"),
+            ),
             Ok(PeerEvent::Message(bytes)) => {
                 let descriptor = match self.role {
                     Role::Client => self.call.method.output(),
