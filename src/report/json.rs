@@ -276,6 +276,7 @@ fn seen_json(seen: &Seen) -> Value {
         Seen::Message(message) => json!({"kind": "message", "message": message_value(message)}),
         Seen::HalfClose => json!({"kind": "half_close"}),
         Seen::Cancel(how) => json!({"kind": "cancelled", "how": how}),
+        Seen::Reset(how) => json!({"kind": "reset", "how": how}),
         Seen::Status(status) => {
             let mut status_value = status_json(status);
             status_value["kind"] = "status".into();

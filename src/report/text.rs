@@ -143,6 +143,7 @@ pub fn seen_text(seen: &Seen, full: bool) -> String {
         Seen::Message(message) => message_text(message, full),
         Seen::HalfClose => "half-close".into(),
         Seen::Cancel(how) => format!("cancelled: {how}"),
+        Seen::Reset(how) => format!("reset: {how}"),
         Seen::Status(status) if status.trailers.is_empty() => {
             format!("status {}", code_and_message(status))
         }
@@ -172,6 +173,7 @@ fn instead_text(seen: &Seen) -> String {
         Seen::Message(_) => "received a message".into(),
         Seen::HalfClose => "the client half-closed its stream".into(),
         Seen::Cancel(how) => format!("the client cancelled the call ({how})"),
+        Seen::Reset(how) => format!("{how}, which is not a cancel"),
         Seen::Status(status) => format!("the call ended with status {}", code_and_message(status)),
     }
 }

@@ -172,8 +172,11 @@ pub enum Seen {
     Message(MessageData),
     /// The client ended its stream.
     HalfClose,
-    /// The client reset or cancelled the call; the transport's account of how.
+    /// The client cancelled the call; the transport's account of how.
     Cancel(String),
+    /// The client reset the stream with a code that is not a cancel; the transport's
+    /// account.
+    Reset(String),
     /// The call ended with a status.
     Status(StatusSeen),
 }

@@ -25,7 +25,7 @@ pub(super) fn grace(role: Role) -> Duration {
     if role == Role::Client {
         DEADLINE_GRACE
     } else {
-        Duration::ZERO
+        super::super::io::DEADLINE_RESET_GRACE
     }
 }
 

@@ -71,6 +71,7 @@ impl<I: CallIo> Player<'_, I> {
                 own_deadline: false,
             }),
             PeerEvent::Cancelled(how) => Seen::Cancel(how),
+            PeerEvent::Reset(how) => Seen::Reset(how),
         }
     }
 
