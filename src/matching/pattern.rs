@@ -238,8 +238,12 @@ fn shorten(text: String) -> String {
 fn expand_generators(node: &Node) -> Result<Node, SpecError> {
     let value = match &node.value {
         NodeValue::Map(entries) if entries.len() == 1 && entries[0].0.name == "$zeros" => {
-            let count = match entries[0].1.value {
-                NodeValue::Int(n) if n >= 0 => n as usize,
+            // A text count is what `${size}` becomes once a captured value fills it.
+            let count = match &entries[0].1.value {
+                NodeValue::Int(n) if *n >= 0 => *n as usize,
+                NodeValue::Str(text) if text.trim().parse::<usize>().is_ok() => {
+                    text.trim().parse().unwrap_or_default()
+                }
                 _ => {
                     return Err(SpecError::new(
                         entries[0].1.pos,
