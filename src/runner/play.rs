@@ -318,10 +318,11 @@ impl<I: CallIo> Player<'_, I> {
 
     async fn send(&mut self, step: &Step, message: &MessageStep) -> Result<(), Failure> {
         let (spec, _) = self.built(step, message)?;
-        let bytes = spec
-            .to_send()
-            .expect("the loader rejects unsendable messages for the role that sends them")
-            .clone();
+        let bytes = spec.to_send().cloned().ok_or_else(|| {
+            let pos = spec.first_matcher().unwrap_or(step.pos);
+            let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
+            self.unbuildable(step.pos, step.action.keyword(), error)
+        })?;
         // Paced repetitions go one by one; the others go out as one queue item.
         let (rounds, per_round) = match step.after {
             Some(_) => (step.repeat, 1),
