@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::cli::args::{check_var_name, LoadArgs};
-use crate::protos::ProtoSources;
+use crate::protos::Reflector;
 use crate::report::{ColorChoice, FileError};
 use crate::scenario::{
     collect_files, load_file, LoadError, LoadOptions, PoolCache, Role, Scenario, VarSources,
@@ -20,8 +20,18 @@ pub struct Loaded {
 }
 
 /// Loads every file for `roles` and keeps the calls `--filter` selects; a file that does
-/// not load does not stop the others.
+/// not load does not stop the others. No server is asked for reflection.
 pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Loaded {
+    load_scenarios_reflecting(args, roles, None)
+}
+
+/// [`load_scenarios`], asking `reflector` for descriptors where `--reflect` or a file's
+/// `reflect: true` says so.
+pub fn load_scenarios_reflecting(
+    args: &LoadArgs,
+    roles: &[Role],
+    reflector: Option<Reflector>,
+) -> Loaded {
     let failed = |error: LoadError| Loaded {
         scenarios: Vec::new(),
         errors: vec![file_error(&error)],
@@ -31,23 +41,22 @@ pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Loaded {
             Ok(files) => without_repeats(files),
             Err(error) => return failed(*error),
         };
-    let mut cli_vars = HashMap::new();
+    let mut file_vars = HashMap::new();
     for file in &args.vars_files {
         match read_vars_file(file) {
-            Ok(vars) => cli_vars.extend(vars),
+            Ok(vars) => file_vars.extend(vars),
             Err(error) => return failed(*error),
         }
     }
-    cli_vars.extend(args.vars.iter().cloned());
     let options = LoadOptions {
         vars: VarSources {
-            cli: cli_vars,
+            cli: args.vars.iter().cloned().collect(),
+            files: file_vars,
             use_env: true,
         },
-        protos: ProtoSources {
-            files: args.protos.protos.clone(),
-            import_paths: args.protos.import_paths.clone(),
-        },
+        protos: args.protos.sources(),
+        reflect: args.protos.reflect,
+        reflector,
         roles: roles.to_vec(),
     };
     let mut pools = PoolCache::default();

@@ -10,19 +10,33 @@ use tonic::transport::Channel;
 
 use super::args::RunArgs;
 use super::exit::Exit;
-use super::load::{load_scenarios, Loaded};
+use super::load::{load_scenarios_reflecting, Loaded};
+use super::reflect::reflector;
 use super::reporting::{exit_of, unfinished, Clock, Live, Reports};
 use super::signals::StopSignals;
 use super::{play_options, progress};
 use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
 use crate::report::{Collector, FileError, Progress, RunOutcome, SkippedCall};
-use crate::runner::{CallResult, Failure, FailureKind, Observer, PlayOptions, Silent};
+use crate::runner::{CallResult, Failure, FailureReason, Observer, PlayOptions, Silent, StepKind};
 use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions, ServerHandle};
 use crate::transport::Http2Settings;
 
 /// Why calls are skipped after a failure with `--fail-fast`.
 const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a failure";
+
+/// How the client connects, from the TLS flags and --wait-for-target.
+fn connect_options(args: &RunArgs, http2: Http2Settings) -> ConnectOptions {
+    ConnectOptions {
+        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
+        cacert: args.cacert.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        authority: args.authority.clone(),
+        http2,
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
+    }
+}
 
 /// Runs the command.
 pub async fn run(args: RunArgs) -> Exit {
@@ -36,14 +50,17 @@ pub async fn run(args: RunArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let Loaded {
-        scenarios,
-        mut errors,
-    } = load_scenarios(&args.load, roles);
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
+    let connect_options = connect_options(&args, http2);
+    let reflector =
+        (!args.loopback).then(|| reflector(args.target.clone(), connect_options.clone()));
+    let Loaded {
+        scenarios,
+        mut errors,
+    } = load_scenarios_reflecting(&args.load, roles, reflector);
     let play = play_options(&args.wire, reports.transcript);
     let progress = progress(&args.output, Role::Client, args.jobs > 1);
     let server = if args.loopback && !scenarios.is_empty() {
@@ -67,7 +84,7 @@ pub async fn run(args: RunArgs) -> Exit {
         clock,
     };
     let live = reports.keep_written(session.live());
-    let stopped = match connect_all(&targets, &args, http2).await {
+    let stopped = match connect_all(&targets, &connect_options).await {
         Ok(channels) => session.play(&args, &play, &targets, &channels).await,
         Err(exit) => Err(exit.into()),
     };
@@ -136,38 +153,28 @@ fn whole_file_error(scenario: &Scenario, message: &str) -> FileError {
     }
 }
 
-/// A channel per distinct target (or why it could not be opened); `Err` when the options
-/// themselves are wrong (said on standard error).
-async fn connect_all(
-    targets: &[String],
-    args: &RunArgs,
-    http2: Http2Settings,
-) -> Result<HashMap<String, Result<Channel, String>>, Exit> {
-    let options = ConnectOptions {
-        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
-        cacert: args.cacert.clone(),
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        authority: args.authority.clone(),
-        http2,
-        wait_for_target: args.wait_for_target.unwrap_or_default(),
-    };
+/// A channel per distinct target (or the target and why it could not be opened); `Err`
+/// when the options themselves are wrong (said on standard error).
+async fn connect_all(targets: &[String], options: &ConnectOptions) -> Result<Channels, Exit> {
     let mut channels = HashMap::new();
     for target in targets {
         if !channels.contains_key(target) {
-            let channel = match connect(target, &options).await {
+            let channel = match connect(target, options).await {
                 Ok(channel) => Ok(channel),
                 Err(ConnectError::Invalid(message)) => {
                     eprintln!("error: {message}");
                     return Err(Exit::Invalid);
                 }
-                Err(error) => Err(error.to_string()),
+                Err(ConnectError::Unreachable { target, reason }) => Err((target, reason)),
             };
             channels.insert(target.clone(), channel);
         }
     }
     Ok(channels)
 }
+
+/// A channel per target, or the target and why it could not be opened.
+type Channels = HashMap<String, Result<Channel, (String, String)>>;
 
 /// What a run plays and what it has recorded.
 struct Session {
@@ -215,7 +222,7 @@ impl Session {
         args: &RunArgs,
         play: &PlayOptions,
         targets: &[String],
-        channels: &HashMap<String, Result<Channel, String>>,
+        channels: &Channels,
     ) -> Stopped {
         let mut stop = StopSignals::listen().map_err(|error| {
             eprintln!("error: cannot listen for Ctrl-C and SIGTERM: {error}");
@@ -300,7 +307,7 @@ impl FilePlayer<'_> {
     async fn play(
         &self,
         scenario: &Scenario,
-        channel: &Result<Channel, String>,
+        channel: &Result<Channel, (String, String)>,
     ) -> Vec<SkippedCall> {
         let stopped = self.fail_fast && self.collector.has_failed();
         if !stopped {
@@ -316,9 +323,9 @@ impl FilePlayer<'_> {
                         playing.await;
                     }
                 }
-                Err(reason) => {
+                Err((target, cause)) => {
                     for call in &scenario.calls {
-                        let result = unreachable_result(scenario, call, reason);
+                        let result = unreachable_result(scenario, call, target, cause);
                         self.collector.call_finished(scenario, &result);
                     }
                 }
@@ -357,7 +364,7 @@ async fn server_side_failures(handle: ServerHandle, client: &[CallResult]) -> Ve
         .collect()
 }
 
-fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallResult {
+fn unreachable_result(scenario: &Scenario, call: &Call, target: &str, cause: &str) -> CallResult {
     CallResult {
         file: scenario.path.clone(),
         scenario: scenario.name.clone(),
@@ -368,11 +375,12 @@ fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallRes
         duration: Duration::ZERO,
         steps: Vec::new(),
         failure: Some(Failure {
-            kind: FailureKind::Transport,
             pos: call.pos,
-            keyword: "call",
-            summary: reason.to_string(),
-            diffs: Vec::new(),
+            step: StepKind::Call,
+            reason: Box::new(FailureReason::Unreachable {
+                target: target.to_string(),
+                cause: cause.to_string(),
+            }),
         }),
     }
 }

@@ -13,6 +13,7 @@ mod style;
 mod summary;
 mod tap;
 mod terminal;
+mod text;
 
 pub use collect::Collector;
 pub use events::EventStream;
@@ -22,6 +23,7 @@ pub use sink::{write_atomic, ReportSink, SinkError};
 pub use style::{ColorChoice, Style};
 pub use summary::Tally;
 pub use terminal::{format_duration, format_elapsed, Stream, TerminalReporter, Verbosity};
+pub use text::{failure_text, status_message};
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,8 +2,12 @@
 //! protos define, with reflection and health, until stopped or until every script played.
 
 mod call;
+mod candidate;
+mod conversation;
 mod grpc_message;
+mod index;
 mod registry;
+mod request_end;
 mod service;
 
 pub use registry::{Registry, ScriptId, ServeSummary};

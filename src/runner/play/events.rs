@@ -1,0 +1,103 @@
+//! Waiting for the peer: parked events first, then the transport, within the step's
+//! `within:` and the call's deadline; what came, as [`Seen`]; and the transcript.
+
+use tokio::time::{timeout_at, Instant};
+
+use super::Player;
+use crate::runner::io::{CallIo, PeerEvent};
+use crate::runner::outcome::{MessageData, Seen, StatusSeen};
+use crate::scenario::{Role, Step};
+
+/// Why no event came.
+pub(super) enum NoEvent {
+    /// The wait ran out (`within` or the call's deadline).
+    TimedOut {
+        /// Whether the step's `within:` ran out (not the call's deadline).
+        within: bool,
+    },
+    /// The transport has nothing more to give.
+    Ended,
+}
+
+impl<I: CallIo> Player<'_, I> {
+    /// The next thing the peer did, within the step's `within` and the call's deadline.
+    pub(super) async fn next_event(&mut self, step: &Step) -> Result<Seen, NoEvent> {
+        let raw = self.next_raw_event(step).await?;
+        let seen = self.as_seen_by_role(self.seen(raw));
+        if let Some(transcript) = self.transcript.as_mut() {
+            transcript.push(seen.clone());
+        }
+        Ok(seen)
+    }
+
+    /// The next event as the transport gives it.
+    async fn next_raw_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
+        if let Some(event) = self.pending.pop_front() {
+            return Ok(event);
+        }
+        // Already buffered: no timer needed (the common case on a fast stream).
+        if let Some(ready) = futures::FutureExt::now_or_never(self.io.next_event()) {
+            return ready.ok_or(NoEvent::Ended);
+        }
+        let (limit, within) = match step.within {
+            Some(w) if Instant::now() + w < self.deadline => (Instant::now() + w, true),
+            _ => (self.deadline, false),
+        };
+        match timeout_at(limit, self.io.next_event()).await {
+            Ok(event) => event.ok_or(NoEvent::Ended),
+            Err(_) => Err(NoEvent::TimedOut { within }),
+        }
+    }
+
+    /// A transport's event as data.
+    fn seen(&self, event: PeerEvent) -> Seen {
+        match event {
+            PeerEvent::Headers(headers) => Seen::Headers(headers),
+            PeerEvent::Message(bytes) => Seen::Message(MessageData {
+                descriptor: self.peer_type(),
+                bytes,
+            }),
+            PeerEvent::HalfClosed => Seen::HalfClose,
+            PeerEvent::Status {
+                code,
+                message,
+                trailers,
+                transport_error,
+            } => Seen::Status(StatusSeen {
+                code,
+                message,
+                trailers,
+                broken: transport_error.map(|error| vec![error]),
+                own_deadline: false,
+            }),
+            PeerEvent::Cancelled(how) => Seen::Cancel(how),
+            PeerEvent::Reset(how) => Seen::Reset(how),
+        }
+    }
+
+    /// The type of the messages the peer sends.
+    pub(super) fn peer_type(&self) -> prost_reflect::MessageDescriptor {
+        match self.role {
+            Role::Client => self.call.method.output(),
+            Role::Server => self.call.method.input(),
+        }
+    }
+
+    /// The next event that is not response headers (which are kept for a later check).
+    pub(super) async fn next_skipping_headers(&mut self, step: &Step) -> Result<Seen, NoEvent> {
+        loop {
+            match self.next_event(step).await? {
+                Seen::Headers(headers) => self.headers = Some(headers),
+                other => return Ok(other),
+            }
+        }
+    }
+
+    /// What the peer did since the last record, when a transcript is kept.
+    pub(super) fn take_seen(&mut self) -> Vec<Seen> {
+        self.transcript
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    }
+}
