@@ -39,6 +39,18 @@ impl LoadError {
     /// An error at a position in a file whose text is `source`.
     pub fn at(file: &Path, source: &Arc<str>, pos: Pos, message: impl Into<String>) -> Self {
         let offset = offset_of(source, pos);
+        let line_length = offset.map_or(0, |o| line_around(source, o).len());
+        if line_length > MAX_SNIPPET_LINE {
+            // A huge value on one line: the place is enough, the line is not printed.
+            let mut error = LoadError::file(file, message);
+            error.0.location = format!("{}:{}:{}", file.display(), pos.line, pos.column);
+            error.0.line = pos.line;
+            error.0.column = pos.column;
+            return error.with_help(format!(
+                "line {} is {line_length} bytes long: no snippet is shown",
+                pos.line
+            ));
+        }
         LoadError(Box::new(Located {
             location: format!("{}:{}:{}", file.display(), pos.line, pos.column),
             message: message.into(),
@@ -90,6 +102,18 @@ impl LoadError {
     pub fn column(&self) -> u32 {
         self.0.column
     }
+}
+
+/// The longest line shown in a snippet.
+const MAX_SNIPPET_LINE: usize = 1000;
+
+/// The line of `source` that holds byte `offset`.
+fn line_around(source: &str, offset: usize) -> &str {
+    let start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = source[offset..]
+        .find('\n')
+        .map_or(source.len(), |i| offset + i);
+    &source[start..end]
 }
 
 /// The byte offset of a 1-based line and column.

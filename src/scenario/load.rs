@@ -163,6 +163,7 @@ fn yaml_error(path: &Path, source: &Arc<str>, error: &serde_saphyr::Error) -> Lo
         .unwrap_or(&message)
         .trim()
         .to_string();
+    let message = super::wording::yaml_message(&message);
     let Some(loc) = inner.location() else {
         return LoadError::file(path, message);
     };

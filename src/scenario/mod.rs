@@ -11,6 +11,7 @@ mod resolve;
 mod status_code;
 mod template;
 mod vars;
+mod wording;
 
 pub use error::LoadError;
 pub use load::{collect_files, load_file, load_str, unplayable, LoadOptions, PoolCache};
