@@ -224,10 +224,7 @@ fn bad_flags_are_refused_before_anything_runs() {
             ],
             "2147483647",
         ),
-        (
-            &["serve", file, "--http2-stream-window", "-1"],
-            "'-1'",
-        ),
+        (&["serve", file, "--http2-stream-window", "-1"], "'-1'"),
         (&["bench", file, "--loopback", "-d", "0s"], "more than 0s"),
         (&["bench", file, "--loopback", "-n", "0"], "--iterations"),
         (&["bench", file, "--loopback", "--rate", "0"], "--rate"),
@@ -271,6 +268,39 @@ fn bad_flags_are_refused_before_anything_runs() {
             "/nonexistent.pem",
         ),
         (&["run", file, "--color", "purple"], "--color"),
+        (
+            &[
+                "run",
+                file,
+                "-t",
+                "127.0.0.1:1",
+                "--cacert",
+                "tests/fixtures/ci/empty.pem",
+            ],
+            "--cacert tests/fixtures/ci/empty.pem: the file is empty",
+        ),
+        (
+            &[
+                "run",
+                file,
+                "-t",
+                "127.0.0.1:1",
+                "--cacert",
+                "tests/fixtures/ci/not_pem.pem",
+            ],
+            "--cacert tests/fixtures/ci/not_pem.pem: the file holds no PEM CERTIFICATE",
+        ),
+        (
+            &[
+                "serve",
+                file,
+                "--tls-cert",
+                "tests/fixtures/ci/not_pem.pem",
+                "--tls-key",
+                "tests/fixtures/ci/empty.pem",
+            ],
+            "--tls-cert tests/fixtures/ci/not_pem.pem",
+        ),
     ];
     for (args, said) in cases {
         let name = args.join(" ");

@@ -9,9 +9,10 @@ use super::load::{load_scenarios, Loaded};
 use super::reporting::{exit_of, Clock, Live, Reports};
 use super::signals::StopSignals;
 use super::{play_options, progress};
+use crate::client::read_pem;
 use crate::report::{Collector, FileError, RunOutcome, SkippedCall};
 use crate::scenario::{Role, Scenario};
-use crate::server::{start, ServeOptions};
+use crate::server::{start, ServeError, ServeOptions};
 use crate::transport::Http2Settings;
 
 /// The address used when neither `--listen` nor the scenario's `listen:` says one.
@@ -29,6 +30,10 @@ pub async fn serve(args: ServeArgs) -> Exit {
     let errors: Arc<[FileError]> = errors.into();
     if scenarios.is_empty() {
         return nothing_to_serve(&reports, &args, &errors, clock);
+    }
+    if let Err(message) = check_tls_files(&args) {
+        eprintln!("error: {message}");
+        return Exit::Invalid;
     }
     let listen = args
         .listen
@@ -69,7 +74,11 @@ pub async fn serve(args: ServeArgs) -> Exit {
         Ok(handle) => handle,
         Err(error) => {
             eprintln!("error: {error}");
-            return Exit::Transport;
+            // Wrong TLS files or settings are invalid input; a busy address is not.
+            return match error {
+                ServeError::Setup(_) => Exit::Invalid,
+                _ => Exit::Transport,
+            };
         }
     };
     let mut stop = match StopSignals::listen() {
@@ -123,6 +132,21 @@ pub async fn serve(args: ServeArgs) -> Exit {
         exit_code: exit as u8,
     };
     reports.finish(progress.as_ref(), &outcome, exit)
+}
+
+/// Reads the TLS files given on the command line: each must be a PEM file of its kind.
+fn check_tls_files(args: &ServeArgs) -> Result<(), String> {
+    let files = [
+        (&args.tls_cert, "--tls-cert", "CERTIFICATE"),
+        (&args.tls_key, "--tls-key", "PRIVATE KEY"),
+        (&args.client_ca, "--client-ca", "CERTIFICATE"),
+    ];
+    for (path, flag, label) in files {
+        if let Some(path) = path {
+            read_pem(path, flag, label)?;
+        }
+    }
+    Ok(())
 }
 
 /// The address `text` (HOST:PORT, the host an IP address or a name such as localhost)

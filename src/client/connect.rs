@@ -1,6 +1,6 @@
 //! Opening a channel to the target: plain HTTP/2 or TLS (rustls), with the HTTP/2 windows.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -114,11 +114,39 @@ async fn connect_waiting(endpoint: &Endpoint, wait: Duration) -> Result<Channel,
     }
 }
 
+/// Reads a PEM file given to `flag`: it must hold a `-----BEGIN …` block whose label holds
+/// `label` (`CERTIFICATE`, `PRIVATE KEY`). `Err` names the flag and the file.
+pub fn read_pem(path: &Path, flag: &str, label: &str) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("{flag} {}: cannot read the file: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let has_block = text
+        .lines()
+        .any(|line| line.starts_with("-----BEGIN ") && line.contains(label));
+    if !has_block {
+        let what = if bytes.is_empty() {
+            "is empty"
+        } else {
+            "holds no"
+        };
+        let tail = if bytes.is_empty() {
+            String::new()
+        } else {
+            format!(" PEM {label} block (-----BEGIN … {label}-----)")
+        };
+        return Err(format!("{flag} {}: the file {what}{tail}", path.display()));
+    }
+    Ok(bytes)
+}
+
 fn tls_config(options: &ConnectOptions) -> Result<ClientTlsConfig, ConnectError> {
-    let read = |path: &PathBuf, what: &str| {
-        std::fs::read(path).map_err(|e| {
-            ConnectError::Invalid(format!("cannot read {what} {}: {e}", path.display()))
-        })
+    let read = |path: &PathBuf, flag: &str| {
+        let label = if flag == "--key" {
+            "PRIVATE KEY"
+        } else {
+            "CERTIFICATE"
+        };
+        read_pem(path, flag, label).map_err(ConnectError::Invalid)
     };
     let mut config = ClientTlsConfig::new();
     config = match &options.cacert {
