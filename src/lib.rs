@@ -6,6 +6,7 @@ pub mod client;
 pub mod codec;
 pub mod matching;
 pub mod protos;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;
