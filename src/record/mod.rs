@@ -27,7 +27,8 @@ use std::sync::Arc;
 
 use h2::Reason;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
 
 use crate::scenario::StatusCode;
 use crate::transport::Http2Settings;
@@ -109,19 +110,22 @@ pub async fn record(
     let listener = TcpListener::bind(options.listen).await?;
     observer.listening(listener.local_addr()?);
     let (calls, mut finished) = mpsc::unbounded_channel();
+    let (stopping, stopping_receiver) = watch::channel(false);
     let context = Arc::new(ProxyContext {
         upstream: options.upstream.clone(),
         settings: options.settings,
         calls,
         sequence: AtomicU64::new(last_sequence(&options.out)),
+        stopping: stopping_receiver,
     });
     let mut recordings = Vec::new();
+    let mut connections = JoinSet::new();
     tokio::pin!(stop);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
                 let (socket, client) = accepted?;
-                tokio::spawn(connection(socket, client, context.clone(), observer.clone()));
+                connections.spawn(connection(socket, client, context.clone(), observer.clone()));
             }
             Some(call) = finished.recv() => {
                 let recording = write(&call, &options);
@@ -134,8 +138,16 @@ pub async fn record(
             () = &mut stop => break,
         }
     }
+    // Let the connections deliver what they forwarded (the last call's status may still
+    // be queued) and close.
+    let _ = stopping.send(true);
+    let drained = async { while connections.join_next().await.is_some() {} };
+    let _ = tokio::time::timeout(DRAIN_LIMIT, drained).await;
     Ok(recordings)
 }
+
+/// How long the calls under way may take to finish once recording stops.
+const DRAIN_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Opens the upstream connection for one client connection and proxies it.
 async fn connection(

@@ -14,7 +14,7 @@ use h2::server::SendResponse;
 use h2::{Reason, RecvStream, SendStream};
 use http::{Request, Response};
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use super::frames::FrameSplitter;
 use super::log::{CallLog, Event, RecordedCall, Side};
@@ -31,6 +31,9 @@ pub struct ProxyContext {
     pub calls: mpsc::UnboundedSender<RecordedCall>,
     /// The last sequence number handed out.
     pub sequence: AtomicU64,
+    /// Becomes `true` when recording stops: connections then finish the calls under way
+    /// (GOAWAY) and close.
+    pub stopping: watch::Receiver<bool>,
 }
 
 /// Why a connection could not be proxied.
@@ -73,7 +76,21 @@ where
         .handshake::<_, Bytes>(downstream)
         .await
         .map_err(ProxyError::Client)?;
-    while let Some(accepted) = incoming.accept().await {
+    let mut stopping = context.stopping.clone();
+    let mut draining = *stopping.borrow();
+    if draining {
+        incoming.graceful_shutdown();
+    }
+    loop {
+        let accepted = tokio::select! {
+            accepted = incoming.accept() => accepted,
+            _ = stopping.changed(), if !draining => {
+                draining = true;
+                incoming.graceful_shutdown();
+                continue;
+            }
+        };
+        let Some(accepted) = accepted else { break };
         let (request, respond) = accepted.map_err(ProxyError::Client)?;
         let stream = StreamStart {
             sequence: context.sequence.fetch_add(1, Ordering::SeqCst) + 1,
