@@ -9,7 +9,7 @@ use clap::Args;
 use super::args::ProtoArgs;
 use super::exit::Exit;
 use super::serve::StopSignals;
-use crate::protos::{load_pool, ProtoSources};
+use crate::protos::load_pool;
 use crate::record::{
     record, Ending, LoosePaths, NotWritten, RecordObserver, RecordOptions, Recording, Secrets,
     Side, Timing, Unwritten, WriteOptions,
@@ -57,11 +57,7 @@ pub struct RecordArgs {
 
 /// Runs the proxy until Ctrl-C, SIGTERM or `--once`; prints a line per call and a summary.
 pub async fn record_command(args: RecordArgs) -> Exit {
-    let sources = ProtoSources {
-        files: args.protos.protos.clone(),
-        import_paths: args.protos.import_paths.clone(),
-    };
-    let pool = match load_pool(&sources) {
+    let pool = match load_pool(&args.protos.sources()) {
         Ok(pool) => pool,
         Err(error) => {
             eprintln!("error: {error}");
