@@ -355,3 +355,128 @@ fn a_method_without_proto_is_forwarded_and_its_missing_proto_named() {
         0
     );
 }
+
+/// The official interop cases through the proxy: grpc-go's interop client against
+/// grpc-go's interop server.
+mod interop {
+    use super::*;
+
+    /// The test protos (Debian's `grpc-proto`).
+    const TEST_PROTO: &str = "/usr/share/grpc-proto/grpc/testing/test.proto";
+    const PROTO_ROOT: &str = "/usr/share/grpc-proto";
+
+    /// The cases grpc-go's interop client implements (it has no compression cases).
+    const CASES: [&str; 14] = [
+        "cancel_after_begin",
+        "cancel_after_first_response",
+        "client_streaming",
+        "custom_metadata",
+        "empty_stream",
+        "empty_unary",
+        "large_unary",
+        "ping_pong",
+        "server_streaming",
+        "special_status_message",
+        "status_code_and_message",
+        "timeout_on_sleeping_server",
+        "unimplemented_method",
+        "unimplemented_service",
+    ];
+
+    /// The interop programs, or `None` (after saying so) when they or the protos are
+    /// missing.
+    fn peers() -> Option<(std::path::PathBuf, std::path::PathBuf)> {
+        let server = go_peers::peer_binary("interop-server")?;
+        let client = go_peers::peer_binary("interop-client")?;
+        if !Path::new(TEST_PROTO).is_file() {
+            assert!(
+                std::env::var_os("GRPC_REPLAY_REQUIRE_GO").is_none(),
+                "{TEST_PROTO} is missing (Debian package grpc-proto)"
+            );
+            eprintln!("skipped: {TEST_PROTO} is missing (Debian package grpc-proto)");
+            return None;
+        }
+        Some((server, client))
+    }
+
+    fn free_port() -> u16 {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("its address").port()
+    }
+
+    /// Runs every case of grpc-go's interop client against `address`; each must pass.
+    fn every_case_passes(client: &Path, address: &str, against: &mut Process) {
+        let (host, port) = address.rsplit_once(':').expect("HOST:PORT");
+        for case in CASES {
+            let mut command = Command::new(client);
+            command.args([
+                format!("--server_host={host}"),
+                format!("--server_port={port}"),
+                format!("--test_case={case}"),
+            ]);
+            let run = Process::run(&format!("interop-client {case}"), command, CLIENT_LIMIT);
+            assert_eq!(
+                run.code,
+                Some(0),
+                "{case}\n{}\n{}",
+                run.describe(),
+                against.output_so_far()
+            );
+        }
+    }
+
+    fn protos() -> [&'static str; 4] {
+        ["--proto", TEST_PROTO, "-I", PROTO_ROOT]
+    }
+
+    #[test]
+    fn grpc_go_interop_cases_pass_through_the_proxy_and_replay_both_ways() {
+        let Some((server_binary, client)) = peers() else {
+            return;
+        };
+        let port = free_port();
+        let mut command = Command::new(server_binary);
+        command.arg(format!("--port={port}"));
+        let mut server = Process::start("interop-server", command);
+        server.wait_for_port(port);
+        let upstream = format!("127.0.0.1:{port}");
+        let out = tempfile::tempdir().expect("a temporary folder");
+        let (mut recorder, address) = start_recorder(&upstream, out.path(), &protos());
+        every_case_passes(&client, &address, &mut recorder);
+        recorder.terminate();
+        let recorded = recorder.finish(EXIT_LIMIT);
+        assert!(
+            recorded.code == Some(0) && recorded.stdout.contains(" 0 not written"),
+            "{}",
+            recorded.describe()
+        );
+        let dir = out.path().to_str().expect("a UTF-8 temporary path");
+        let calls = std::fs::read_dir(dir).expect("the recordings").count();
+        for args in [
+            vec!["check", dir, "--role", "both"],
+            vec!["run", "--loopback", dir],
+            vec!["run", dir, "--target", &upstream],
+        ] {
+            let run = run_grpc_replay(&[&args[..], &protos()].concat());
+            assert!(
+                run.code == Some(0)
+                    && (args[0] == "check" || run.stdout.contains(&all_passed(calls))),
+                "{args:?}\n{}",
+                run.describe()
+            );
+        }
+        let serve_args = [&["serve", dir, "--listen", "127.0.0.1:0"][..], &protos()].concat();
+        let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+        let served_at = serve.listening_address();
+        every_case_passes(&client, &served_at, &mut serve);
+        serve.terminate();
+        // Calls cancelled or timed out at once may not reach any server: their scripts may
+        // stay unplayed, but no played call may fail.
+        let served = serve.finish(EXIT_LIMIT);
+        assert!(
+            served.code == Some(0) && !served.stdout.contains("failed"),
+            "{}",
+            served.describe()
+        );
+    }
+}

@@ -32,7 +32,7 @@ use tokio::task::JoinSet;
 
 use crate::scenario::StatusCode;
 use crate::transport::Http2Settings;
-use proxy::{serve_connection, ProxyContext};
+use proxy::{serve_connection, ProxyContext, ProxyError};
 
 /// What `grpc-replay record` was asked to do.
 #[derive(Debug, Clone)]
@@ -165,8 +165,11 @@ async fn connection(
     };
     let _ = socket.set_nodelay(true);
     let _ = upstream.set_nodelay(true);
-    if let Err(error) = serve_connection(socket, upstream, client, context).await {
-        observer.connection_failed(client, &error.to_string());
+    match serve_connection(socket, upstream, client, context).await {
+        // A client that drops its TCP connection is no news: its calls say how they ended.
+        Err(ProxyError::Client(error)) if error.is_io() => {}
+        Err(error) => observer.connection_failed(client, &error.to_string()),
+        Ok(()) => {}
     }
 }
 
