@@ -425,6 +425,44 @@ mod tests {
     }
 
     #[test]
+    fn deadline_gaps_and_secrets_are_written() {
+        let mut recorded = call("/HelloWorld/hello", "x".to_string().encode_to_vec(), ok());
+        recorded.started = SystemTime::UNIX_EPOCH + Duration::from_millis(1_764_000_000_123);
+        let deadline = recorded.started + Duration::from_millis(1500);
+        let deadline = humantime::format_rfc3339_millis(deadline).to_string();
+        recorded
+            .request
+            .insert("deadline", deadline.parse().unwrap());
+        recorded
+            .request
+            .insert("authorization", "Bearer x".parse().unwrap());
+        recorded.events[1].at = recorded.started_at + Duration::from_millis(7);
+        recorded.events[2].at = recorded.started_at + Duration::from_millis(7);
+        let options = WriteOptions {
+            timing: Timing::Gaps,
+            ..options()
+        };
+        let written = render(&recorded, &options).unwrap();
+        assert!(
+            written.contains("timeout: 1s 500ms\ndeadline_header: true\n"),
+            "{written}"
+        );
+        assert!(
+            written.contains("  - close:\n    after: 7ms\n  - server: \"\"\n"),
+            "{written}"
+        );
+        assert!(
+            written.contains("metadata: {authorization: \"${AUTHORIZATION}\"}"),
+            "{written}"
+        );
+        assert!(
+            written.contains("set the variables AUTHORIZATION"),
+            "{written}"
+        );
+        assert!(!written.contains("Bearer"), "{written}");
+    }
+
+    #[test]
     fn a_method_without_descriptor_is_not_written() {
         let written = render(&call("/nowhere.Svc/Do", Vec::new(), ok()), &options());
         assert_eq!(
