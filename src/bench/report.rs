@@ -30,9 +30,9 @@ pub struct BenchReport {
     pub messages: MessageFigures,
     /// How long each call took, from its start to its status (milliseconds).
     pub call_latency_ms: Option<LatencySummary>,
-    /// How long each checked message took from the send it answers (the i-th reply pairs
-    /// with the i-th send of the call), in milliseconds; `None` when no message was
-    /// checked.
+    /// How long each checked message took from the send it answers (the latest message
+    /// the client sent before it in the script), less the scripted pauses in between, in
+    /// milliseconds; `None` when no message was checked.
     pub message_latency_ms: Option<LatencySummary>,
     /// Failed calls by status code (`status UNAVAILABLE`: the call ended with a status the
     /// script did not expect) or by what went wrong (`mismatch`, `timeout`, `transport`).

@@ -10,6 +10,7 @@ use tokio::time::{sleep, timeout_at, Instant};
 
 use super::captures::Captures;
 use super::io::{CallIo, FinalStatus, PeerEvent};
+use super::latency::Pairing;
 use super::observer::Observer;
 use super::outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
 use crate::matching::{render_bytes, MessageSpec, Mismatch, ReceivedMetadata, SpecError};
@@ -25,10 +26,10 @@ pub struct PlayOptions {
     pub default_timeout: Duration,
     /// Record what the peer sent in each [`StepRecord`] (costs a decode per message).
     pub transcript: bool,
-    /// Measure each checked message's latency: from the oldest of this side's sends that no
-    /// earlier checked message answered, to the moment the script takes the message (the
-    /// i-th reply pairs with the i-th send, as on request/response streams); reported
-    /// through [`Observer::message_latency`].
+    /// Measure each checked message's latency: from the send it answers in the script (the
+    /// latest message this side sent before it) to the moment the script takes it, less
+    /// the scripted pauses in between (`runner/latency.rs`); reported through
+    /// [`Observer::message_latency`].
     pub latencies: bool,
     /// The variables captured by the file being played; give each file its own.
     pub captures: Captures,
@@ -88,7 +89,7 @@ pub async fn play_call<I: CallIo>(
         headers: None,
         records: Vec::new(),
         transcript: options.transcript.then(Vec::new),
-        unanswered: options.latencies.then(VecDeque::new),
+        pairing: options.latencies.then(Pairing::default),
         captures: options.captures.clone(),
         current: None,
     };
@@ -156,8 +157,8 @@ struct Player<'a, I> {
     records: Vec<StepRecord>,
     /// What the peer sent since the last record, when a transcript is kept.
     transcript: Option<Vec<String>>,
-    /// When this side's sends not yet answered were made, when latencies are measured.
-    unanswered: Option<VecDeque<Instant>>,
+    /// The latest send and the pauses since, when latencies are measured.
+    pairing: Option<Pairing>,
     /// The file's captured variables.
     captures: Captures,
     /// The step being played.
@@ -258,6 +259,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Cancel, Role::Server) => self.expect_cancel(step).await,
             (Action::Status(status), Role::Client) => self.check_status(step, status).await,
             (Action::Sleep(duration), _) => {
+                self.scripted_pause(Some(*duration));
                 sleep(*duration).await;
                 self.record(
                     step,
@@ -275,9 +277,17 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
-    async fn wait_after(&self, step: &Step) {
+    async fn wait_after(&mut self, step: &Step) {
+        self.scripted_pause(step.after);
         if let Some(after) = step.after {
             sleep(after).await;
+        }
+    }
+
+    /// The script pauses (on either side): not part of the latency of what comes next.
+    fn scripted_pause(&mut self, pause: Option<Duration>) {
+        if let (Some(pairing), Some(pause)) = (self.pairing.as_mut(), pause) {
+            pairing.paused(pause);
         }
     }
 
@@ -332,9 +342,8 @@ impl<I: CallIo> Player<'_, I> {
             self.io
                 .send_messages(bytes.clone(), per_round, &mut self.pending)
                 .await;
-            if let Some(unanswered) = self.unanswered.as_mut() {
-                let now = Instant::now();
-                unanswered.extend(std::iter::repeat_n(now, per_round as usize));
+            if let Some(pairing) = self.pairing.as_mut() {
+                pairing.sent(Instant::now());
             }
         }
         // What this side sends, it knows: captures work the same in both roles.
@@ -419,6 +428,8 @@ impl<I: CallIo> Player<'_, I> {
                     diffs,
                 ));
             }
+            // The peer paced each repetition by `after:`.
+            self.scripted_pause(step.after);
             self.answered();
             self.capture_from_message(step, expected.descriptor(), &bytes);
         }
@@ -432,10 +443,14 @@ impl<I: CallIo> Player<'_, I> {
         Ok(())
     }
 
-    /// A checked message answers the oldest unanswered send: reports its latency.
-    fn answered(&mut self) {
-        if let Some(sent) = self.unanswered.as_mut().and_then(VecDeque::pop_front) {
-            self.observer.message_latency(sent.elapsed());
+    /// A checked message was taken now: reports its latency from the send it answers.
+    fn answered(&self) {
+        let latency = self
+            .pairing
+            .as_ref()
+            .and_then(|p| p.answered(Instant::now()));
+        if let Some(latency) = latency {
+            self.observer.message_latency(latency);
         }
     }
 
@@ -476,6 +491,7 @@ impl<I: CallIo> Player<'_, I> {
                 Some((step, spec, left)) => {
                     *left -= 1;
                     let (step, detail) = (*step, spec.display());
+                    self.scripted_pause(step.after);
                     self.answered();
                     self.capture_from_message(step, spec.descriptor(), &bytes);
                     self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
@@ -502,6 +518,7 @@ impl<I: CallIo> Player<'_, I> {
         step: &Step,
         spec: &crate::matching::MetadataSpec,
     ) -> Result<(), Failure> {
+        self.scripted_pause(step.after);
         let began = Instant::now();
         let headers = loop {
             if let Some(headers) = self.headers.clone() {
