@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::client::ConnectOptions;
 use crate::report::{ColorChoice, ReportFormat};
-use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
+use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -169,6 +170,45 @@ pub struct WireArgs {
     pub http2_connection_window: u32,
 }
 
+/// TLS towards the server, for the commands that call one (`run`, `bench`).
+#[derive(Debug, Clone, Args)]
+pub struct ClientTlsArgs {
+    /// Connect with TLS.
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate (PEM) to trust (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS (implies --tls).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The :authority (and TLS server name) to send instead of the target's host.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub authority: Option<String>,
+}
+
+impl ClientTlsArgs {
+    /// Whether any flag asks for TLS.
+    pub fn enabled(&self) -> bool {
+        self.tls || self.cacert.is_some() || self.cert.is_some()
+    }
+
+    /// The connection options these flags ask for, with `http2` windows.
+    pub fn connect_options(&self, http2: Http2Settings) -> ConnectOptions {
+        ConnectOptions {
+            tls: self.enabled(),
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            authority: self.authority.clone(),
+            http2,
+        }
+    }
+}
+
 /// `grpc-replay run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -187,21 +227,9 @@ pub struct RunArgs {
     /// Stop after the first failed call; calls not played are reported as skipped.
     #[arg(long)]
     pub fail_fast: bool,
-    /// Connect with TLS.
-    #[arg(long)]
-    pub tls: bool,
-    /// CA certificate (PEM) to trust (implies --tls).
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS (implies --tls).
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// Client key (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// The :authority (and TLS server name) to send instead of the target's host.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub authority: Option<String>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -283,6 +311,9 @@ pub struct BenchArgs {
     /// standard error).
     #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
     pub report: Option<ReportTarget>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,

@@ -51,6 +51,11 @@ pub async fn bench(args: BenchArgs) -> Exit {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
+    if args.loopback && args.client_tls.enabled() {
+        eprintln!("error: --loopback serves without TLS: drop --tls, --cacert and --cert");
+        return Exit::Invalid;
+    }
+    let connect = args.client_tls.connect_options(http2);
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
         latencies: true,
@@ -79,7 +84,7 @@ pub async fn bench(args: BenchArgs) -> Exit {
             }
         },
     };
-    let channels = match connect_all(&target, http2, args.connections).await {
+    let channels = match connect_all(&target, &connect, args.connections).await {
         Ok(channels) => channels,
         Err(exit) => return exit,
     };
@@ -188,14 +193,14 @@ async fn start_loopback(
 }
 
 /// Opens `count` connections to `target`.
-async fn connect_all(target: &str, http2: Http2Settings, count: u32) -> Result<Vec<Channel>, Exit> {
-    let options = ConnectOptions {
-        http2,
-        ..ConnectOptions::default()
-    };
+async fn connect_all(
+    target: &str,
+    options: &ConnectOptions,
+    count: u32,
+) -> Result<Vec<Channel>, Exit> {
     let mut channels = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        match connect(target, &options).await {
+        match connect(target, options).await {
             Ok(channel) => channels.push(channel),
             Err(error) => {
                 eprintln!("error: {error}");

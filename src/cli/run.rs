@@ -12,7 +12,7 @@ use super::args::RunArgs;
 use super::exit::Exit;
 use super::load::load_scenarios;
 use super::{finish, play_options, progress, ReportFiles};
-use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
+use crate::client::{connect, run_scenario, ConnectError};
 use crate::report::{Collector, Progress, RunOutcome, SkippedCall, Tally};
 use crate::runner::{CallResult, Failure, FailureKind, Observer, PlayOptions, Silent};
 use crate::scenario::{Call, Role, Scenario};
@@ -87,14 +87,7 @@ pub async fn run(args: RunArgs) -> Exit {
         }
     }
 
-    let connect_options = ConnectOptions {
-        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
-        cacert: args.cacert.clone(),
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        authority: args.authority.clone(),
-        http2,
-    };
+    let connect_options = args.client_tls.connect_options(http2);
     let mut channels: HashMap<&str, Result<Channel, String>> = HashMap::new();
     for target in &targets {
         if !channels.contains_key(target.as_str()) {
