@@ -7,6 +7,7 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+use super::schedule::LATE_TOLERANCE;
 use super::stats::Merged;
 
 /// Everything a benchmark measured (`--report json=PATH` writes it as is).
@@ -22,6 +23,11 @@ pub struct BenchReport {
     pub connections: usize,
     /// Iterations asked for per second, when the rate was fixed.
     pub rate: Option<f64>,
+    /// How long the rate (or the concurrency) took to climb to its full value, in seconds;
+    /// `None` without `--ramp`.
+    pub ramp_seconds: Option<f64>,
+    /// How the iterations kept to their schedule, when the rate was fixed.
+    pub schedule: Option<ScheduleFigures>,
     /// From the start to the end of the last call, in seconds.
     pub elapsed_seconds: f64,
     /// The calls.
@@ -41,6 +47,20 @@ pub struct BenchReport {
     pub first_failure: Option<String>,
     /// The server side of a `--loopback` benchmark.
     pub server_side: Option<ServerSide>,
+}
+
+/// How scheduled iterations kept to their times. Their calls are timed from when the
+/// iteration was due, so a server too slow for the rate shows in the latencies instead of
+/// silently lowering the rate (no coordinated omission).
+#[derive(Debug, Clone, Serialize)]
+pub struct ScheduleFigures {
+    /// Iterations started on the schedule.
+    pub iterations: u64,
+    /// Of those, how many started more than [`LATE_TOLERANCE`] after they were due (every
+    /// worker was busy, or the machine was).
+    pub started_late: u64,
+    /// The longest an iteration waited past its time, in milliseconds.
+    pub latest_start_ms: f64,
 }
 
 /// Calls and their rate.
@@ -169,7 +189,14 @@ impl BenchReport {
             target: setup.target,
             concurrency: options.concurrency,
             connections: setup.connections,
-            rate: options.rate,
+            rate: options.schedule.rate,
+            ramp_seconds: (!options.schedule.ramp.is_zero())
+                .then_some(options.schedule.ramp.as_secs_f64()),
+            schedule: options.schedule.rate.map(|_| ScheduleFigures {
+                iterations: counts.scheduled,
+                started_late: counts.late,
+                latest_start_ms: client.latest_start.as_secs_f64() * 1e3,
+            }),
             elapsed_seconds: seconds,
             calls: CallFigures {
                 total: counts.calls,
@@ -206,9 +233,13 @@ impl BenchReport {
             .rate
             .map(|r| format!(", rate {} iterations/s", decimal(r)))
             .unwrap_or_default();
+        let ramp = self
+            .ramp_seconds
+            .map(|r| format!(" after a {r}s ramp"))
+            .unwrap_or_default();
         let _ = writeln!(
             out,
-            "{files} against {}: concurrency {} over {} connection{}{rate}, {:.2}s",
+            "{files} against {}: concurrency {} over {} connection{}{rate}{ramp}, {:.2}s",
             self.target,
             self.concurrency,
             self.connections,
@@ -253,6 +284,9 @@ impl BenchReport {
                 }
             }
         }
+        if let Some(schedule) = &self.schedule {
+            write_schedule(&mut out, schedule);
+        }
         write_failures(&mut out, "failures", &self.failures, &self.first_failure);
         if let Some(server) = &self.server_side {
             let _ = writeln!(
@@ -270,6 +304,26 @@ impl BenchReport {
         }
         out
     }
+}
+
+fn write_schedule(out: &mut String, schedule: &ScheduleFigures) {
+    let _ = writeln!(
+        out,
+        "  schedule  {} of {} iterations started late (over {}ms past due, at most {:.3}ms);",
+        grouped(schedule.started_late),
+        grouped(schedule.iterations),
+        LATE_TOLERANCE.as_millis(),
+        schedule.latest_start_ms
+    );
+    let advice = if schedule.started_late > 0 {
+        "; raise --concurrency to keep up with --rate"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "            calls are timed from when their iteration was due{advice}"
+    );
 }
 
 fn write_failures(

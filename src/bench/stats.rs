@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use super::schedule::LATE_TOLERANCE;
 use crate::runner::{CallResult, Failure, FailureKind, Observer, StepOutcome, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
@@ -35,6 +36,9 @@ pub struct Shard {
     failed: AtomicU64,
     sent: AtomicU64,
     received: AtomicU64,
+    scheduled: AtomicU64,
+    late: AtomicU64,
+    latest_start_nanos: AtomicU64,
     call_latency: Mutex<Histogram<u64>>,
     message_latency: Mutex<Histogram<u64>>,
     failures: Mutex<Failures>,
@@ -55,10 +59,62 @@ impl Shard {
             failed: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
+            scheduled: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            latest_start_nanos: AtomicU64::new(0),
             call_latency: Mutex::new(histogram()),
             message_latency: Mutex::new(histogram()),
             failures: Mutex::new(Failures::default()),
         }
+    }
+}
+
+impl Shard {
+    /// A scheduled iteration started `late` after it was due.
+    pub fn started(&self, late: Duration) {
+        self.scheduled.fetch_add(1, Ordering::Relaxed);
+        if late > LATE_TOLERANCE {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(late.as_nanos()).unwrap_or(u64::MAX);
+        self.latest_start_nanos.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// A call ended; `late`: how long after it was due its iteration started.
+    fn finished(&self, scenario: &Scenario, result: &CallResult, late: Duration) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        record(&self.call_latency, result.duration.saturating_add(late));
+        if let Some(failure) = &result.failure {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            let mut failures = lock(&self.failures);
+            *failures.by_kind.entry(failure_kind(failure)).or_default() += 1;
+            failures
+                .first
+                .get_or_insert_with(|| failure.describe(&scenario.path));
+        }
+    }
+}
+
+/// Observes the calls of one scheduled iteration for a shard: their latency counts from
+/// when the iteration was due.
+pub struct Iteration<'a> {
+    /// Where the figures go.
+    pub shard: &'a Shard,
+    /// How long after it was due the iteration started.
+    pub late: Duration,
+}
+
+impl Observer for Iteration<'_> {
+    fn step(&self, scenario: &Scenario, call: &Call, role: Role, record: &StepRecord) {
+        self.shard.step(scenario, call, role, record);
+    }
+
+    fn message_latency(&self, latency: Duration) {
+        self.shard.message_latency(latency);
+    }
+
+    fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
+        self.shard.finished(scenario, result, self.late);
     }
 }
 
@@ -92,16 +148,7 @@ impl Observer for Shard {
     }
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        record(&self.call_latency, result.duration);
-        if let Some(failure) = &result.failure {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            let mut failures = lock(&self.failures);
-            *failures.by_kind.entry(failure_kind(failure)).or_default() += 1;
-            failures
-                .first
-                .get_or_insert_with(|| failure.describe(&scenario.path));
-        }
+        self.finished(scenario, result, Duration::ZERO);
     }
 }
 
@@ -130,6 +177,10 @@ pub struct Counts {
     pub sent: u64,
     /// Messages received and checked.
     pub received: u64,
+    /// Iterations started on a schedule (`--rate`).
+    pub scheduled: u64,
+    /// Of those, how many started more than [`LATE_TOLERANCE`] after they were due.
+    pub late: u64,
 }
 
 impl Counts {
@@ -142,6 +193,8 @@ impl Counts {
                 failed: total.failed + shard.failed.load(Ordering::Relaxed),
                 sent: total.sent + shard.sent.load(Ordering::Relaxed),
                 received: total.received + shard.received.load(Ordering::Relaxed),
+                scheduled: total.scheduled + shard.scheduled.load(Ordering::Relaxed),
+                late: total.late + shard.late.load(Ordering::Relaxed),
             })
     }
 
@@ -155,6 +208,8 @@ impl Counts {
 pub struct Merged {
     /// The totals.
     pub counts: Counts,
+    /// The longest a scheduled iteration waited past its time.
+    pub latest_start: Duration,
     /// How long calls took, in nanoseconds.
     pub call_latency: Histogram<u64>,
     /// How long checked messages took from the send they answer, in nanoseconds.
@@ -170,12 +225,15 @@ impl Merged {
     pub fn of(shards: &[Shard]) -> Merged {
         let mut merged = Merged {
             counts: Counts::of(shards),
+            latest_start: Duration::ZERO,
             call_latency: histogram(),
             message_latency: histogram(),
             failures: BTreeMap::new(),
             first_failure: None,
         };
         for shard in shards {
+            let latest = Duration::from_nanos(shard.latest_start_nanos.load(Ordering::Relaxed));
+            merged.latest_start = merged.latest_start.max(latest);
             merged
                 .call_latency
                 .add(&*lock(&shard.call_latency))

@@ -303,10 +303,14 @@ pub struct BenchArgs {
     #[arg(short = 'n', long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
-    /// Start this many iterations per second, all workers together (default: as fast as
-    /// the concurrency allows).
+    /// Start this many iterations per second, all workers together, and time each call
+    /// from when its iteration was due (default: as fast as the concurrency allows).
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Climb linearly from zero to the full --rate (or, without one, to the full
+    /// --concurrency) over this long first (humantime: 10s, 1m).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub ramp: Option<Duration>,
     /// Write the figures as JSON (PATH `-`: standard output; the table then goes to
     /// standard error).
     #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]

@@ -12,7 +12,8 @@ use super::exit::Exit;
 use super::load::load_scenarios;
 use super::{create, write_all};
 use crate::bench::{
-    Bench, BenchOptions, BenchReport, LiveProgress, Merged, ServerSide, Setup, Shard, Stop,
+    Bench, BenchOptions, BenchReport, LiveProgress, Merged, Schedule, ServerSide, Setup, Shard,
+    Stop,
 };
 use crate::client::{connect, ConnectError, ConnectOptions};
 use crate::runner::PlayOptions;
@@ -95,7 +96,10 @@ pub async fn bench(args: BenchArgs) -> Exit {
     };
     let options = BenchOptions {
         concurrency: args.concurrency as usize,
-        rate: args.rate,
+        schedule: Schedule {
+            rate: args.rate,
+            ramp: args.ramp.unwrap_or_default(),
+        },
         stop,
         play,
     };
