@@ -19,7 +19,7 @@ const CALLS: u64 = 6;
 /// Benches `client_file` against `serve PAUSED`; returns the per-message latency summary
 /// (milliseconds) after checking the call and message counts.
 fn per_message_latency(client_file: &str) -> serde_json::Value {
-    let (mut server, address) = serve(PAUSED);
+    let (mut server, address) = serve(&[PAUSED]);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let report = dir.path().join("report.json");
     let calls = CALLS.to_string();

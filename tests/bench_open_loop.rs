@@ -14,7 +14,7 @@ const SLOW: &str = "tests/fixtures/bench/slow_unary.yaml";
 
 /// Benches UNARY against `serve server_file` with `flags`; returns the report.
 fn bench_against(server_file: &str, flags: &[&str]) -> serde_json::Value {
-    let (mut server, address) = serve(server_file);
+    let (mut server, address) = serve(&[server_file]);
     let dir = tempfile::tempdir().expect("a temporary directory");
     let report = dir.path().join("report.json");
     let args = [&[UNARY, "--target", &address], flags].concat();

@@ -3,14 +3,18 @@
 //! measures calls, messages, latencies and failures. The calls are played by the same
 //! engine as `run` ([`crate::client::run_scenario`]); only the counting is added.
 
+mod histogram;
 mod live;
+mod merge;
 mod report;
 mod schedule;
 mod stats;
 
 pub use live::LiveProgress;
+pub use merge::{merge, read_report, MergeError};
 pub use report::{
-    BenchReport, CallFigures, LatencySummary, MessageFigures, ScheduleFigures, ServerSide, Setup,
+    BenchReport, CallFigures, Histograms, LatencySummary, MessageFigures, ScheduleFigures,
+    ServerSide, Setup, REPORT_VERSION,
 };
 pub use schedule::{Schedule, LATE_TOLERANCE};
 pub use stats::{Counts, Merged, Shard};

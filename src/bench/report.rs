@@ -5,14 +5,24 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::schedule::LATE_TOLERANCE;
+use super::histogram::encode;
+use super::schedule::{Schedule, LATE_TOLERANCE};
 use super::stats::Merged;
 
-/// Everything a benchmark measured (`--report json=PATH` writes it as is).
-#[derive(Debug, Clone, Serialize)]
+/// The version of the report's layout; `bench merge` reads this version only.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Everything a benchmark measured (`--report json=PATH` writes it as is); `bench merge`
+/// reads such reports back and combines them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchReport {
+    /// The layout's version ([`REPORT_VERSION`]).
+    pub version: u32,
+    /// The reports this one combines (`bench merge`); empty for a single benchmark.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
     /// The scenario files played.
     pub files: Vec<String>,
     /// The server called (`HOST:PORT`).
@@ -47,12 +57,24 @@ pub struct BenchReport {
     pub first_failure: Option<String>,
     /// The server side of a `--loopback` benchmark.
     pub server_side: Option<ServerSide>,
+    /// The latency histograms, for merging.
+    pub histograms: Histograms,
+}
+
+/// The latency histograms in nanoseconds, each as base64 of HdrHistogram's V2 compressed
+/// encoding (3 significant digits), which any HdrHistogram library decodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Histograms {
+    /// Per call (from when its iteration was due, with `--rate`).
+    pub call_latency_ns: String,
+    /// Per checked message.
+    pub message_latency_ns: String,
 }
 
 /// How scheduled iterations kept to their times. Their calls are timed from when the
 /// iteration was due, so a server too slow for the rate shows in the latencies instead of
 /// silently lowering the rate (no coordinated omission).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ScheduleFigures {
     /// Iterations started on the schedule.
     pub iterations: u64,
@@ -64,7 +86,7 @@ pub struct ScheduleFigures {
 }
 
 /// Calls and their rate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallFigures {
     /// Calls ended.
     pub total: u64,
@@ -77,7 +99,7 @@ pub struct CallFigures {
 }
 
 /// Messages and their rate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageFigures {
     /// Messages sent.
     pub sent: u64,
@@ -88,7 +110,7 @@ pub struct MessageFigures {
 }
 
 /// What the in-process server of a `--loopback` benchmark saw.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerSide {
     /// Calls it played.
     pub calls: u64,
@@ -113,7 +135,7 @@ impl ServerSide {
 }
 
 /// Percentiles of a latency histogram, in milliseconds.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// How many values.
     pub count: u64,
@@ -164,13 +186,18 @@ pub struct Setup {
     pub target: String,
     /// The connections.
     pub connections: usize,
+    /// Iterations in flight at once.
+    pub concurrency: usize,
+    /// The pace.
+    pub schedule: Schedule,
+    /// The reports combined (`bench merge`).
+    pub merged_from: Vec<String>,
 }
 
 impl BenchReport {
     /// The report of what the client side counted in `elapsed`.
     pub fn new(
         setup: Setup,
-        options: &super::BenchOptions,
         elapsed: Duration,
         client: Merged,
         server_side: Option<ServerSide>,
@@ -184,15 +211,17 @@ impl BenchReport {
             }
         };
         let counts = client.counts;
+        let schedule = setup.schedule;
         BenchReport {
+            version: REPORT_VERSION,
+            merged_from: setup.merged_from,
             files: setup.files,
             target: setup.target,
-            concurrency: options.concurrency,
+            concurrency: setup.concurrency,
             connections: setup.connections,
-            rate: options.schedule.rate,
-            ramp_seconds: (!options.schedule.ramp.is_zero())
-                .then_some(options.schedule.ramp.as_secs_f64()),
-            schedule: options.schedule.rate.map(|_| ScheduleFigures {
+            rate: schedule.rate,
+            ramp_seconds: (!schedule.ramp.is_zero()).then_some(schedule.ramp.as_secs_f64()),
+            schedule: schedule.rate.map(|_| ScheduleFigures {
                 iterations: counts.scheduled,
                 started_late: counts.late,
                 latest_start_ms: client.latest_start.as_secs_f64() * 1e3,
@@ -211,6 +240,10 @@ impl BenchReport {
             },
             call_latency_ms: LatencySummary::of(&client.call_latency),
             message_latency_ms: LatencySummary::of(&client.message_latency),
+            histograms: Histograms {
+                call_latency_ns: encode(&client.call_latency),
+                message_latency_ns: encode(&client.message_latency),
+            },
             failures: client.failures,
             first_failure: client.first_failure,
             server_side,
@@ -237,6 +270,14 @@ impl BenchReport {
             .ramp_seconds
             .map(|r| format!(" after a {r}s ramp"))
             .unwrap_or_default();
+        if !self.merged_from.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} reports merged: {}",
+                self.merged_from.len(),
+                self.merged_from.join(", ")
+            );
+        }
         let _ = writeln!(
             out,
             "{files} against {}: concurrency {} over {} connection{}{rate}{ramp}, {:.2}s",

@@ -8,17 +8,10 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use super::histogram::histogram;
 use super::schedule::LATE_TOLERANCE;
 use crate::runner::{CallResult, Failure, FailureKind, Observer, StepOutcome, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
-
-/// Significant decimal digits the latency histograms keep.
-const SIGNIFICANT_DIGITS: u8 = 3;
-
-/// A latency histogram in nanoseconds, growing to the largest value recorded.
-fn histogram() -> Histogram<u64> {
-    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
-}
 
 /// Adds `duration` to `histogram` (growing it as needed; beyond its reach, at its top).
 fn record(histogram: &Mutex<Histogram<u64>>, duration: Duration) {

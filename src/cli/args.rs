@@ -280,7 +280,11 @@ pub struct ServeArgs {
 
 /// `grpc-replay bench`.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    /// Instead of a benchmark: another bench action.
+    #[command(subcommand)]
+    pub action: Option<BenchAction>,
     /// The server to call (HOST:PORT); overrides the scenario's `target:`.
     #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "loopback")]
     pub target: Option<String>,
@@ -324,6 +328,26 @@ pub struct BenchArgs {
     /// HTTP/2 and timing.
     #[command(flatten)]
     pub wire: WireArgs,
+}
+
+/// What `grpc-replay bench` does besides benchmarking.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BenchAction {
+    /// Combine the JSON reports of benchmarks run side by side (several machines, the pods
+    /// of a Kubernetes Job) into one: counts and latency histograms add up.
+    Merge(MergeArgs),
+}
+
+/// `grpc-replay bench merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Reports written by `bench --report json=PATH`.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Write the combined report as JSON (PATH `-`: standard output; the table then goes
+    /// to standard error).
+    #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
+    pub report: Option<ReportTarget>,
 }
 
 /// `grpc-replay check`.

@@ -23,10 +23,16 @@ pub fn grpc_replay(args: &[&str]) -> Command {
     command
 }
 
-/// `grpc-replay serve FILE` on a free loopback port; returns it with its address once it
+/// `grpc-replay serve FILES` on a free loopback port; returns it with its address once it
 /// listens (killed when dropped).
-pub fn serve(file: &str) -> (Process, String) {
-    let command = grpc_replay(&["serve", file, "--listen", "127.0.0.1:0", "--color", "never"]);
+pub fn serve(files: &[&str]) -> (Process, String) {
+    let args = [
+        &["serve"],
+        files,
+        &["--listen", "127.0.0.1:0", "--color", "never"],
+    ]
+    .concat();
+    let command = grpc_replay(&args);
     let mut server = Process::start("grpc-replay serve", command);
     let address = server.listening_address();
     (server, address)
