@@ -6,6 +6,7 @@ mod check;
 mod describe;
 mod exit;
 mod load;
+mod record;
 mod reflect;
 mod reporting;
 mod run;
@@ -46,6 +47,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::check(args),
         Command::List(args) => check::list(args),
         Command::Describe(args) => describe::describe(args),
+        Command::Record(args) => runtime().block_on(record::record_command(args)),
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };

@@ -25,19 +25,6 @@ use crate::transport::Http2Settings;
 /// Why calls are skipped after a failure with `--fail-fast`.
 const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a failure";
 
-/// How the client connects, from the TLS flags and --wait-for-target.
-fn connect_options(args: &RunArgs, http2: Http2Settings) -> ConnectOptions {
-    ConnectOptions {
-        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
-        cacert: args.cacert.clone(),
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        authority: args.authority.clone(),
-        http2,
-        wait_for_target: args.wait_for_target.unwrap_or_default(),
-    }
-}
-
 /// Runs the command.
 pub async fn run(args: RunArgs) -> Exit {
     let reports = match Reports::open(&args.output) {
@@ -54,7 +41,10 @@ pub async fn run(args: RunArgs) -> Exit {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
-    let connect_options = connect_options(&args, http2);
+    let connect_options = ConnectOptions {
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
+        ..args.client_tls.connect_options(http2)
+    };
     let reflector =
         (!args.loopback).then(|| reflector(args.target.clone(), connect_options.clone()));
     let Loaded {
