@@ -430,3 +430,22 @@ fn run_without_waiting_fails_to_connect_to_a_server_not_started_yet() {
     serve.terminate();
     assert_exit(&serve.finish(LIMIT), 1);
 }
+
+#[test]
+fn client_sleeps_and_afters_end_at_the_calls_deadline() {
+    let sleepy = fixture("sleepy.yaml");
+    let started = std::time::Instant::now();
+    let run = Process::run("run", command(&["run", "--loopback", &sleepy], None), LIMIT);
+    // The bound is the feature: 2 s deadlines, against a 30 s sleep and a 99999999h wait.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{}",
+        run.describe()
+    );
+    assert_exit(&run, 1);
+    assert!(
+        run.stdout.contains("0 passed, 2 failed"),
+        "{}",
+        run.describe()
+    );
+}
