@@ -62,6 +62,7 @@ fn pool() -> &'static DescriptorPool {
         load_pool(&ProtoSources {
             files: vec![file],
             import_paths: vec![dir.path().to_path_buf()],
+            ..ProtoSources::default()
         })
         .expect("the sample proto compiles")
     })

@@ -23,7 +23,7 @@ use server_support::pb::tutorial::{NumberRequest, NumberResponse};
 use server_support::pb::unpackaged::chat_client::ChatClient;
 use server_support::pb::unpackaged::hello_world_client::HelloWorldClient;
 use server_support::pb::unpackaged::ChatMessage;
-use server_support::{bounded, fixture, line_of, raw_call, read_all, Replay, Served};
+use server_support::{bounded, fixture, line_of, raw_call, read_all, H2Call, Replay, Served};
 
 fn point(latitude: i32, longitude: i32) -> Point {
     Point {
@@ -376,6 +376,72 @@ async fn cancel_step_passes_when_the_client_drops_the_call() {
     // once both halves of the call are dropped; the request half ends first.
     drop((maxima, sender));
     assert_exit(&served.finish(), 0, "served 1 file, 1 call: 1 passed");
+}
+
+/// A client that resets its stream with `reason` right after the first answer, without
+/// ever half-closing, against `serve FIXTURE --once`: how the server exits.
+async fn reset_after_first_answer(fixture: &str, reason: h2::Reason) -> server_support::Finished {
+    let served = Served::start(&[fixture], &["--once"]);
+    let first = MaximumRequest { number: 1 }.encode_to_vec();
+    let mut call =
+        H2Call::start(served.addr, "/calculator.CalculatorService/Maximum", &first).await;
+    let answer =
+        MaximumResponse::decode(call.next_message().await.as_slice()).expect("a MaximumResponse");
+    assert_eq!(answer, MaximumResponse { result: 1 });
+    call.reset(reason);
+    bounded(
+        "serve --once to exit",
+        tokio::task::spawn_blocking(move || served.finish()),
+    )
+    .await
+    .expect("the waiting thread joins")
+}
+
+/// A cancel is never a half-close: a script that expects `close` fails against a client
+/// that resets (CANCEL, or Ballerina's STREAM_CLOSED), every time (a repeat for soundness,
+/// not a retry: one pass would be a wrong verdict).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_never_passes_for_a_half_close() {
+    for reason in [h2::Reason::CANCEL, h2::Reason::STREAM_CLOSED] {
+        for run in 1..=20 {
+            let finished = reset_after_first_answer("cancel/expects_close.yaml", reason).await;
+            assert_eq!(
+                finished.code,
+                Some(1),
+                "run {run} with {reason:?}: the server passed a `close` step for a reset\n{}",
+                finished.stdout
+            );
+            assert!(
+                finished
+                    .stdout
+                    .contains("but the client cancelled the call"),
+                "run {run} with {reason:?}:\n{}",
+                finished.stdout
+            );
+        }
+    }
+}
+
+/// The positive twin: the same resets pass a script that expects `cancel`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_passes_for_a_cancel_step() {
+    for reason in [h2::Reason::CANCEL, h2::Reason::STREAM_CLOSED] {
+        let finished = reset_after_first_answer("steps/cancel.yaml", reason).await;
+        assert_exit(&finished, 0, "served 1 file, 1 call: 1 passed");
+    }
+}
+
+/// A reset with a code that does not cancel (INTERNAL_ERROR, long before the deadline)
+/// is not a cancel.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_with_another_code_is_not_a_cancel() {
+    let finished = reset_after_first_answer("steps/cancel.yaml", h2::Reason::INTERNAL_ERROR).await;
+    assert_eq!(finished.code, Some(1), "{}", finished.stdout);
+    assert!(
+        finished.stdout.contains("which is not a cancel"),
+        "{}",
+        finished.stdout
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -83,6 +83,22 @@ pub struct ProtoArgs {
     /// A directory to search for imports (repeatable).
     #[arg(short = 'I', long = "import-path", value_name = "DIR")]
     pub import_paths: Vec<PathBuf>,
+    /// A protoset (a binary FileDescriptorSet from `protoc -o FILE --include_imports` or
+    /// `buf build -o FILE`) to load instead of the bundled protos (repeatable).
+    #[arg(long = "protoset", value_name = "FILE")]
+    pub protosets: Vec<PathBuf>,
+}
+
+impl ProtoArgs {
+    /// The descriptor sources these flags name.
+    pub fn sources(&self) -> crate::protos::ProtoSources {
+        crate::protos::ProtoSources {
+            files: self.protos.clone(),
+            import_paths: self.import_paths.clone(),
+            protosets: self.protosets.clone(),
+            reflected: None,
+        }
+    }
 }
 
 /// What every command that loads scenarios takes.

@@ -3,7 +3,7 @@
 use super::args::{CheckArgs, ProtoArgs, RoleArg};
 use super::exit::Exit;
 use super::load::load_scenarios;
-use crate::protos::{load_pool, ProtoSources, RpcKind};
+use crate::protos::{load_pool, RpcKind};
 use crate::scenario::{unplayable, Role};
 
 /// Validates scenarios and says which roles can play them.
@@ -53,11 +53,7 @@ pub fn check(args: CheckArgs) -> Exit {
 
 /// Prints every service and method with its streaming kind.
 pub fn list(args: ProtoArgs) -> Exit {
-    let sources = ProtoSources {
-        files: args.protos,
-        import_paths: args.import_paths,
-    };
-    let pool = match load_pool(&sources) {
+    let pool = match load_pool(&args.sources()) {
         Ok(pool) => pool,
         Err(error) => {
             eprintln!("error: {error}");

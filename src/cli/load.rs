@@ -4,7 +4,6 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::cli::args::{check_var_name, LoadArgs};
-use crate::protos::ProtoSources;
 use crate::scenario::{
     collect_files, load_file, LoadError, LoadOptions, PoolCache, Role, Scenario, VarSources,
 };
@@ -36,10 +35,7 @@ pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Option<Vec<Scenario>> 
             files: file_vars,
             use_env: true,
         },
-        protos: ProtoSources {
-            files: args.protos.protos.clone(),
-            import_paths: args.protos.import_paths.clone(),
-        },
+        protos: args.protos.sources(),
         roles: roles.to_vec(),
     };
     let mut pools = PoolCache::default();

@@ -1,59 +1,107 @@
-//! Loading `.proto` files at run time with protox.
+//! Loading descriptors at run time: `.proto` text, protoset files and what a server
+//! answered through reflection, merged into one pool through [`super::normalise`].
 
-use std::path::{Path, PathBuf};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use prost_reflect::DescriptorPool;
 
-/// Which `.proto` files to load, and where their imports are found.
+use super::normalise::build_pool;
+use super::text::compile_text;
+
+/// Where descriptors come from; several sources are merged into one pool.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ProtoSources {
-    /// The files to compile.
+    /// `.proto` files to compile.
     pub files: Vec<PathBuf>,
     /// Directories searched for the files and their imports.
     pub import_paths: Vec<PathBuf>,
+    /// Encoded `FileDescriptorSet` files (`protoc -o FILE --include_imports`, `buf build -o`).
+    pub protosets: Vec<PathBuf>,
+    /// What a server answered through reflection.
+    pub reflected: Option<Reflected>,
 }
 
-/// A `.proto` file that could not be read or compiled.
+impl ProtoSources {
+    /// Whether no source is named (the bundled protos are then used).
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty() && self.protosets.is_empty() && self.reflected.is_none()
+    }
+
+    /// The sources, named for a message.
+    fn describe(&self) -> String {
+        let mut names: Vec<String> = self
+            .files
+            .iter()
+            .chain(&self.protosets)
+            .map(|f| f.display().to_string())
+            .collect();
+        if let Some(reflected) = &self.reflected {
+            names.push(format!("reflection of {}", reflected.target));
+        }
+        names.join(", ")
+    }
+}
+
+/// The descriptors a server answered through reflection, as an encoded `FileDescriptorSet`.
+/// Two are the same when they come from the same target.
+#[derive(Debug, Clone)]
+pub struct Reflected {
+    /// The server asked (HOST:PORT).
+    pub target: String,
+    /// The files it sent, with their imports.
+    pub set: Arc<Vec<u8>>,
+}
+
+impl PartialEq for Reflected {
+    fn eq(&self, other: &Self) -> bool {
+        self.target == other.target
+    }
+}
+
+impl Eq for Reflected {}
+
+impl Hash for Reflected {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.target.hash(state);
+    }
+}
+
+/// Descriptors that could not be read or compiled.
 #[derive(Debug, thiserror::Error)]
-#[error("cannot load protos {files}: {message}")]
+#[error("cannot load protos {sources}: {message}")]
 pub struct ProtoError {
-    /// The files that were asked for, for the message.
-    pub files: String,
-    /// What protox said.
+    /// The sources that were asked for, for the message.
+    pub sources: String,
+    /// What went wrong.
     pub message: String,
 }
 
-/// Compiles `sources` into a descriptor pool; well-known types always resolve.
-/// With no files, the bundled pool is returned.
+/// Builds the pool of `sources`; well-known types always resolve. With no source, the
+/// bundled pool is returned.
 pub fn load_pool(sources: &ProtoSources) -> Result<DescriptorPool, ProtoError> {
-    if sources.files.is_empty() {
+    if sources.is_empty() {
         return Ok(super::bundled_pool());
     }
     let error = |message: String| ProtoError {
-        files: sources
-            .files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", "),
+        sources: sources.describe(),
         message,
     };
-    let mut includes = sources.import_paths.clone();
-    for file in &sources.files {
-        let dir = file.parent().unwrap_or(Path::new("."));
-        let dir = if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        };
-        if !includes.iter().any(|i| i == dir) {
-            includes.push(dir.to_path_buf());
-        }
+    // Encoded FileDescriptorSets concatenate into one: `file` is a repeated field.
+    let mut set = Vec::new();
+    if !sources.files.is_empty() {
+        set.extend(compile_text(&sources.files, &sources.import_paths).map_err(error)?);
     }
-    let mut compiler = protox::Compiler::new(&includes).map_err(|e| error(e.to_string()))?;
-    compiler.include_imports(true);
-    for file in &sources.files {
-        compiler.open_file(file).map_err(|e| error(e.to_string()))?;
+    for protoset in &sources.protosets {
+        let bytes = std::fs::read(protoset)
+            .map_err(|e| error(format!("cannot read {}: {e}", protoset.display())))?;
+        super::normalise::normalise(&bytes)
+            .map_err(|e| error(format!("{}: {e}", protoset.display())))?;
+        set.extend(bytes);
     }
-    Ok(compiler.descriptor_pool())
+    if let Some(reflected) = &sources.reflected {
+        set.extend(reflected.set.iter());
+    }
+    build_pool(&set).map_err(error)
 }

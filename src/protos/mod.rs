@@ -1,10 +1,15 @@
-//! Protobuf descriptors: the bundled seed protos and any `.proto` files loaded at run time.
+//! Protobuf descriptors: the bundled seed protos, and at run time `.proto` files, protosets
+//! and server reflection, all through one normalising step.
 
 mod bundled;
 mod loader;
+mod normalise;
+mod text;
 
 pub use bundled::bundled_pool;
-pub use loader::{load_pool, ProtoError, ProtoSources};
+pub use loader::{load_pool, ProtoError, ProtoSources, Reflected};
+pub use normalise::{build_pool, normalise};
+pub use text::PROTOC_ENV;
 
 use prost_reflect::{DescriptorPool, MethodDescriptor};
 

@@ -26,9 +26,18 @@ pub enum PeerEvent {
         /// what broke.
         transport_error: Option<String>,
     },
-    /// The client cancelled or reset the call (server role).
+    /// The client cancelled the call (server role): it reset the stream with CANCEL or
+    /// STREAM_CLOSED, or with any code at the call's deadline, or its connection ended.
     Cancelled(String),
+    /// The client reset the stream with another code before the call's deadline (server
+    /// role): not a cancel.
+    Reset(String),
 }
+
+/// How long a server waits past the call's deadline before it ends the call itself: the
+/// client's own reset at its deadline (it started its clock first) arrives in that time and
+/// is what a script's `cancel` step matches.
+pub const DEADLINE_RESET_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A final status to end a call with (server role).
 #[derive(Debug, Clone)]

@@ -28,7 +28,8 @@ use crate::protos::{all_methods, find_method, load_pool, method_path, ProtoSourc
 pub struct LoadOptions {
     /// Variable values from the command line and the environment.
     pub vars: VarSources,
-    /// `--proto` / `-I`: when it names files, they replace the file's `proto:`.
+    /// `--proto` / `--protoset` / `-I`: when they name files, they replace the file's
+    /// `proto:` and `protoset:`.
     pub protos: ProtoSources,
     /// The roles the scenario must be playable in; a step one of them cannot perform
     /// (a matcher where a message must be sent) is an error.
@@ -401,26 +402,10 @@ impl Loader<'_> {
 
     fn pool(&self, raw: &RawFile, pools: &mut PoolCache) -> Result<DescriptorPool, LoadError> {
         let base = self.path.parent().unwrap_or(Path::new("."));
-        let (sources, pos) = if !self.options.protos.files.is_empty() {
-            (self.options.protos.clone(), None)
-        } else if let Some(node) = &raw.proto {
-            let items: Vec<&Node> = match &node.value {
-                NodeValue::Seq(items) => items.iter().collect(),
-                _ => vec![node],
-            };
-            let mut files = Vec::new();
-            for item in items {
-                let file = item.as_str().ok_or_else(|| {
-                    self.err(
-                        item.pos,
-                        format!(
-                            "`proto:` takes a path or a list of paths, found {}",
-                            item.kind()
-                        ),
-                    )
-                })?;
-                files.push(base.join(file));
-            }
+        let mut pos = None;
+        let sources = if !self.options.protos.is_empty() {
+            self.options.protos.clone()
+        } else {
             let mut import_paths: Vec<PathBuf> = raw
                 .import_paths
                 .iter()
@@ -428,20 +413,46 @@ impl Loader<'_> {
                 .map(|p| base.join(&p.value))
                 .collect();
             import_paths.extend(self.options.protos.import_paths.iter().cloned());
-            (
-                ProtoSources {
-                    files,
-                    import_paths,
-                },
-                Some(node.pos),
-            )
-        } else {
-            (ProtoSources::default(), None)
+            pos = raw.proto.as_ref().or(raw.protoset.as_ref()).map(|n| n.pos);
+            ProtoSources {
+                files: self.paths(raw.proto.as_ref(), "proto", base)?,
+                import_paths,
+                protosets: self.paths(raw.protoset.as_ref(), "protoset", base)?,
+                reflected: None,
+            }
         };
         pools.get(&sources).map_err(|message| match pos {
             Some(pos) => self.err(pos, message),
             None => LoadError::file(self.path, message),
         })
+    }
+
+    /// The paths of `proto:` or `protoset:` (one path or a list), relative to the file.
+    fn paths(
+        &self,
+        node: Option<&Node>,
+        key: &str,
+        base: &Path,
+    ) -> Result<Vec<PathBuf>, LoadError> {
+        let items: Vec<&Node> = match node.map(|n| &n.value) {
+            None => Vec::new(),
+            Some(NodeValue::Seq(items)) => items.iter().collect(),
+            Some(_) => node.into_iter().collect(),
+        };
+        items
+            .into_iter()
+            .map(|item| {
+                item.as_str().map(|file| base.join(file)).ok_or_else(|| {
+                    self.err(
+                        item.pos,
+                        format!(
+                            "`{key}:` takes a path or a list of paths, found {}",
+                            item.kind()
+                        ),
+                    )
+                })
+            })
+            .collect()
     }
 
     fn match_mode(

@@ -22,6 +22,7 @@ pub type Located = Spanned<String>;
 pub struct RawFile {
     pub name: Option<Located>,
     pub proto: Option<Node>,
+    pub protoset: Option<Node>,
     pub import_paths: Option<Vec<Located>>,
     pub target: Option<Located>,
     pub listen: Option<Located>,

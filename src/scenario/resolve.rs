@@ -53,6 +53,7 @@ impl Resolver<'_> {
         Ok(RawFile {
             name: self.maybe_text(raw.name)?,
             proto: self.maybe_node(raw.proto)?,
+            protoset: self.maybe_node(raw.protoset)?,
             import_paths: raw
                 .import_paths
                 .map(|paths| paths.into_iter().map(|p| self.text(p)).collect())

@@ -4,11 +4,13 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Status, Streaming};
 
+use super::request_end::RequestReset;
 use crate::matching::{MetaValue, ReceivedMetadata};
-use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
+use crate::runner::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
 use crate::transport::{to_metadata_map, EventReceiver, EventSender};
 
 /// How long a reset waits for the reader to report its reason.
@@ -65,8 +67,11 @@ impl ServerCall {
 }
 
 /// Reads everything the client sends as it arrives, so that the HTTP/2 layer never holds
-/// unread frames while the script is busy.
-pub fn spawn_reader(mut stream: Streaming<Bytes>) -> EventReceiver {
+/// unread frames while the script is busy. The request body must have been wrapped by
+/// [`RequestReset::from_body_error`], so that a reset is not read as a half-close;
+/// `deadline` is when the call's deadline passes (a reset then is a cancel, whatever its
+/// code).
+pub fn spawn_reader(mut stream: Streaming<Bytes>, deadline: Option<Instant>) -> EventReceiver {
     let (mut events, receiver) = EventSender::new();
     tokio::spawn(async move {
         loop {
@@ -76,7 +81,7 @@ pub fn spawn_reader(mut stream: Streaming<Bytes>) -> EventReceiver {
             let event = match read {
                 Ok(Some(message)) => PeerEvent::Message(message),
                 Ok(None) => PeerEvent::HalfClosed,
-                Err(status) => PeerEvent::Cancelled(describe_reset(&status)),
+                Err(status) => ended_early(&status, deadline),
             };
             let last = !matches!(event, PeerEvent::Message(_));
             if !events.push(event).await {
@@ -91,20 +96,18 @@ pub fn spawn_reader(mut stream: Streaming<Bytes>) -> EventReceiver {
     receiver
 }
 
-fn describe_reset(status: &Status) -> String {
+/// The event for a request stream that failed: a reset (by its code), or what broke.
+fn ended_early(status: &Status, deadline: Option<Instant>) -> PeerEvent {
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {
-        if let Some(h2) = error.downcast_ref::<h2::Error>() {
-            if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
-                return crate::transport::SMALL_FRAME_GUARD.into();
-            }
-            if let Some(reason) = h2.reason() {
-                return format!("the client reset the stream ({reason:?})");
-            }
+        if let Some(reset) = error.downcast_ref::<RequestReset>() {
+            let at_deadline =
+                deadline.is_some_and(|at| Instant::now() + DEADLINE_RESET_GRACE >= at);
+            return reset.event(at_deadline);
         }
         source = error.source();
     }
-    format!("the client ended the call: {}", status.message())
+    PeerEvent::Cancelled(format!("the client ended the call: {}", status.message()))
 }
 
 impl CallIo for ServerCall {

@@ -4,6 +4,7 @@
 mod call;
 mod grpc_message;
 mod registry;
+mod request_end;
 mod service;
 
 pub use registry::{Registry, ScriptId, ServeSummary};

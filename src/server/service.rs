@@ -10,6 +10,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use http_body_util::BodyExt as _;
 use tokio::sync::oneshot;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
@@ -17,6 +18,7 @@ use tonic::{Request, Response, Status, Streaming};
 use super::call::{spawn_reader, ResponseStart, ServerCall};
 use super::grpc_message::minimal_grpc_message;
 use super::registry::Registry;
+use super::request_end::RequestReset;
 use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
 use crate::runner::{play_call, Observer, PlayOptions};
@@ -87,6 +89,9 @@ where
             if compress {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }
+            // Before tonic's decoder: it would read a reset request stream as its end.
+            let request =
+                request.map(|body| body.map_err(RequestReset::from_body_error as fn(_) -> _));
             let handler = tower::service_fn(move |incoming: Request<Streaming<Bytes>>| {
                 let state = state.clone();
                 let path = path.clone();
@@ -105,7 +110,8 @@ async fn handle(
     incoming: Request<Streaming<Bytes>>,
 ) -> Result<Response<ResponseStream>, Status> {
     let metadata = received_metadata(incoming.metadata());
-    let events = spawn_reader(incoming.into_inner());
+    let deadline = requested_deadline(&metadata).map(|wait| tokio::time::Instant::now() + wait);
+    let events = spawn_reader(incoming.into_inner(), deadline);
     let (answer_tx, answer) = oneshot::channel();
     // The call is chosen and played in a task of its own: when the client resets the stream
     // while the choice waits for its first message, hyper drops this future, but the script

@@ -369,3 +369,81 @@ pub async fn read_all<T>(mut stream: tonic::Streaming<T>) -> Result<Vec<T>, Stat
     }
     Ok(received)
 }
+
+/// One call made over a bare HTTP/2 stream, for what gRPC libraries do not let a test
+/// choose: resetting the stream with a given code while the request is still open.
+pub struct H2Call {
+    send: h2::SendStream<bytes::Bytes>,
+    body: h2::RecvStream,
+    received: bytes::BytesMut,
+}
+
+/// One gRPC message on the wire: uncompressed flag, big-endian length, the message.
+fn grpc_frame(message: &[u8]) -> bytes::Bytes {
+    let mut framed = Vec::with_capacity(5 + message.len());
+    framed.push(0);
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    framed.into()
+}
+
+impl H2Call {
+    /// Opens a connection to `addr`, calls `path` and sends `first` without ending the
+    /// request stream; returns once the response headers arrived.
+    pub async fn start(addr: SocketAddr, path: &str, first: &[u8]) -> H2Call {
+        let tcp = bounded("connecting", tokio::net::TcpStream::connect(addr))
+            .await
+            .expect("the server accepts connections");
+        let (requests, connection) = bounded("the HTTP/2 handshake", h2::client::handshake(tcp))
+            .await
+            .expect("an HTTP/2 handshake with prior knowledge");
+        tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        let mut requests = bounded("a new stream", requests.ready())
+            .await
+            .expect("the connection takes a stream");
+        let request = http::Request::post(format!("http://{addr}{path}"))
+            .header("content-type", "application/grpc")
+            .header("te", "trailers")
+            .body(())
+            .expect("a valid request");
+        let (response, mut send) = requests
+            .send_request(request, false)
+            .expect("the request is sent");
+        send.send_data(grpc_frame(first), false)
+            .expect("the first message is queued");
+        let response = bounded("the response headers", response)
+            .await
+            .expect("response headers");
+        H2Call {
+            send,
+            body: response.into_body(),
+            received: bytes::BytesMut::new(),
+        }
+    }
+
+    /// The next response message (raw bytes); panics when the response ends first.
+    pub async fn next_message(&mut self) -> Vec<u8> {
+        loop {
+            if self.received.len() >= 5 {
+                let len = u32::from_be_bytes(self.received[1..5].try_into().expect("4 bytes"));
+                if self.received.len() >= 5 + len as usize {
+                    self.received.advance(5);
+                    return self.received.split_to(len as usize).to_vec();
+                }
+            }
+            let chunk = bounded("a response message", self.body.data())
+                .await
+                .expect("the response goes on")
+                .expect("the response stream is readable");
+            let _ = self.body.flow_control().release_capacity(chunk.len());
+            self.received.extend_from_slice(&chunk);
+        }
+    }
+
+    /// Resets the stream with `reason` (the request stream never ended).
+    pub fn reset(mut self, reason: h2::Reason) {
+        self.send.send_reset(reason);
+    }
+}

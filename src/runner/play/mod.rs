@@ -1,0 +1,310 @@
+//! The step walker: plays one call's script in one role over a [`CallIo`]. The walker
+//! is here; how it waits for the peer, performs and checks steps, applies captures,
+//! keeps the deadline and builds failures is in the submodules.
+
+mod capture;
+mod check;
+mod deadline;
+mod events;
+mod failure;
+mod receive;
+mod send;
+
+use std::borrow::Cow;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+use tokio::time::{sleep, timeout_at, Instant};
+
+use super::captures::Captures;
+use super::io::{CallIo, FinalStatus, PeerEvent};
+use super::observer::Observer;
+use super::outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
+use crate::matching::{MessageSpec, ReceivedMetadata, SpecError};
+use crate::scenario::node::Pos;
+use crate::scenario::{Action, Call, MessageStep, Role, Scenario, StatusCode, Step};
+
+/// Limits that apply to every call.
+#[derive(Debug, Clone)]
+pub struct PlayOptions {
+    /// The deadline of a call whose scenario sets no `timeout:`.
+    pub default_timeout: Duration,
+    /// Record what the peer sent in each [`StepRecord`] (costs a decode per message).
+    pub transcript: bool,
+    /// Measure each checked message's latency: from the oldest of this side's sends that no
+    /// earlier checked message answered, to the moment the script takes the message (the
+    /// i-th reply pairs with the i-th send, as on request/response streams); reported
+    /// through [`Observer::message_latency`].
+    pub latencies: bool,
+    /// The variables captured by the file being played; give each file its own.
+    pub captures: Captures,
+}
+
+impl Default for PlayOptions {
+    fn default() -> Self {
+        PlayOptions {
+            default_timeout: Duration::from_secs(10),
+            transcript: false,
+            latencies: false,
+            captures: Captures::default(),
+        }
+    }
+}
+
+/// The status a server ends a call with when the client strays from the script.
+pub const STRAYED_CODE: StatusCode = StatusCode(9); // FAILED_PRECONDITION
+
+/// Plays `call` in `role` over `io`, reporting each step to `observer`.
+/// `peer_deadline` is a deadline the peer asked for (a server's incoming `grpc-timeout`).
+pub async fn play_call<I: CallIo>(
+    scenario: &Scenario,
+    call: &Call,
+    role: Role,
+    io: &mut I,
+    options: &PlayOptions,
+    peer_deadline: Option<Duration>,
+    observer: &dyn Observer,
+) -> CallResult {
+    let start = Instant::now();
+    let budget = deadline::budget(call.timeout, peer_deadline, options.default_timeout);
+    observer.call_started(scenario, call, role);
+    let mut player = Player {
+        scenario,
+        call,
+        role,
+        io,
+        observer,
+        start,
+        deadline: start + budget + deadline::grace(role),
+        budget,
+        pending: VecDeque::new(),
+        headers: None,
+        records: Vec::new(),
+        transcript: options.transcript.then(Vec::new),
+        unanswered: options.latencies.then(VecDeque::new),
+        captures: options.captures.clone(),
+        current: None,
+    };
+    let failure = player.play_within_deadline().await;
+    if let Some(failure) = &failure {
+        player.end_failed_call(failure).await;
+    }
+    let result = CallResult {
+        file: scenario.path.clone(),
+        scenario: scenario.name.clone(),
+        call_id: call.id.clone(),
+        call_name: call.name.clone(),
+        method: call.path.clone(),
+        role,
+        duration: start.elapsed(),
+        steps: player.records,
+        failure,
+    };
+    observer.call_finished(scenario, &result);
+    result
+}
+
+/// The state of one call being played.
+struct Player<'a, I> {
+    scenario: &'a Scenario,
+    call: &'a Call,
+    role: Role,
+    io: &'a mut I,
+    observer: &'a dyn Observer,
+    start: Instant,
+    deadline: Instant,
+    budget: Duration,
+    pending: VecDeque<PeerEvent>,
+    headers: Option<ReceivedMetadata>,
+    records: Vec<StepRecord>,
+    /// What the peer sent since the last record, when a transcript is kept.
+    transcript: Option<Vec<String>>,
+    /// When this side's sends not yet answered were made, when latencies are measured.
+    unanswered: Option<VecDeque<Instant>>,
+    /// The file's captured variables.
+    captures: Captures,
+    /// The step being played.
+    current: Option<&'a Step>,
+}
+
+impl<I: CallIo> Player<'_, I> {
+    /// Plays the script; a server ends the call at its deadline, whatever the script is
+    /// doing (sleeping, waiting `after:`, sending).
+    async fn play_within_deadline(&mut self) -> Option<Failure> {
+        match self.role {
+            Role::Client => self.play().await.err(),
+            Role::Server => match timeout_at(self.deadline, self.play()).await {
+                Ok(result) => result.err(),
+                Err(_) => self.deadline_passed().await,
+            },
+        }
+    }
+
+    /// After a failure: a client cancels the call, a server ends it with a status that
+    /// says what went wrong.
+    async fn end_failed_call(&mut self, failure: &Failure) {
+        let deadline_passed = failure.kind == FailureKind::Timeout && self.past_deadline();
+        match self.role {
+            Role::Client => self.io.cancel(),
+            Role::Server => {
+                self.io
+                    .finish(FinalStatus {
+                        code: if deadline_passed {
+                            StatusCode(4) // DEADLINE_EXCEEDED
+                        } else {
+                            STRAYED_CODE
+                        },
+                        message: format!(
+                            "grpc-replay: {}",
+                            failure.describe(&self.scenario.path).replace('\n', ";")
+                        ),
+                        trailers: Vec::new(),
+                    })
+                    .await
+            }
+        }
+    }
+
+    async fn play(&mut self) -> Result<(), Failure> {
+        let metadata = match &self.call.metadata_template {
+            None => Cow::Borrowed(&self.call.metadata),
+            Some(template) => Cow::Owned(
+                template
+                    .resolve(&self.captures.snapshot())
+                    .map_err(|e| self.unbuildable(self.call.pos, "call", e))?,
+            ),
+        };
+        if self.role == Role::Server {
+            let received = self.io.request_metadata();
+            if let Err(diffs) = metadata.check(&received) {
+                return Err(self.failure_at(
+                    self.call.pos,
+                    "call",
+                    FailureKind::Mismatch,
+                    "the request metadata differs from the script's `metadata:`".into(),
+                    diffs,
+                ));
+            }
+        }
+        let final_ok = matches!(
+            self.call.script.last().map(|s| &s.action),
+            Some(Action::Status(s)) if s.code == StatusCode::OK
+        );
+        for step in &self.call.script {
+            self.current = Some(step);
+            match &step.action {
+                Action::Cancel if self.role == Role::Client => {
+                    self.wait_after(step).await;
+                    self.io.cancel();
+                    self.record(
+                        step,
+                        StepOutcome::Performed,
+                        "the client cancels".into(),
+                        None,
+                        1,
+                    );
+                    return Ok(());
+                }
+                Action::Close if self.role == Role::Server && step.implied && !final_ok => {}
+                Action::Status(status) if self.role == Role::Server => {
+                    self.wait_after(step).await;
+                    self.perform_status(step, status).await;
+                    return Ok(());
+                }
+                _ => self.step(step).await?,
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn step(&mut self, step: &Step) -> Result<(), Failure> {
+        match (&step.action, self.role) {
+            (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
+                self.send(step, m).await
+            }
+            (Action::Client(m), Role::Server) | (Action::Server(m), Role::Client) => {
+                let (_, checked) = self.built(step, m)?;
+                self.receive(step, &checked).await
+            }
+            (Action::Headers(spec), Role::Server) => {
+                self.wait_after(step).await;
+                let headers = spec.to_send().unwrap_or_default();
+                let detail = headers
+                    .iter()
+                    .map(|(k, v)| format!("{k}: {}", v.text()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                self.capture_from_metadata(step, &headers, "");
+                self.io.send_headers(headers);
+                self.record(step, StepOutcome::Performed, detail, None, 1);
+                Ok(())
+            }
+            (Action::Headers(spec), Role::Client) => self.check_headers(step, spec).await,
+            (Action::Close, Role::Client) => {
+                self.wait_after(step).await;
+                self.io.close_send();
+                self.record(step, StepOutcome::Performed, "half-close".into(), None, 1);
+                Ok(())
+            }
+            (Action::Close, Role::Server) => self.expect_close(step).await,
+            (Action::Cancel, Role::Server) => self.expect_cancel(step).await,
+            (Action::Status(status), Role::Client) => self.check_status(step, status).await,
+            (Action::Sleep(duration), _) => {
+                sleep(*duration).await;
+                self.record(
+                    step,
+                    StepOutcome::Performed,
+                    humantime::format_duration(*duration).to_string(),
+                    None,
+                    1,
+                );
+                Ok(())
+            }
+            (Action::Unordered(steps), _) => self.unordered(step, steps).await,
+            (Action::Cancel, Role::Client) | (Action::Status(_), Role::Server) => {
+                unreachable!("handled by play()")
+            }
+        }
+    }
+
+    pub(super) async fn wait_after(&self, step: &Step) {
+        if let Some(after) = step.after {
+            sleep(after).await;
+        }
+    }
+
+    /// The message a step sends and the one its checking side compares against: as loaded,
+    /// or built now from captured values when the step uses them.
+    pub(super) fn built<'m>(
+        &self,
+        step: &Step,
+        message: &'m MessageStep,
+    ) -> Result<(Cow<'m, MessageSpec>, Cow<'m, MessageSpec>), Failure> {
+        let Some(template) = &message.template else {
+            return Ok((
+                Cow::Borrowed(&message.message),
+                Cow::Borrowed(message.checked()),
+            ));
+        };
+        let (sent, expect) = template
+            .resolve(&self.captures.snapshot())
+            .map_err(|e| self.unbuildable(step.pos, step.action.keyword(), e))?;
+        let checked = expect.unwrap_or_else(|| sent.clone());
+        Ok((Cow::Owned(sent), Cow::Owned(checked)))
+    }
+
+    /// A step that cannot be built from the captured values (one is missing, or does not
+    /// fit its field).
+    pub(super) fn unbuildable(&self, pos: Pos, keyword: &'static str, error: SpecError) -> Failure {
+        self.failure_at(
+            pos,
+            keyword,
+            FailureKind::Mismatch,
+            format!(
+                "cannot build the step from captured values: {}",
+                error.message
+            ),
+            Vec::new(),
+        )
+    }
+}

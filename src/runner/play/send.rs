@@ -1,0 +1,68 @@
+//! Steps this side performs: sending messages and ending the call with a status.
+
+use super::{Player, StepOutcome};
+use crate::matching::SpecError;
+use crate::runner::io::{CallIo, FinalStatus};
+use crate::runner::outcome::Failure;
+use crate::scenario::{MessageStep, StatusStep, Step};
+use tokio::time::Instant;
+
+impl<I: CallIo> Player<'_, I> {
+    pub(super) async fn send(&mut self, step: &Step, message: &MessageStep) -> Result<(), Failure> {
+        let (spec, _) = self.built(step, message)?;
+        let bytes = spec.to_send().cloned().ok_or_else(|| {
+            let pos = spec.first_matcher().unwrap_or(step.pos);
+            let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
+            self.unbuildable(step.pos, step.action.keyword(), error)
+        })?;
+        // Paced repetitions go one by one; the others go out as one queue item.
+        let (rounds, per_round) = match step.after {
+            Some(_) => (step.repeat, 1),
+            None => (1, step.repeat),
+        };
+        for _ in 0..rounds {
+            self.wait_after(step).await;
+            self.io
+                .send_messages(bytes.clone(), per_round, &mut self.pending)
+                .await;
+            if let Some(unanswered) = self.unanswered.as_mut() {
+                let now = Instant::now();
+                unanswered.extend(std::iter::repeat_n(now, per_round as usize));
+            }
+        }
+        // What this side sends, it knows: captures work the same in both roles.
+        self.capture_from_message(step, spec.descriptor(), &bytes);
+        self.record(
+            step,
+            StepOutcome::Performed,
+            spec.display(),
+            None,
+            step.repeat,
+        );
+        Ok(())
+    }
+
+    pub(super) async fn perform_status(&mut self, step: &Step, status: &StatusStep) {
+        let message = status
+            .message
+            .as_ref()
+            .and_then(|m| m.to_send())
+            .unwrap_or_default()
+            .to_string();
+        let detail = if message.is_empty() {
+            status.code.name()
+        } else {
+            format!("{}: {message}", status.code)
+        };
+        let trailers = status.trailers.to_send().unwrap_or_default();
+        self.capture_from_metadata(step, &trailers, &message);
+        self.io
+            .finish(FinalStatus {
+                code: status.code,
+                message,
+                trailers,
+            })
+            .await;
+        self.record(step, StepOutcome::Performed, detail, None, 1);
+    }
+}
