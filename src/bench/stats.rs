@@ -8,16 +8,13 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
-use crate::runner::{CallResult, Failure, FailureKind, Observer, StepOutcome, StepRecord};
+use super::histogram::histogram;
+use super::schedule::LATE_TOLERANCE;
+use crate::report::failure_text;
+use crate::runner::{
+    CallResult, Failure, FailureKind, FailureReason, Observer, StepKind, StepOutcome, StepRecord,
+};
 use crate::scenario::{Call, Role, Scenario};
-
-/// Significant decimal digits the latency histograms keep.
-const SIGNIFICANT_DIGITS: u8 = 3;
-
-/// A latency histogram in nanoseconds, growing to the largest value recorded.
-fn histogram() -> Histogram<u64> {
-    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
-}
 
 /// Adds `duration` to `histogram` (growing it as needed; beyond its reach, at its top).
 fn record(histogram: &Mutex<Histogram<u64>>, duration: Duration) {
@@ -35,15 +32,20 @@ pub struct Shard {
     failed: AtomicU64,
     sent: AtomicU64,
     received: AtomicU64,
+    scheduled: AtomicU64,
+    late: AtomicU64,
+    latest_start_nanos: AtomicU64,
     call_latency: Mutex<Histogram<u64>>,
     message_latency: Mutex<Histogram<u64>>,
     failures: Mutex<Failures>,
 }
 
-/// Failed calls by kind, and the account of the first one.
+/// Failed calls by reason, how many of them the transport caused, and the account of
+/// the first one.
 #[derive(Default)]
 struct Failures {
     by_kind: BTreeMap<String, u64>,
+    transport: u64,
     first: Option<String>,
 }
 
@@ -55,10 +57,65 @@ impl Shard {
             failed: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
+            scheduled: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            latest_start_nanos: AtomicU64::new(0),
             call_latency: Mutex::new(histogram()),
             message_latency: Mutex::new(histogram()),
             failures: Mutex::new(Failures::default()),
         }
+    }
+}
+
+impl Shard {
+    /// A scheduled iteration started `late` after it was due.
+    pub fn started(&self, late: Duration) {
+        self.scheduled.fetch_add(1, Ordering::Relaxed);
+        if late > LATE_TOLERANCE {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(late.as_nanos()).unwrap_or(u64::MAX);
+        self.latest_start_nanos.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// A call ended; `late`: how long after it was due its iteration started.
+    fn finished(&self, scenario: &Scenario, result: &CallResult, late: Duration) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        record(&self.call_latency, result.duration.saturating_add(late));
+        if let Some(failure) = &result.failure {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            let mut failures = lock(&self.failures);
+            *failures.by_kind.entry(failure_key(failure)).or_default() += 1;
+            if failure.kind() == FailureKind::Transport {
+                failures.transport += 1;
+            }
+            failures
+                .first
+                .get_or_insert_with(|| failure_text(failure, &scenario.path, result.role));
+        }
+    }
+}
+
+/// Observes the calls of one scheduled iteration for a shard: their latency counts from
+/// when the iteration was due.
+pub struct Iteration<'a> {
+    /// Where the figures go.
+    pub shard: &'a Shard,
+    /// How long after it was due the iteration started.
+    pub late: Duration,
+}
+
+impl Observer for Iteration<'_> {
+    fn step(&self, scenario: &Scenario, call: &Call, role: Role, record: &StepRecord) {
+        self.shard.step(scenario, call, role, record);
+    }
+
+    fn message_latency(&self, latency: Duration) {
+        self.shard.message_latency(latency);
+    }
+
+    fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
+        self.shard.finished(scenario, result, self.late);
     }
 }
 
@@ -76,7 +133,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Observer for Shard {
     fn step(&self, _scenario: &Scenario, _call: &Call, _role: Role, record: &StepRecord) {
-        if !matches!(record.keyword, "client" | "server") {
+        if !matches!(record.kind, StepKind::Client | StepKind::Server) {
             return;
         }
         let counter = match record.outcome {
@@ -92,31 +149,19 @@ impl Observer for Shard {
     }
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        record(&self.call_latency, result.duration);
-        if let Some(failure) = &result.failure {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            let mut failures = lock(&self.failures);
-            *failures.by_kind.entry(failure_kind(failure)).or_default() += 1;
-            failures
-                .first
-                .get_or_insert_with(|| failure.describe(&scenario.path));
-        }
+        self.finished(scenario, result, Duration::ZERO);
     }
 }
 
-/// The kind a failure is counted under: the status the call ended with when the status
-/// was not the expected one, else what went wrong.
-fn failure_kind(failure: &Failure) -> String {
-    if let Some(code) = failure.diffs.iter().find(|d| d.path == "code") {
-        return format!("status {}", code.actual);
+/// The key a failure is counted under: its reason's variant, and for a call that ended
+/// with another status than expected, that status (`status UNAVAILABLE`).
+fn failure_key(failure: &Failure) -> String {
+    match &*failure.reason {
+        FailureReason::StatusMismatch {
+            expected, received, ..
+        } if received.code != *expected => format!("status {}", received.code.name()),
+        reason => reason.name().to_string(),
     }
-    match failure.kind {
-        FailureKind::Mismatch => "mismatch",
-        FailureKind::Timeout => "timeout",
-        FailureKind::Transport => "transport",
-    }
-    .to_string()
 }
 
 /// The running totals, for live progress.
@@ -130,6 +175,10 @@ pub struct Counts {
     pub sent: u64,
     /// Messages received and checked.
     pub received: u64,
+    /// Iterations started on a schedule (`--rate`).
+    pub scheduled: u64,
+    /// Of those, how many started more than [`LATE_TOLERANCE`] after they were due.
+    pub late: u64,
 }
 
 impl Counts {
@@ -142,6 +191,8 @@ impl Counts {
                 failed: total.failed + shard.failed.load(Ordering::Relaxed),
                 sent: total.sent + shard.sent.load(Ordering::Relaxed),
                 received: total.received + shard.received.load(Ordering::Relaxed),
+                scheduled: total.scheduled + shard.scheduled.load(Ordering::Relaxed),
+                late: total.late + shard.late.load(Ordering::Relaxed),
             })
     }
 
@@ -155,12 +206,16 @@ impl Counts {
 pub struct Merged {
     /// The totals.
     pub counts: Counts,
+    /// The longest a scheduled iteration waited past its time.
+    pub latest_start: Duration,
     /// How long calls took, in nanoseconds.
     pub call_latency: Histogram<u64>,
     /// How long checked messages took from the send they answer, in nanoseconds.
     pub message_latency: Histogram<u64>,
-    /// Failed calls by kind.
+    /// Failed calls by reason.
     pub failures: BTreeMap<String, u64>,
+    /// Failed calls the transport caused.
+    pub transport_failures: u64,
     /// The account of the first failure recorded.
     pub first_failure: Option<String>,
 }
@@ -170,12 +225,16 @@ impl Merged {
     pub fn of(shards: &[Shard]) -> Merged {
         let mut merged = Merged {
             counts: Counts::of(shards),
+            latest_start: Duration::ZERO,
             call_latency: histogram(),
             message_latency: histogram(),
             failures: BTreeMap::new(),
+            transport_failures: 0,
             first_failure: None,
         };
         for shard in shards {
+            let latest = Duration::from_nanos(shard.latest_start_nanos.load(Ordering::Relaxed));
+            merged.latest_start = merged.latest_start.max(latest);
             merged
                 .call_latency
                 .add(&*lock(&shard.call_latency))
@@ -188,6 +247,7 @@ impl Merged {
             for (kind, count) in &failures.by_kind {
                 *merged.failures.entry(kind.clone()).or_default() += count;
             }
+            merged.transport_failures += failures.transport;
             if merged.first_failure.is_none() {
                 merged.first_failure.clone_from(&failures.first);
             }

@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::client::ConnectOptions;
 use crate::report::{ColorChoice, ReportFormat};
-use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
+use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -70,8 +71,56 @@ pub enum Command {
     Bench(BenchArgs),
     /// Validate scenarios offline: YAML, methods, messages, durations, variables.
     Check(CheckArgs),
-    /// List the services and methods of the bundled protos (or of --proto files).
-    List(ProtoArgs),
+    /// A transparent gRPC proxy that writes each call it forwards as a scenario file,
+    /// replayable as the client and as the server.
+    #[command(after_help = "Examples:\n  \
+        grpc-replay record --listen 127.0.0.1:50052 --upstream 127.0.0.1:50051 --out recordings/\n  \
+        grpc-replay record -l 127.0.0.1:0 -u 127.0.0.1:50051 --once 3 --loose created_at\n\n\
+        Point the client at --listen. Each finished call prints a line and becomes\n\
+        DIR/NNNN-Method.yaml; Ctrl-C prints a summary. Replay with\n\
+        `grpc-replay run DIR --target SERVER` and `grpc-replay serve DIR`.")]
+    Record(super::record::RecordArgs),
+    /// List the services and methods of the bundled protos (or of --proto, --protoset,
+    /// --reflect).
+    List(CatalogArgs),
+    /// Print a service, method, message or enum as proto-like text (like grpcurl describe).
+    #[command(after_help = "Examples:\n  \
+        grpc-replay describe routeguide.RouteGuide\n  \
+        grpc-replay describe routeguide.RouteGuide/RouteChat\n  \
+        grpc-replay describe routeguide.Point --proto api/route_guide.proto\n  \
+        grpc-replay describe my.pkg.Service --reflect -t localhost:50051")]
+    Describe(DescribeArgs),
+}
+
+/// Where `list` and `describe` read descriptors.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
+    /// Protos to load.
+    #[command(flatten)]
+    pub protos: ProtoArgs,
+    /// The server to ask with --reflect (HOST:PORT).
+    #[arg(short, long, value_name = "HOST:PORT", requires = "reflect")]
+    pub target: Option<String>,
+    /// Connect with TLS (for --reflect).
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate (PEM) to trust (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// The :authority (and TLS server name) to send instead of the target's host.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub authority: Option<String>,
+}
+
+/// `grpc-replay describe`.
+#[derive(Debug, Clone, Args)]
+pub struct DescribeArgs {
+    /// `package.Service`, `package.Service/Method`, `package.Message` or `package.Enum`.
+    #[arg(value_name = "SYMBOL")]
+    pub symbol: String,
+    /// Where descriptors come from.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
 }
 
 /// Where protos come from.
@@ -87,6 +136,10 @@ pub struct ProtoArgs {
     /// `buf build -o FILE`) to load instead of the bundled protos (repeatable).
     #[arg(long = "protoset", value_name = "FILE")]
     pub protosets: Vec<PathBuf>,
+    /// Load the descriptors from the target's gRPC server reflection (v1, else v1alpha),
+    /// with any --proto/--protoset added.
+    #[arg(long)]
+    pub reflect: bool,
 }
 
 impl ProtoArgs {
@@ -185,6 +238,45 @@ pub struct WireArgs {
     pub http2_connection_window: u32,
 }
 
+/// TLS towards the server, for the commands that call one (`run`, `bench`).
+#[derive(Debug, Clone, Args)]
+pub struct ClientTlsArgs {
+    /// Connect with TLS.
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate (PEM) to trust (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS (implies --tls).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The :authority (and TLS server name) to send instead of the target's host.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub authority: Option<String>,
+}
+
+impl ClientTlsArgs {
+    /// Whether any flag asks for TLS.
+    pub fn enabled(&self) -> bool {
+        self.tls || self.cacert.is_some() || self.cert.is_some()
+    }
+
+    /// The connection options these flags ask for, with `http2` windows.
+    pub fn connect_options(&self, http2: Http2Settings) -> ConnectOptions {
+        ConnectOptions {
+            tls: self.enabled(),
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            authority: self.authority.clone(),
+            http2,
+        }
+    }
+}
+
 /// `grpc-replay run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -203,21 +295,9 @@ pub struct RunArgs {
     /// Stop after the first failed call; calls not played are reported as skipped.
     #[arg(long)]
     pub fail_fast: bool,
-    /// Connect with TLS.
-    #[arg(long)]
-    pub tls: bool,
-    /// CA certificate (PEM) to trust (implies --tls).
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS (implies --tls).
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// Client key (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// The :authority (and TLS server name) to send instead of the target's host.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub authority: Option<String>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -268,7 +348,11 @@ pub struct ServeArgs {
 
 /// `grpc-replay bench`.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    /// Instead of a benchmark: another bench action.
+    #[command(subcommand)]
+    pub action: Option<BenchAction>,
     /// The server to call (HOST:PORT); overrides the scenario's `target:`.
     #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "loopback")]
     pub target: Option<String>,
@@ -291,20 +375,47 @@ pub struct BenchArgs {
     #[arg(short = 'n', long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
-    /// Start this many iterations per second, all workers together (default: as fast as
-    /// the concurrency allows).
+    /// Start this many iterations per second, all workers together, and time each call
+    /// from when its iteration was due (default: as fast as the concurrency allows).
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Climb linearly from zero to the full --rate (or, without one, to the full
+    /// --concurrency) over this long first (humantime: 10s, 1m).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub ramp: Option<Duration>,
     /// Write the figures as JSON (PATH `-`: standard output; the table then goes to
     /// standard error).
     #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
     pub report: Option<ReportTarget>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
     /// HTTP/2 and timing.
     #[command(flatten)]
     pub wire: WireArgs,
+}
+
+/// What `grpc-replay bench` does besides benchmarking.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BenchAction {
+    /// Combine the JSON reports of benchmarks run side by side (several machines, the pods
+    /// of a Kubernetes Job) into one: counts and latency histograms add up.
+    Merge(MergeArgs),
+}
+
+/// `grpc-replay bench merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Reports written by `bench --report json=PATH`.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Write the combined report as JSON (PATH `-`: standard output; the table then goes
+    /// to standard error).
+    #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
+    pub report: Option<ReportTarget>,
 }
 
 /// `grpc-replay check`.

@@ -173,9 +173,16 @@ impl MessageSpec {
 
     /// Whether the received bytes are exactly the expected encoding (the fast path).
     fn matches_exact_bytes(&self, received: &[u8]) -> bool {
-        self.first_matcher.is_none()
-            && matches!(&self.pattern, Top::Fields(p) if p.mode == MatchMode::Exact)
-            && self.encoded.as_deref() == Some(received)
+        self.exact_encoding().map(|b| &b[..]) == Some(received)
+    }
+
+    /// The encoding of the one message that passes, when the check is exact (no matcher,
+    /// every field compared): an index key for received messages, once they are decoded
+    /// and encoded again the same way.
+    pub fn exact_encoding(&self) -> Option<&Bytes> {
+        let exact = self.first_matcher.is_none()
+            && matches!(&self.pattern, Top::Fields(p) if p.mode == MatchMode::Exact);
+        self.encoded.as_ref().filter(|_| exact)
     }
 
     /// Checks a decoded message.
@@ -231,8 +238,12 @@ fn shorten(text: String) -> String {
 fn expand_generators(node: &Node) -> Result<Node, SpecError> {
     let value = match &node.value {
         NodeValue::Map(entries) if entries.len() == 1 && entries[0].0.name == "$zeros" => {
-            let count = match entries[0].1.value {
-                NodeValue::Int(n) if n >= 0 => n as usize,
+            // A text count is what `${size}` becomes once a captured value fills it.
+            let count = match &entries[0].1.value {
+                NodeValue::Int(n) if *n >= 0 => *n as usize,
+                NodeValue::Str(text) if text.trim().parse::<usize>().is_ok() => {
+                    text.trim().parse().unwrap_or_default()
+                }
                 _ => {
                     return Err(SpecError::new(
                         entries[0].1.pos,

@@ -21,7 +21,10 @@ use super::status_code::StatusCode;
 use super::template::{self, MessageTemplate, MetadataTemplate};
 use super::vars::{Resolver, Substitution, VarSources};
 use crate::matching::{FieldPath, MatchMode, MessageSpec, MetadataSpec, SpecError, TextSpec};
-use crate::protos::{all_methods, find_method, load_pool, method_path, ProtoSources, RpcKind};
+use crate::protos::{
+    all_methods, find_method, load_pool, method_path, missing_protos_hint, ProtoSources, Reflector,
+    RpcKind,
+};
 
 /// How scenario files are read.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +34,12 @@ pub struct LoadOptions {
     /// `--proto` / `--protoset` / `-I`: when they name files, they replace the file's
     /// `proto:` and `protoset:`.
     pub protos: ProtoSources,
+    /// `--reflect`: the descriptors come from the target's server reflection (replacing
+    /// the file's `proto:`, `protoset:` and `reflect:`).
+    pub reflect: bool,
+    /// Asks a target for its descriptors, for `--reflect` and `reflect: true`; `None` where
+    /// no server can be asked.
+    pub reflector: Option<Reflector>,
     /// The roles the scenario must be playable in; a step one of them cannot perform
     /// (a matcher where a message must be sent) is an error.
     pub roles: Vec<Role>,
@@ -403,7 +412,8 @@ impl Loader<'_> {
     fn pool(&self, raw: &RawFile, pools: &mut PoolCache) -> Result<DescriptorPool, LoadError> {
         let base = self.path.parent().unwrap_or(Path::new("."));
         let mut pos = None;
-        let sources = if !self.options.protos.is_empty() {
+        let from_cli = !self.options.protos.is_empty() || self.options.reflect;
+        let mut sources = if from_cli {
             self.options.protos.clone()
         } else {
             let mut import_paths: Vec<PathBuf> = raw
@@ -421,6 +431,23 @@ impl Loader<'_> {
                 reflected: None,
             }
         };
+        let reflect = if from_cli {
+            self.options.reflect
+        } else {
+            raw.reflect == Some(true)
+        };
+        if reflect {
+            let reflector = self.options.reflector.as_ref().ok_or_else(|| {
+                LoadError::file(
+                    self.path,
+                    "server reflection needs a server to ask, and this command calls none; \
+                     give the protos with --proto or --protoset",
+                )
+            })?;
+            let target = raw.target.as_ref().map(|t| t.value.as_str());
+            sources.reflected =
+                Some((reflector.0)(target).map_err(|e| LoadError::file(self.path, e))?);
+        }
         pools.get(&sources).map_err(|message| match pos {
             Some(pos) => self.err(pos, message),
             None => LoadError::file(self.path, message),
@@ -574,9 +601,11 @@ impl Loader<'_> {
         } else {
             format!("`{wanted}` is not a method name: write package.Service/Method (Service/Method without a package)")
         };
-        let help = match crate::matching::closest(wanted, known.iter().map(String::as_str)) {
-            Some(name) => format!("did you mean `{name}`? (names are case-sensitive)"),
-            None => format!("the loaded protos define: {}", known.join(", ")),
+        let closest = crate::matching::closest(wanted, known.iter().map(String::as_str));
+        let help = match (missing_protos_hint(pool, wanted), closest) {
+            (Some(hint), _) => hint,
+            (None, Some(name)) => format!("did you mean `{name}`? (names are case-sensitive)"),
+            (None, None) => format!("the loaded protos define: {}", known.join(", ")),
         };
         self.err(Pos::of(raw), message).with_help(help)
     }

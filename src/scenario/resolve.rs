@@ -54,6 +54,7 @@ impl Resolver<'_> {
             name: self.maybe_text(raw.name)?,
             proto: self.maybe_node(raw.proto)?,
             protoset: self.maybe_node(raw.protoset)?,
+            reflect: raw.reflect,
             import_paths: raw
                 .import_paths
                 .map(|paths| paths.into_iter().map(|p| self.text(p)).collect())

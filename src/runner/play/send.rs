@@ -3,7 +3,8 @@
 use super::{Player, StepOutcome};
 use crate::matching::SpecError;
 use crate::runner::io::{CallIo, FinalStatus};
-use crate::runner::outcome::Failure;
+use crate::runner::outcome::StepKind;
+use crate::runner::outcome::{Failure, Subject, Written};
 use crate::scenario::{MessageStep, StatusStep, Step};
 use tokio::time::Instant;
 
@@ -13,7 +14,7 @@ impl<I: CallIo> Player<'_, I> {
         let bytes = spec.to_send().cloned().ok_or_else(|| {
             let pos = spec.first_matcher().unwrap_or(step.pos);
             let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
-            self.unbuildable(step.pos, step.action.keyword(), error)
+            super::unbuildable(step.pos, StepKind::of(&step.action), error)
         })?;
         // Paced repetitions go one by one; the others go out as one queue item.
         let (rounds, per_round) = match step.after {
@@ -25,20 +26,14 @@ impl<I: CallIo> Player<'_, I> {
             self.io
                 .send_messages(bytes.clone(), per_round, &mut self.pending)
                 .await;
-            if let Some(unanswered) = self.unanswered.as_mut() {
-                let now = Instant::now();
-                unanswered.extend(std::iter::repeat_n(now, per_round as usize));
+            if let Some(pairing) = self.pairing.as_mut() {
+                pairing.sent(Instant::now());
             }
         }
         // What this side sends, it knows: captures work the same in both roles.
         self.capture_from_message(step, spec.descriptor(), &bytes);
-        self.record(
-            step,
-            StepOutcome::Performed,
-            spec.display(),
-            None,
-            step.repeat,
-        );
+        let sent = Subject::Message(Written::of(&spec));
+        self.record(step, StepOutcome::Performed, sent, None, step.repeat);
         Ok(())
     }
 
@@ -49,10 +44,9 @@ impl<I: CallIo> Player<'_, I> {
             .and_then(|m| m.to_send())
             .unwrap_or_default()
             .to_string();
-        let detail = if message.is_empty() {
-            status.code.name()
-        } else {
-            format!("{}: {message}", status.code)
+        let sent = Subject::Status {
+            code: status.code,
+            message: message.clone(),
         };
         let trailers = status.trailers.to_send().unwrap_or_default();
         self.capture_from_metadata(step, &trailers, &message);
@@ -63,6 +57,6 @@ impl<I: CallIo> Player<'_, I> {
                 trailers,
             })
             .await;
-        self.record(step, StepOutcome::Performed, detail, None, 1);
+        self.record(step, StepOutcome::Performed, sent, None, 1);
     }
 }
