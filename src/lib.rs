@@ -11,4 +11,5 @@ pub mod report;
 pub mod runner;
 pub mod scenario;
 pub mod server;
+pub mod skeleton;
 pub mod transport;

@@ -6,6 +6,7 @@ mod check;
 mod describe;
 mod exit;
 mod load;
+mod new;
 mod reflect;
 mod run;
 mod serve;
@@ -45,6 +46,7 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::check(args),
         Command::List(args) => check::list(args),
         Command::Describe(args) => describe::describe(args),
+        Command::New(args) => new::new(args),
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };
