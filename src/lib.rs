@@ -10,6 +10,7 @@ pub mod protos;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod schema;
 pub mod server;
 pub mod skeleton;
 pub mod transport;

@@ -88,6 +88,9 @@ pub enum Command {
         grpc-replay new my.pkg.Service/Method --reflect -t localhost:50051\n\n\
         The file passes `check` and `run --loopback` as written; edit its values.")]
     New(NewArgs),
+    /// Print the JSON Schema of the scenario format (for editors and CI; the same as
+    /// docs/scenario-schema.json).
+    Schema,
 }
 
 /// `grpc-replay new`.

@@ -47,6 +47,10 @@ pub fn main() -> ExitCode {
         Command::List(args) => check::list(args),
         Command::Describe(args) => describe::describe(args),
         Command::New(args) => new::new(args),
+        Command::Schema => {
+            check::emit(&crate::schema::scenario_schema_text());
+            Exit::Passed
+        }
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };
