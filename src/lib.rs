@@ -7,6 +7,7 @@ pub mod codec;
 pub mod describe;
 pub mod matching;
 pub mod protos;
+pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;

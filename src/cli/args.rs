@@ -70,6 +70,15 @@ pub enum Command {
     Bench(BenchArgs),
     /// Validate scenarios offline: YAML, methods, messages, durations, variables.
     Check(CheckArgs),
+    /// A transparent gRPC proxy that writes each call it forwards as a scenario file,
+    /// replayable as the client and as the server.
+    #[command(after_help = "Examples:\n  \
+        grpc-replay record --listen 127.0.0.1:50052 --upstream 127.0.0.1:50051 --out recordings/\n  \
+        grpc-replay record -l 127.0.0.1:0 -u 127.0.0.1:50051 --once 3 --loose created_at\n\n\
+        Point the client at --listen. Each finished call prints a line and becomes\n\
+        DIR/NNNN-Method.yaml; Ctrl-C prints a summary. Replay with\n\
+        `grpc-replay run DIR --target SERVER` and `grpc-replay serve DIR`.")]
+    Record(super::record::RecordArgs),
     /// List the services and methods of the bundled protos (or of --proto, --protoset,
     /// --reflect).
     List(CatalogArgs),

@@ -132,7 +132,7 @@ pub async fn bench(args: BenchArgs) -> Exit {
         None => None,
     };
     let merged = bench.merged();
-    let transport_failures = merged.failures.contains_key("transport");
+    let transport_failures = merged.transport_failures > 0;
     let setup = Setup {
         files,
         target,

@@ -30,20 +30,20 @@ pub fn load_scenarios_reflecting(
                 return None;
             }
         };
-    let mut cli_vars = HashMap::new();
+    let mut file_vars = HashMap::new();
     for file in &args.vars_files {
         match read_vars_file(file) {
-            Ok(vars) => cli_vars.extend(vars),
+            Ok(vars) => file_vars.extend(vars),
             Err(error) => {
                 print_error(*error);
                 return None;
             }
         }
     }
-    cli_vars.extend(args.vars.iter().cloned());
     let options = LoadOptions {
         vars: VarSources {
-            cli: cli_vars,
+            cli: args.vars.iter().cloned().collect(),
+            files: file_vars,
             use_env: true,
         },
         protos: args.protos.sources(),

@@ -7,6 +7,7 @@ mod describe;
 mod exit;
 mod load;
 mod new;
+mod record;
 mod reflect;
 mod run;
 mod serve;
@@ -51,6 +52,7 @@ pub fn main() -> ExitCode {
             check::emit(&crate::schema::scenario_schema_text());
             Exit::Passed
         }
+        Command::Record(args) => runtime().block_on(record::record_command(args)),
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };

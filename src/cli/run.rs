@@ -15,7 +15,7 @@ use super::reflect::reflector;
 use super::{finish, play_options, progress, ReportFiles};
 use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
 use crate::report::{Collector, Progress, RunOutcome, SkippedCall, Tally};
-use crate::runner::{CallResult, Failure, FailureKind, Observer, PlayOptions, Silent};
+use crate::runner::{CallResult, Failure, FailureReason, Observer, PlayOptions, Silent, StepKind};
 use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions, ServerHandle};
 use crate::transport::Http2Settings;
@@ -103,7 +103,7 @@ pub async fn run(args: RunArgs) -> Exit {
         }
     }
 
-    let mut channels: HashMap<&str, Result<Channel, String>> = HashMap::new();
+    let mut channels: HashMap<&str, Result<Channel, (String, String)>> = HashMap::new();
     for target in &targets {
         if !channels.contains_key(target.as_str()) {
             let channel = match connect(target, &connect_options).await {
@@ -112,7 +112,7 @@ pub async fn run(args: RunArgs) -> Exit {
                     eprintln!("error: {message}");
                     return Exit::Invalid;
                 }
-                Err(error) => Err(error.to_string()),
+                Err(ConnectError::Unreachable { target, reason }) => Err((target, reason)),
             };
             channels.insert(target, channel);
         }
@@ -170,7 +170,7 @@ impl FilePlayer<'_> {
     async fn play(
         &self,
         scenario: &Scenario,
-        channel: &Result<Channel, String>,
+        channel: &Result<Channel, (String, String)>,
     ) -> Vec<SkippedCall> {
         let stopped = self.fail_fast && self.collector.has_failed();
         if !stopped {
@@ -186,9 +186,9 @@ impl FilePlayer<'_> {
                         playing.await;
                     }
                 }
-                Err(reason) => {
+                Err((target, cause)) => {
                     for call in &scenario.calls {
-                        let result = unreachable_result(scenario, call, reason);
+                        let result = unreachable_result(scenario, call, target, cause);
                         self.collector.call_finished(scenario, &result);
                     }
                 }
@@ -227,7 +227,7 @@ async fn server_side_failures(handle: ServerHandle, client: &[CallResult]) -> Ve
         .collect()
 }
 
-fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallResult {
+fn unreachable_result(scenario: &Scenario, call: &Call, target: &str, cause: &str) -> CallResult {
     CallResult {
         file: scenario.path.clone(),
         scenario: scenario.name.clone(),
@@ -238,11 +238,12 @@ fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallRes
         duration: Duration::ZERO,
         steps: Vec::new(),
         failure: Some(Failure {
-            kind: FailureKind::Transport,
             pos: call.pos,
-            keyword: "call",
-            summary: reason.to_string(),
-            diffs: Vec::new(),
+            step: StepKind::Call,
+            reason: Box::new(FailureReason::Unreachable {
+                target: target.to_string(),
+                cause: cause.to_string(),
+            }),
         }),
     }
 }
