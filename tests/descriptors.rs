@@ -166,6 +166,15 @@ fn editions_proto_text_compiles_through_protoc_and_plays() {
         "{}",
         done.describe()
     );
+    // A proto3 file whose import is an Editions file.
+    let importer = format!("{EDITIONS_DIR}/uses_levels.proto");
+    let done = grpc_replay(&["describe", "uses.U", "--proto", &importer], &env);
+    assert_exit(&done, 0);
+    assert!(
+        done.stdout.contains(".editions.levels.Level l = 1;"),
+        "{}",
+        done.describe()
+    );
 }
 
 /// Without a protoc that reads Editions, the error names the file and the line of its
