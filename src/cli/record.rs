@@ -57,7 +57,17 @@ pub struct RecordArgs {
 
 /// Runs the proxy until Ctrl-C, SIGTERM or `--once`; prints a line per call and a summary.
 pub async fn record_command(args: RecordArgs) -> Exit {
-    let pool = match load_pool(&args.protos.sources()) {
+    let mut sources = args.protos.sources();
+    if args.protos.reflect {
+        match super::reflect::ask(&args.upstream, &Default::default()) {
+            Ok(reflected) => sources.reflected = Some(reflected),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Exit::Transport;
+            }
+        }
+    }
+    let pool = match load_pool(&sources) {
         Ok(pool) => pool,
         Err(error) => {
             eprintln!("error: {error}");
