@@ -557,3 +557,33 @@ fn an_upstream_certificate_the_recorder_does_not_trust_is_refused() {
         recorded.describe()
     );
 }
+
+#[test]
+fn compressed_messages_are_forwarded_and_recorded_decoded() {
+    let fixture = "tests/fixtures/record/greet_gzip.yaml";
+    let serve_args = ["serve", fixture, "--listen", "127.0.0.1:0", "--once"];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "1"]);
+    let run = run_grpc_replay(&["run", fixture, "--target", &address]);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n{}",
+        run.describe(),
+        serve.output_so_far()
+    );
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.describe());
+    let (_, text) = only_file(out.path());
+    assert!(
+        text.contains("compression: gzip\n")
+            && text.contains("  - client: {greeting: {first_name: Bob}}\n")
+            && text.contains("  - server: {result: \"Hello Bob!\"}\n"),
+        "{text}"
+    );
+    let dir = out.path().to_str().expect("a UTF-8 temporary path");
+    let loopback = run_grpc_replay(&["run", "--loopback", dir]);
+    assert_eq!(loopback.code, Some(0), "{}", loopback.describe());
+}
