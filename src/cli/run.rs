@@ -10,17 +10,30 @@ use tonic::transport::Channel;
 
 use super::args::RunArgs;
 use super::exit::Exit;
-use super::load::load_scenarios;
+use super::load::load_scenarios_reflecting;
+use super::reflect::reflector;
 use super::{finish, play_options, progress, ReportFiles};
 use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
 use crate::report::{Collector, Progress, RunOutcome, SkippedCall, Tally};
-use crate::runner::{CallResult, Failure, FailureKind, Observer, PlayOptions, Silent};
+use crate::runner::{CallResult, Failure, FailureReason, Observer, PlayOptions, Silent, StepKind};
 use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions, ServerHandle};
 use crate::transport::Http2Settings;
 
 /// Why calls are skipped after a failure with `--fail-fast`.
 const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a failure";
+
+/// How the client connects, from the TLS flags.
+fn connect_options(args: &RunArgs, http2: Http2Settings) -> ConnectOptions {
+    ConnectOptions {
+        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
+        cacert: args.cacert.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        authority: args.authority.clone(),
+        http2,
+    }
+}
 
 /// Runs the command.
 pub async fn run(args: RunArgs) -> Exit {
@@ -33,15 +46,18 @@ pub async fn run(args: RunArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let Some(scenarios) = load_scenarios(&args.load, roles) else {
-        return Exit::Invalid;
-    };
-    let started_at = SystemTime::now();
-    let started = Instant::now();
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
+    let connect_options = connect_options(&args, http2);
+    let reflector =
+        (!args.loopback).then(|| reflector(args.target.clone(), connect_options.clone()));
+    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
+        return Exit::Invalid;
+    };
+    let started_at = SystemTime::now();
+    let started = Instant::now();
     let play = play_options(&args.wire, reports.transcript);
     let progress = progress(&args.output, Role::Client, args.jobs > 1);
     let collector = Collector::new(progress.clone());
@@ -87,15 +103,7 @@ pub async fn run(args: RunArgs) -> Exit {
         }
     }
 
-    let connect_options = ConnectOptions {
-        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
-        cacert: args.cacert.clone(),
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        authority: args.authority.clone(),
-        http2,
-    };
-    let mut channels: HashMap<&str, Result<Channel, String>> = HashMap::new();
+    let mut channels: HashMap<&str, Result<Channel, (String, String)>> = HashMap::new();
     for target in &targets {
         if !channels.contains_key(target.as_str()) {
             let channel = match connect(target, &connect_options).await {
@@ -104,7 +112,7 @@ pub async fn run(args: RunArgs) -> Exit {
                     eprintln!("error: {message}");
                     return Exit::Invalid;
                 }
-                Err(error) => Err(error.to_string()),
+                Err(ConnectError::Unreachable { target, reason }) => Err((target, reason)),
             };
             channels.insert(target, channel);
         }
@@ -162,7 +170,7 @@ impl FilePlayer<'_> {
     async fn play(
         &self,
         scenario: &Scenario,
-        channel: &Result<Channel, String>,
+        channel: &Result<Channel, (String, String)>,
     ) -> Vec<SkippedCall> {
         let stopped = self.fail_fast && self.collector.has_failed();
         if !stopped {
@@ -178,9 +186,9 @@ impl FilePlayer<'_> {
                         playing.await;
                     }
                 }
-                Err(reason) => {
+                Err((target, cause)) => {
                     for call in &scenario.calls {
-                        let result = unreachable_result(scenario, call, reason);
+                        let result = unreachable_result(scenario, call, target, cause);
                         self.collector.call_finished(scenario, &result);
                     }
                 }
@@ -219,7 +227,7 @@ async fn server_side_failures(handle: ServerHandle, client: &[CallResult]) -> Ve
         .collect()
 }
 
-fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallResult {
+fn unreachable_result(scenario: &Scenario, call: &Call, target: &str, cause: &str) -> CallResult {
     CallResult {
         file: scenario.path.clone(),
         scenario: scenario.name.clone(),
@@ -230,11 +238,12 @@ fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallRes
         duration: Duration::ZERO,
         steps: Vec::new(),
         failure: Some(Failure {
-            kind: FailureKind::Transport,
             pos: call.pos,
-            keyword: "call",
-            summary: reason.to_string(),
-            diffs: Vec::new(),
+            step: StepKind::Call,
+            reason: Box::new(FailureReason::Unreachable {
+                target: target.to_string(),
+                cause: cause.to_string(),
+            }),
         }),
     }
 }
