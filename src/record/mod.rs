@@ -14,7 +14,7 @@ mod tls;
 mod writer;
 mod yaml;
 
-pub use frames::{Frame, FrameSplitter};
+pub use frames::Frame;
 pub use log::{Event, RecordedCall, Side, Timed};
 pub use loose::LoosePaths;
 pub use metadata::Secrets;
