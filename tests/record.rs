@@ -587,3 +587,47 @@ fn compressed_messages_are_forwarded_and_recorded_decoded() {
     let loopback = run_grpc_replay(&["run", "--loopback", dir]);
     assert_eq!(loopback.code, Some(0), "{}", loopback.describe());
 }
+
+#[test]
+fn concurrent_pipelined_streams_are_each_recorded_and_replay() {
+    let version = GoVersion::Current;
+    let Some(client) = version.peer("seed-client") else {
+        return;
+    };
+    let Some((_server, upstream)) = start_go_server(version) else {
+        return;
+    };
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "8"]);
+    let mut command = Command::new(client);
+    command.args([
+        "--addr",
+        &address,
+        "--service",
+        "accumulate",
+        "--flood",
+        "1000",
+    ]);
+    command.args(["--streams", "8"]);
+    let flood = Process::run("Go seed-client flood", command, CLIENT_LIMIT);
+    assert!(
+        flood.code == Some(0) && flood.stdout.contains("flood: 8 streams x 1000 messages ok"),
+        "{}",
+        flood.describe()
+    );
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert!(
+        recorded
+            .stdout
+            .contains("8 calls recorded: 8 files written"),
+        "{}",
+        recorded.describe()
+    );
+    let dir = out.path().to_str().expect("a UTF-8 temporary path");
+    let run = run_grpc_replay(&["run", dir, "--target", &upstream, "--jobs", "8"]);
+    assert!(
+        run.code == Some(0) && run.stdout.contains(&all_passed(8)),
+        "{}",
+        run.describe()
+    );
+}
