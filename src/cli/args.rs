@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::client::ConnectOptions;
 use crate::report::{ColorChoice, ReportFormat};
-use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
+use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -237,6 +238,45 @@ pub struct WireArgs {
     pub http2_connection_window: u32,
 }
 
+/// TLS towards the server, for the commands that call one (`run`, `bench`).
+#[derive(Debug, Clone, Args)]
+pub struct ClientTlsArgs {
+    /// Connect with TLS.
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate (PEM) to trust (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS (implies --tls).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The :authority (and TLS server name) to send instead of the target's host.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub authority: Option<String>,
+}
+
+impl ClientTlsArgs {
+    /// Whether any flag asks for TLS.
+    pub fn enabled(&self) -> bool {
+        self.tls || self.cacert.is_some() || self.cert.is_some()
+    }
+
+    /// The connection options these flags ask for, with `http2` windows.
+    pub fn connect_options(&self, http2: Http2Settings) -> ConnectOptions {
+        ConnectOptions {
+            tls: self.enabled(),
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            authority: self.authority.clone(),
+            http2,
+        }
+    }
+}
+
 /// `grpc-replay run`.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
@@ -255,21 +295,9 @@ pub struct RunArgs {
     /// Stop after the first failed call; calls not played are reported as skipped.
     #[arg(long)]
     pub fail_fast: bool,
-    /// Connect with TLS.
-    #[arg(long)]
-    pub tls: bool,
-    /// CA certificate (PEM) to trust (implies --tls).
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS (implies --tls).
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// Client key (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// The :authority (and TLS server name) to send instead of the target's host.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub authority: Option<String>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -320,7 +348,11 @@ pub struct ServeArgs {
 
 /// `grpc-replay bench`.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    /// Instead of a benchmark: another bench action.
+    #[command(subcommand)]
+    pub action: Option<BenchAction>,
     /// The server to call (HOST:PORT); overrides the scenario's `target:`.
     #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "loopback")]
     pub target: Option<String>,
@@ -343,20 +375,47 @@ pub struct BenchArgs {
     #[arg(short = 'n', long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
-    /// Start this many iterations per second, all workers together (default: as fast as
-    /// the concurrency allows).
+    /// Start this many iterations per second, all workers together, and time each call
+    /// from when its iteration was due (default: as fast as the concurrency allows).
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Climb linearly from zero to the full --rate (or, without one, to the full
+    /// --concurrency) over this long first (humantime: 10s, 1m).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub ramp: Option<Duration>,
     /// Write the figures as JSON (PATH `-`: standard output; the table then goes to
     /// standard error).
     #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
     pub report: Option<ReportTarget>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
     /// HTTP/2 and timing.
     #[command(flatten)]
     pub wire: WireArgs,
+}
+
+/// What `grpc-replay bench` does besides benchmarking.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BenchAction {
+    /// Combine the JSON reports of benchmarks run side by side (several machines, the pods
+    /// of a Kubernetes Job) into one: counts and latency histograms add up.
+    Merge(MergeArgs),
+}
+
+/// `grpc-replay bench merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Reports written by `bench --report json=PATH`.
+    #[arg(required = true, value_name = "REPORT")]
+    pub reports: Vec<PathBuf>,
+    /// Write the combined report as JSON (PATH `-`: standard output; the table then goes
+    /// to standard error).
+    #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
+    pub report: Option<ReportTarget>,
 }
 
 /// `grpc-replay check`.

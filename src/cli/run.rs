@@ -13,7 +13,7 @@ use super::exit::Exit;
 use super::load::load_scenarios_reflecting;
 use super::reflect::reflector;
 use super::{finish, play_options, progress, ReportFiles};
-use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
+use crate::client::{connect, run_scenario, ConnectError};
 use crate::report::{Collector, Progress, RunOutcome, SkippedCall, Tally};
 use crate::runner::{CallResult, Failure, FailureReason, Observer, PlayOptions, Silent, StepKind};
 use crate::scenario::{Call, Role, Scenario};
@@ -22,18 +22,6 @@ use crate::transport::Http2Settings;
 
 /// Why calls are skipped after a failure with `--fail-fast`.
 const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a failure";
-
-/// How the client connects, from the TLS flags.
-fn connect_options(args: &RunArgs, http2: Http2Settings) -> ConnectOptions {
-    ConnectOptions {
-        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
-        cacert: args.cacert.clone(),
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        authority: args.authority.clone(),
-        http2,
-    }
-}
 
 /// Runs the command.
 pub async fn run(args: RunArgs) -> Exit {
@@ -50,7 +38,7 @@ pub async fn run(args: RunArgs) -> Exit {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
-    let connect_options = connect_options(&args, http2);
+    let connect_options = args.client_tls.connect_options(http2);
     let reflector =
         (!args.loopback).then(|| reflector(args.target.clone(), connect_options.clone()));
     let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
