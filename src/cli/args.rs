@@ -434,8 +434,9 @@ pub enum BenchAction {
 /// `grpc-replay bench merge`.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// Reports written by `bench --report json=PATH`.
-    #[arg(required = true, value_name = "REPORT")]
+    /// Reports written by `bench --report json=PATH`, or glob patterns such as
+    /// '/reports/shard-*.json' (quoted, so that grpc-replay expands them).
+    #[arg(required = true, value_name = "REPORT|GLOB")]
     pub reports: Vec<PathBuf>,
     /// Write the combined report as JSON (PATH `-`: standard output; the table then goes
     /// to standard error).
