@@ -56,6 +56,10 @@ export PATH="$PWD/target/venv/bin:$PATH"
 step "actionlint for tests/packaging.rs (Go module proxy, into target/tools)"
 GOBIN="$PWD/target/tools" go install github.com/rhysd/actionlint/cmd/actionlint@latest
 
+step "Python tools for tests/descriptors.rs and tests/schema.rs (target/venv, pip)"
+python3 -m venv target/venv
+target/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools check-jsonschema
+
 step "tests (cargo test)"
 mkdir -p target
 GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 cargo test --locked 2>&1 | tee target/cargo-test.log

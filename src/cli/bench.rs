@@ -12,8 +12,8 @@ use super::exit::Exit;
 use super::load::load_scenarios_reflecting;
 use super::{create, write_all};
 use crate::bench::{
-    merge, read_report, Bench, BenchOptions, BenchReport, LiveProgress, MergeError, Merged,
-    Schedule, ServerSide, Setup, Shard, Stop,
+    expand_reports, merge, read_report, Bench, BenchOptions, BenchReport, LiveProgress, MergeError,
+    Merged, Schedule, ServerSide, Setup, Shard, Stop,
 };
 use crate::client::{connect, ConnectError, ConnectOptions};
 use crate::runner::PlayOptions;
@@ -165,11 +165,12 @@ fn merge_reports(args: &MergeArgs) -> Exit {
     let Ok(mut report_file) = open_report(args.report.as_ref()) else {
         return Exit::Invalid;
     };
-    let read: Result<Vec<_>, MergeError> = args
-        .reports
-        .iter()
-        .map(|path| Ok((path.display().to_string(), read_report(path)?)))
-        .collect();
+    let read: Result<Vec<_>, MergeError> = expand_reports(&args.reports).and_then(|paths| {
+        paths
+            .iter()
+            .map(|path| Ok((path.display().to_string(), read_report(path)?)))
+            .collect()
+    });
     let merged = match read.and_then(|reports| merge(&reports)) {
         Ok(merged) => merged,
         Err(error) => {

@@ -144,6 +144,7 @@ impl Live {
         let pending = unfinished(&self.scenarios, &results, self.role, UNFINISHED);
         let exit = exit_of(&results, &pending, &self.errors);
         let outcome = RunOutcome {
+            passed_not_kept: 0,
             command: self.command,
             role: self.role,
             scenarios: &self.scenarios,

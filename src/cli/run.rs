@@ -269,6 +269,7 @@ impl Session {
         }
         let exit = forced.unwrap_or_else(|| exit_of(&results, &skipped, &self.errors));
         let outcome = RunOutcome {
+            passed_not_kept: 0,
             command: "run",
             role: Role::Client,
             scenarios: &self.scenarios,

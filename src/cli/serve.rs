@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::args::ServeArgs;
 use super::exit::Exit;
 use super::load::{load_scenarios, Loaded};
-use super::reporting::{exit_of, Clock, Live, Reports};
+use super::reporting::{Clock, Live, Reports};
 use super::signals::StopSignals;
 use super::{play_options, progress};
 use crate::client::read_pem;
@@ -57,7 +57,8 @@ pub async fn serve(args: ServeArgs) -> Exit {
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         client_ca: args.client_ca.clone(),
         play: play_options(&args.wire, reports.transcript),
-        keep_passed_results: true,
+        // Only a report lists every call; the summary needs counts.
+        keep_passed_results: !args.output.reports.is_empty(),
     };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);
@@ -119,8 +120,8 @@ pub async fn serve(args: ServeArgs) -> Exit {
         progress.call_skipped(scenario, &call);
         skipped.push(call);
     }
-    let exit = exit_of(&summary.results, &skipped, &errors);
-    let outcome = RunOutcome {
+    let mut outcome = RunOutcome {
+        passed_not_kept: summary.passed_not_kept,
         command: "serve",
         role: Role::Server,
         scenarios: &scenarios,
@@ -129,8 +130,10 @@ pub async fn serve(args: ServeArgs) -> Exit {
         errors: &errors,
         started_at: clock.started_at(),
         elapsed: clock.elapsed(),
-        exit_code: exit as u8,
+        exit_code: 0,
     };
+    let exit = Exit::from_tally(&outcome.tally());
+    outcome.exit_code = exit as u8;
     reports.finish(progress.as_ref(), &outcome, exit)
 }
 
@@ -172,8 +175,9 @@ fn nothing_to_serve(
     clock: Clock,
 ) -> Exit {
     let progress = progress(&args.output, Role::Server, false);
-    let exit = exit_of(&[], &[], errors);
+    let exit = super::reporting::exit_of(&[], &[], errors);
     let outcome = RunOutcome {
+        passed_not_kept: 0,
         command: "serve",
         role: Role::Server,
         scenarios: &[],

@@ -99,8 +99,11 @@ pub struct RunOutcome<'a> {
     pub role: Role,
     /// The scenarios, in the order they were given.
     pub scenarios: &'a [Scenario],
-    /// Every call played.
+    /// Every call played (`serve` without a report keeps one passed call per script:
+    /// the others are only counted, in `passed_not_kept`).
     pub results: &'a [CallResult],
+    /// Calls that passed and were counted, but not kept in `results`.
+    pub passed_not_kept: usize,
     /// Every call not played.
     pub skipped: &'a [SkippedCall],
     /// The files that did not load.
@@ -116,7 +119,10 @@ pub struct RunOutcome<'a> {
 impl<'a> RunOutcome<'a> {
     /// The counts.
     pub fn tally(&self) -> Tally {
-        Tally::of(self.results, self.skipped).with_errors(self.errors)
+        let mut tally = Tally::of(self.results, self.skipped).with_errors(self.errors);
+        tally.calls += self.passed_not_kept;
+        tally.passed += self.passed_not_kept;
+        tally
     }
 
     /// A suite per file that did not load, then a suite per scenario file that has cases,
