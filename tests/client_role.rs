@@ -39,6 +39,8 @@ struct Failing<'a> {
     keyword: &'a str,
     /// A part of the one-line summary.
     summary: &'a str,
+    /// Lines that show the messages: `expected: …`, `received: …` (each at most once).
+    shown: &'a [&'a str],
     /// The field differences, each `path: expected X, received Y`.
     diffs: &'a [&'a str],
 }
@@ -58,6 +60,9 @@ fn assert_fails(fixture: &str, extra: &[&str], passed: usize, failures: &[Failin
         for diff in failure.diffs {
             run.assert_stdout_contains(&format!("\n        {diff}\n"));
         }
+        for line in failure.shown {
+            run.assert_stdout_contains(&format!("\n        {line}"));
+        }
     }
     run
 }
@@ -75,7 +80,8 @@ fn unary_get_feature_finds_named_and_unnamed_features() {
             Failing {
                 at: "8:9",
                 keyword: "server",
-                summary: r#"expected {"name":"Patriots Path","#,
+                summary: "message differs from the script",
+                shown: &[r#"expected: {"name":"Patriots Path","#],
                 diffs: &[
                     r#"name: expected "Patriots Path", received "Patriots Path, Mendham, NJ 07945, USA""#,
                 ],
@@ -83,7 +89,8 @@ fn unary_get_feature_finds_named_and_unnamed_features() {
             Failing {
                 at: "15:9",
                 keyword: "server",
-                summary: r#"received {"location":{"latitude":1,"longitude":2}}"#,
+                summary: "message differs from the script",
+                shown: &[r#"received: {"location":{"latitude":1,"longitude":2}}"#],
                 diffs: &["location.latitude: expected 3, received 1"],
             },
         ],
@@ -100,7 +107,8 @@ fn unary_hello_takes_string_values_as_plain_values() {
         &[Failing {
             at: "5:5",
             keyword: "server",
-            summary: r#"expected "Hi Ann", received "Hello Ann""#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: "Hi Ann""#, r#"received: "Hello Ann""#],
             diffs: &[r#"value: expected "Hi Ann", received "Hello Ann""#],
         }],
     );
@@ -118,7 +126,8 @@ fn server_streaming_list_features_in_database_order() {
         &[Failing {
             at: "7:5",
             keyword: "server",
-            summary: r#"received {"name":"Patriots Path, Mendham, NJ 07945, USA","#,
+            summary: "message differs from the script",
+            shown: &[r#"received: {"name":"Patriots Path, Mendham, NJ 07945, USA","#],
             diffs: &[
                 r#"name: expected "101 New Jersey 10, Whippany, NJ 07981, USA", received "Patriots Path, Mendham, NJ 07945, USA""#,
                 "location.latitude: expected 408122808, received 407838351",
@@ -138,7 +147,8 @@ fn server_streaming_lots_of_replies_in_order() {
         &[Failing {
             at: "6:5",
             keyword: "server",
-            summary: r#"expected "Hello Bo", received "Hey Bo""#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: "Hello Bo""#, r#"received: "Hey Bo""#],
             diffs: &[r#"value: expected "Hello Bo", received "Hey Bo""#],
         }],
     );
@@ -156,7 +166,8 @@ fn client_streaming_record_route_summarises_the_route() {
         &[Failing {
             at: "9:5",
             keyword: "server",
-            summary: r#"received {"pointCount":4,"featureCount":3,"distance":244354}"#,
+            summary: "message differs from the script",
+            shown: &[r#"received: {"point_count":4,"feature_count":3,"distance":244354}"#],
             diffs: &["distance: expected 244355, received 244354"],
         }],
     );
@@ -172,7 +183,11 @@ fn client_streaming_lots_of_greetings_joins_the_names() {
         &[Failing {
             at: "8:5",
             keyword: "server",
-            summary: r#"expected "Hello Ann, Bob", received "Hello Ann, Bob, Cy""#,
+            summary: "message differs from the script",
+            shown: &[
+                r#"expected: "Hello Ann, Bob""#,
+                r#"received: "Hello Ann, Bob, Cy""#,
+            ],
             diffs: &[r#"value: expected "Hello Ann, Bob", received "Hello Ann, Bob, Cy""#],
         }],
     );
@@ -197,7 +212,8 @@ fn bidi_maximum_with_after_within_close_and_status() {
         &[Failing {
             at: "13:5",
             keyword: "server",
-            summary: r#"expected {"result":"7"}, received {"result":"6"}"#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: {"result":"7"}"#, r#"received: {"result":"6"}"#],
             diffs: &["result: expected 7, received 6"],
         }],
     );
@@ -206,9 +222,9 @@ fn bidi_maximum_with_after_within_close_and_status() {
 #[test]
 fn bidi_greet_everyone_with_variables_from_the_file_and_the_command_line() {
     assert_passes("greet_everyone.yaml", &["-v"], 1)
-        .assert_stdout_contains(r#"{"greeting":{"firstName":"Ann","lastName":"Lee"}}"#);
+        .assert_stdout_contains(r#"{"greeting":{"first_name":"Ann","last_name":"Lee"}}"#);
     assert_passes("greet_everyone.yaml", &["-v", "--var", "FIRST=Zed"], 1)
-        .assert_stdout_contains(r#"{"greeting":{"firstName":"Zed","lastName":"Lee"}}"#)
+        .assert_stdout_contains(r#"{"greeting":{"first_name":"Zed","last_name":"Lee"}}"#)
         .assert_stdout_contains(r#"✓ server     {"result":"Hello Zed!"}"#);
     // The twin expects the `vars:` value: it passes alone, and --var makes it fail.
     assert_passes("greet_everyone_wrong.yaml", &[], 1);
@@ -219,7 +235,11 @@ fn bidi_greet_everyone_with_variables_from_the_file_and_the_command_line() {
         &[Failing {
             at: "8:5",
             keyword: "server",
-            summary: r#"expected {"result":"Hello Ann!"}, received {"result":"Hello Zed!"}"#,
+            summary: "message differs from the script",
+            shown: &[
+                r#"expected: {"result":"Hello Ann!"}"#,
+                r#"received: {"result":"Hello Zed!"}"#,
+            ],
             diffs: &[r#"result: expected "Hello Ann!", received "Hello Zed!""#],
         }],
     );
@@ -235,7 +255,8 @@ fn bidi_accumulate_numbers_with_repeat() {
         &[Failing {
             at: "7:5",
             keyword: "server",
-            summary: r#"expected {} (message 3 of 3), received {"sum":5}"#,
+            summary: "message differs from the script (message 3 of 3)",
+            shown: &[r#"expected: {}"#, r#"received: {"sum":5}"#],
             diffs: &["sum: expected 0, received 5"],
         }],
     );
@@ -251,7 +272,8 @@ fn expect_is_what_the_client_role_checks() {
         &[Failing {
             at: "8:5",
             keyword: "server",
-            summary: r#"expected {"sum":9}, received {"sum":8}"#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: {"sum":9}"#, r#"received: {"sum":8}"#],
             diffs: &["sum: expected 9, received 8"],
         }],
     );
@@ -267,7 +289,8 @@ fn bidi_chat_answers_with_a_string_value_written_plain() {
         &[Failing {
             at: "5:5",
             keyword: "server",
-            summary: r#"expected "Sam: Hello", received "Sam: Hi""#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: "Sam: Hello""#, r#"received: "Sam: Hi""#],
             diffs: &[r#"value: expected "Sam: Hello", received "Sam: Hi""#],
         }],
     );
@@ -283,7 +306,8 @@ fn bidi_route_chat_sends_every_note_at_the_location() {
         &[Failing {
             at: "9:5",
             keyword: "server",
-            summary: r#"received {"location":{"latitude":1,"longitude":1},"message":"first"}"#,
+            summary: "message differs from the script",
+            shown: &[r#"received: {"location":{"latitude":1,"longitude":1},"message":"first"}"#],
             diffs: &[r#"message: expected "third", received "first""#],
         }],
     );
@@ -299,7 +323,8 @@ fn bidi_hello_in_an_unordered_group() {
         &[Failing {
             at: "6:5",
             keyword: "unordered",
-            summary: r#"received "Hello Ann", which matches none of the messages still expected in the group"#,
+            summary: "matches none of the messages still expected in the group",
+            shown: &[r#"received: "Hello Ann""#],
             diffs: &[r#"value: expected "Hello Bob", received "Hello Ann""#],
         }],
     );
@@ -319,12 +344,14 @@ fn headers_and_trailers_are_checked_on_streaming_and_unary_calls() {
                 at: "8:9",
                 keyword: "headers",
                 summary: "the response headers differ",
+                shown: &[],
                 diffs: &[r#"x-echoed: expected "no", received "yes""#],
             },
             Failing {
                 at: "22:9",
                 keyword: "status",
                 summary: "the call ended with OK as expected, but its trailers differ",
+                shown: &[],
                 diffs: &[r#"trailers.x-trailer: expected "later", received "done""#],
             },
         ],
@@ -343,6 +370,7 @@ fn status_code_and_message_end_the_call() {
             keyword: "status",
             summary:
                 "expected status NOT_FOUND, the call ended with INVALID_ARGUMENT: unlucky number",
+            shown: &[],
             diffs: &[
                 "code: expected NOT_FOUND, received INVALID_ARGUMENT",
                 r#"message: expected "lucky number", received "unlucky number""#,
@@ -362,7 +390,8 @@ fn cancel_ends_the_call_from_the_client() {
         &[Failing {
             at: "5:5",
             keyword: "server",
-            summary: r#"expected {"result":"5"}, received {"result":"4"}"#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: {"result":"5"}"#, r#"received: {"result":"4"}"#],
             diffs: &["result: expected 5, received 4"],
         }],
     );
@@ -383,7 +412,8 @@ fn sleep_pauses_while_answers_are_buffered() {
         &[Failing {
             at: "6:5",
             keyword: "server",
-            summary: r#"expected "Hello Bob", received "Hello Ann""#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: "Hello Bob""#, r#"received: "Hello Ann""#],
             diffs: &[r#"value: expected "Hello Bob", received "Hello Ann""#],
         }],
     );
@@ -400,7 +430,8 @@ fn within_too_short_fails_long_before_the_call_deadline() {
         .assert_exit(1)
         .assert_stdout_contains(&format!(
             "{FIXTURES}/within_too_short.yaml:8:5: step `server`: \
-             expected the server's message {{\"result\":\"3\"}} within 200ms, nothing came"
+             expected the server's message within 200ms, nothing came\n        \
+             expected: {{\"result\":\"3\"}}\n"
         ))
         .assert_faster_than(Duration::from_secs(5));
 }
@@ -417,8 +448,8 @@ fn call_deadline_without_an_answer_is_a_timeout_not_a_transport_failure() {
         replay(fixture, &[])
             .assert_exit(1)
             .assert_stdout_contains(&format!(
-                "{FIXTURES}/{fixture}:{at}: step `server`: expected the server's message \
-                 {wanted}, nothing came before the call's deadline (1s)"
+                "{FIXTURES}/{fixture}:{at}: step `server`: expected the server's message, \
+                 nothing came before the call's deadline (1s)\n        expected: {wanted}\n"
             ))
             .assert_faster_than(Duration::from_secs(10));
     }
@@ -436,7 +467,8 @@ fn match_partial_compares_only_the_fields_written() {
         &[Failing {
             at: "5:5",
             keyword: "server",
-            summary: r#"expected {"name":"101 New Jersey 10, Whippany, NJ 07981, USA"}, received"#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: {"name":"101 New Jersey 10, Whippany, NJ 07981, USA"}"#],
             diffs: &[
                 "location.latitude: expected 0, received 408122808",
                 "location.longitude: expected 0, received -743999179",
@@ -455,7 +487,8 @@ fn match_partial_reaches_into_nested_messages() {
         &[Failing {
             at: "6:5",
             keyword: "server",
-            summary: r#"expected {"location":{"latitude":1}}, received"#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: {"location":{"latitude":1}}"#],
             diffs: &["location.latitude: expected 1, received 408122808"],
         }],
     )
@@ -508,7 +541,8 @@ fn every_matcher_passes_and_fails() {
         .map(|((at, _), diff)| Failing {
             at,
             keyword: "server",
-            summary: "expected {",
+            summary: "message differs from the script",
+            shown: &["expected: {"],
             diffs: diff,
         })
         .collect();
@@ -529,7 +563,8 @@ fn concurrent_calls_run_at_the_same_time() {
         &[Failing {
             at: "15:9",
             keyword: "server",
-            summary: r#"expected "Ann: Hi", received "Ann: Yo""#,
+            summary: "message differs from the script",
+            shown: &[r#"expected: "Ann: Hi""#, r#"received: "Ann: Yo""#],
             diffs: &[r#"value: expected "Ann: Hi", received "Ann: Yo""#],
         }],
     )
@@ -550,7 +585,8 @@ fn pipelined_stream_of_200000_messages_does_not_deadlock() {
         &[Failing {
             at: "8:5",
             keyword: "server",
-            summary: r#"expected {} (message 200000 of 200000), received {"sum":1}"#,
+            summary: "message differs from the script (message 200000 of 200000)",
+            shown: &[r#"expected: {}"#, r#"received: {"sum":1}"#],
             diffs: &["sum: expected 0, received 1"],
         }],
     )

@@ -82,6 +82,7 @@ pub fn merge(reports: &[(String, BenchReport)]) -> Result<BenchReport, MergeErro
     let mut merged = Merged {
         counts: Counts::default(),
         latest_start: Duration::ZERO,
+        transport_failures: 0,
         call_latency: histogram(),
         message_latency: histogram(),
         failures: BTreeMap::new(),
@@ -141,6 +142,7 @@ fn add_report(merged: &mut Merged, name: &str, report: &BenchReport) -> Result<(
     let counts = &mut merged.counts;
     counts.calls += report.calls.total;
     counts.failed += report.calls.failed;
+    merged.transport_failures += report.calls.transport_failed;
     counts.sent += report.messages.sent;
     counts.received += report.messages.received;
     if let Some(schedule) = &report.schedule {
@@ -243,6 +245,7 @@ mod tests {
                 late: rate.map_or(0, |_| 1),
             },
             latest_start: Duration::from_millis(3),
+            transport_failures: 0,
             call_latency: calls,
             message_latency: histogram(),
             failures,

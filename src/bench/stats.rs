@@ -10,7 +10,10 @@ use hdrhistogram::Histogram;
 
 use super::histogram::histogram;
 use super::schedule::LATE_TOLERANCE;
-use crate::runner::{CallResult, Failure, FailureKind, Observer, StepOutcome, StepRecord};
+use crate::report::failure_text;
+use crate::runner::{
+    CallResult, Failure, FailureKind, FailureReason, Observer, StepKind, StepOutcome, StepRecord,
+};
 use crate::scenario::{Call, Role, Scenario};
 
 /// Adds `duration` to `histogram` (growing it as needed; beyond its reach, at its top).
@@ -37,10 +40,12 @@ pub struct Shard {
     failures: Mutex<Failures>,
 }
 
-/// Failed calls by kind, and the account of the first one.
+/// Failed calls by reason, how many of them the transport caused, and the account of
+/// the first one.
 #[derive(Default)]
 struct Failures {
     by_kind: BTreeMap<String, u64>,
+    transport: u64,
     first: Option<String>,
 }
 
@@ -80,10 +85,13 @@ impl Shard {
         if let Some(failure) = &result.failure {
             self.failed.fetch_add(1, Ordering::Relaxed);
             let mut failures = lock(&self.failures);
-            *failures.by_kind.entry(failure_kind(failure)).or_default() += 1;
+            *failures.by_kind.entry(failure_key(failure)).or_default() += 1;
+            if failure.kind() == FailureKind::Transport {
+                failures.transport += 1;
+            }
             failures
                 .first
-                .get_or_insert_with(|| failure.describe(&scenario.path));
+                .get_or_insert_with(|| failure_text(failure, &scenario.path, result.role));
         }
     }
 }
@@ -125,7 +133,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 impl Observer for Shard {
     fn step(&self, _scenario: &Scenario, _call: &Call, _role: Role, record: &StepRecord) {
-        if !matches!(record.keyword, "client" | "server") {
+        if !matches!(record.kind, StepKind::Client | StepKind::Server) {
             return;
         }
         let counter = match record.outcome {
@@ -145,18 +153,15 @@ impl Observer for Shard {
     }
 }
 
-/// The kind a failure is counted under: the status the call ended with when the status
-/// was not the expected one, else what went wrong.
-fn failure_kind(failure: &Failure) -> String {
-    if let Some(code) = failure.diffs.iter().find(|d| d.path == "code") {
-        return format!("status {}", code.actual);
+/// The key a failure is counted under: its reason's variant, and for a call that ended
+/// with another status than expected, that status (`status UNAVAILABLE`).
+fn failure_key(failure: &Failure) -> String {
+    match &*failure.reason {
+        FailureReason::StatusMismatch {
+            expected, received, ..
+        } if received.code != *expected => format!("status {}", received.code.name()),
+        reason => reason.name().to_string(),
     }
-    match failure.kind {
-        FailureKind::Mismatch => "mismatch",
-        FailureKind::Timeout => "timeout",
-        FailureKind::Transport => "transport",
-    }
-    .to_string()
 }
 
 /// The running totals, for live progress.
@@ -207,8 +212,10 @@ pub struct Merged {
     pub call_latency: Histogram<u64>,
     /// How long checked messages took from the send they answer, in nanoseconds.
     pub message_latency: Histogram<u64>,
-    /// Failed calls by kind.
+    /// Failed calls by reason.
     pub failures: BTreeMap<String, u64>,
+    /// Failed calls the transport caused.
+    pub transport_failures: u64,
     /// The account of the first failure recorded.
     pub first_failure: Option<String>,
 }
@@ -222,6 +229,7 @@ impl Merged {
             call_latency: histogram(),
             message_latency: histogram(),
             failures: BTreeMap::new(),
+            transport_failures: 0,
             first_failure: None,
         };
         for shard in shards {
@@ -239,6 +247,7 @@ impl Merged {
             for (kind, count) in &failures.by_kind {
                 *merged.failures.entry(kind.clone()).or_default() += count;
             }
+            merged.transport_failures += failures.transport;
             if merged.first_failure.is_none() {
                 merged.first_failure.clone_from(&failures.first);
             }

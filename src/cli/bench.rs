@@ -9,7 +9,7 @@ use tonic::transport::Channel;
 
 use super::args::{BenchAction, BenchArgs, MergeArgs, ReportTarget};
 use super::exit::Exit;
-use super::load::load_scenarios;
+use super::load::load_scenarios_reflecting;
 use super::{create, write_all};
 use crate::bench::{
     expand_reports, merge, read_report, Bench, BenchOptions, BenchReport, LiveProgress, MergeError,
@@ -38,9 +38,6 @@ pub async fn bench(args: BenchArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let Some(scenarios) = load_scenarios(&args.load, roles) else {
-        return Exit::Invalid;
-    };
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
@@ -50,6 +47,11 @@ pub async fn bench(args: BenchArgs) -> Exit {
         return Exit::Invalid;
     }
     let connect = args.client_tls.connect_options(http2);
+    let reflector =
+        (!args.loopback).then(|| super::reflect::reflector(args.target.clone(), connect.clone()));
+    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
+        return Exit::Invalid;
+    };
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
         latencies: true,
@@ -132,7 +134,7 @@ pub async fn bench(args: BenchArgs) -> Exit {
         None => None,
     };
     let merged = bench.merged();
-    let transport_failures = merged.failures.contains_key("transport");
+    let transport_failures = merged.transport_failures > 0;
     let setup = Setup {
         files,
         target,
@@ -173,6 +175,8 @@ fn merge_reports(args: &MergeArgs) -> Exit {
     };
     let exit = if merged.passed() {
         Exit::Passed
+    } else if merged.calls.transport_failed > 0 {
+        Exit::Transport
     } else {
         Exit::Failed
     };

@@ -3,8 +3,11 @@
 mod args;
 mod bench;
 mod check;
+mod describe;
 mod exit;
 mod load;
+mod record;
+mod reflect;
 mod run;
 mod serve;
 
@@ -42,6 +45,8 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => runtime().block_on(bench::bench(args)),
         Command::Check(args) => check::check(args),
         Command::List(args) => check::list(args),
+        Command::Describe(args) => describe::describe(args),
+        Command::Record(args) => runtime().block_on(record::record_command(args)),
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };

@@ -10,11 +10,12 @@ use tonic::transport::Channel;
 
 use super::args::RunArgs;
 use super::exit::Exit;
-use super::load::load_scenarios;
+use super::load::load_scenarios_reflecting;
+use super::reflect::reflector;
 use super::{finish, play_options, progress, ReportFiles};
 use crate::client::{connect, run_scenario, ConnectError};
 use crate::report::{Collector, Progress, RunOutcome, SkippedCall, Tally};
-use crate::runner::{CallResult, Failure, FailureKind, Observer, PlayOptions, Silent};
+use crate::runner::{CallResult, Failure, FailureReason, Observer, PlayOptions, Silent, StepKind};
 use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions, ServerHandle};
 use crate::transport::Http2Settings;
@@ -33,15 +34,18 @@ pub async fn run(args: RunArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let Some(scenarios) = load_scenarios(&args.load, roles) else {
-        return Exit::Invalid;
-    };
-    let started_at = SystemTime::now();
-    let started = Instant::now();
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
+    let connect_options = args.client_tls.connect_options(http2);
+    let reflector =
+        (!args.loopback).then(|| reflector(args.target.clone(), connect_options.clone()));
+    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
+        return Exit::Invalid;
+    };
+    let started_at = SystemTime::now();
+    let started = Instant::now();
     let play = play_options(&args.wire, reports.transcript);
     let progress = progress(&args.output, Role::Client, args.jobs > 1);
     let collector = Collector::new(progress.clone());
@@ -87,8 +91,7 @@ pub async fn run(args: RunArgs) -> Exit {
         }
     }
 
-    let connect_options = args.client_tls.connect_options(http2);
-    let mut channels: HashMap<&str, Result<Channel, String>> = HashMap::new();
+    let mut channels: HashMap<&str, Result<Channel, (String, String)>> = HashMap::new();
     for target in &targets {
         if !channels.contains_key(target.as_str()) {
             let channel = match connect(target, &connect_options).await {
@@ -97,7 +100,7 @@ pub async fn run(args: RunArgs) -> Exit {
                     eprintln!("error: {message}");
                     return Exit::Invalid;
                 }
-                Err(error) => Err(error.to_string()),
+                Err(ConnectError::Unreachable { target, reason }) => Err((target, reason)),
             };
             channels.insert(target, channel);
         }
@@ -155,7 +158,7 @@ impl FilePlayer<'_> {
     async fn play(
         &self,
         scenario: &Scenario,
-        channel: &Result<Channel, String>,
+        channel: &Result<Channel, (String, String)>,
     ) -> Vec<SkippedCall> {
         let stopped = self.fail_fast && self.collector.has_failed();
         if !stopped {
@@ -171,9 +174,9 @@ impl FilePlayer<'_> {
                         playing.await;
                     }
                 }
-                Err(reason) => {
+                Err((target, cause)) => {
                     for call in &scenario.calls {
-                        let result = unreachable_result(scenario, call, reason);
+                        let result = unreachable_result(scenario, call, target, cause);
                         self.collector.call_finished(scenario, &result);
                     }
                 }
@@ -212,7 +215,7 @@ async fn server_side_failures(handle: ServerHandle, client: &[CallResult]) -> Ve
         .collect()
 }
 
-fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallResult {
+fn unreachable_result(scenario: &Scenario, call: &Call, target: &str, cause: &str) -> CallResult {
     CallResult {
         file: scenario.path.clone(),
         scenario: scenario.name.clone(),
@@ -223,11 +226,12 @@ fn unreachable_result(scenario: &Scenario, call: &Call, reason: &str) -> CallRes
         duration: Duration::ZERO,
         steps: Vec::new(),
         failure: Some(Failure {
-            kind: FailureKind::Transport,
             pos: call.pos,
-            keyword: "call",
-            summary: reason.to_string(),
-            diffs: Vec::new(),
+            step: StepKind::Call,
+            reason: Box::new(FailureReason::Unreachable {
+                target: target.to_string(),
+                cause: cause.to_string(),
+            }),
         }),
     }
 }

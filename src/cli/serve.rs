@@ -121,7 +121,7 @@ fn find_call<'a>(
 
 /// Ctrl-C and SIGTERM, listened to from before the readiness line on, so that a supervisor
 /// may stop the server as soon as it is ready and still get the summary and reports.
-struct StopSignals {
+pub(super) struct StopSignals {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -130,7 +130,7 @@ struct StopSignals {
 
 impl StopSignals {
     /// Starts listening for the signals.
-    fn listen() -> std::io::Result<StopSignals> {
+    pub(super) fn listen() -> std::io::Result<StopSignals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
@@ -144,7 +144,7 @@ impl StopSignals {
     }
 
     /// Resolves when one arrives.
-    async fn received(&mut self) {
+    pub(super) async fn received(&mut self) {
         #[cfg(unix)]
         tokio::select! {
             _ = self.interrupt.recv() => {}

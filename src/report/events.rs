@@ -63,7 +63,7 @@ impl Observer for EventStream {
             "file": scenario.path.display().to_string(),
             "id": call.id,
             "role": role.label(),
-            "step": step_json(record, within_of(call, record)),
+            "step": step_json(record, within_of(call, record), role),
         }));
     }
 

@@ -9,14 +9,21 @@ use std::time::Duration;
 use serde_json::{json, Map, Value};
 
 use super::outcome::{Case, RunOutcome, Verdict};
+use super::style::Style;
 use super::summary::Tally;
-use crate::runner::{Failure, FailureKind, StepOutcome, StepRecord};
+use super::text::{failure_lines, headline, message_json, seen_text, subject_text, Render};
+use crate::matching::ReceivedMetadata;
+use crate::runner::{
+    Expected, Failure, FailureReason, Limit, MessageData, MetadataPlace, Seen, StatusSeen,
+    StepOutcome, StepRecord, Subject, Written,
+};
+use crate::scenario::Role;
 
 /// The value of the report's `format` key.
 pub const FORMAT_NAME: &str = "grpc-replay-report";
 
 /// The report's format version, raised on incompatible changes.
-pub const FORMAT_VERSION: u64 = 1;
+pub const FORMAT_VERSION: u64 = 2;
 
 /// The whole report, pretty-printed.
 pub fn render(outcome: &RunOutcome) -> String {
@@ -72,7 +79,7 @@ pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
             result
                 .failure
                 .as_ref()
-                .map_or(Value::Null, |f| failure_json(f, file)),
+                .map_or(Value::Null, |f| failure_json(f, file, result.role)),
             Value::Null,
         ),
         Verdict::Skipped(reason) => (Value::Null, Value::from(reason)),
@@ -90,7 +97,7 @@ pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
         let steps: Vec<Value> = case
             .steps()
             .iter()
-            .map(|record| step_json(record, case.within(record)))
+            .map(|record| step_json(record, case.within(record), case.role))
             .collect();
         object.insert("steps".into(), steps.into());
     }
@@ -98,20 +105,21 @@ pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
 }
 
 /// A step as it happened, with what the peer sent while it waited.
-pub fn step_json(record: &StepRecord, within: Option<Duration>) -> Value {
+pub fn step_json(record: &StepRecord, within: Option<Duration>, role: Role) -> Value {
     let outcome = match record.outcome {
         StepOutcome::Performed => "performed",
         StepOutcome::Passed => "passed",
         StepOutcome::Failed => "failed",
     };
-    let received: Vec<Value> = record.received.iter().map(|t| received_json(t)).collect();
+    let received: Vec<Value> = record.seen.iter().map(seen_json).collect();
     json!({
-        "keyword": record.keyword,
+        "keyword": record.kind.keyword(),
         "line": record.pos.line,
         "column": record.pos.column,
         "implied": record.implied,
         "outcome": outcome,
-        "detail": record.detail,
+        "detail": subject_text(&record.subject, role, true),
+        "subject": subject_json(&record.subject),
         "count": record.count,
         "at_ms": millis(record.at),
         "waited_ms": record.waited.map(millis),
@@ -123,51 +131,159 @@ pub fn step_json(record: &StepRecord, within: Option<Duration>) -> Value {
     })
 }
 
+/// What a step sent or checked.
+fn subject_json(subject: &Subject) -> Value {
+    match subject {
+        Subject::Message(written) => json!({"kind": "message", "message": written_json(written)}),
+        Subject::Metadata(metadata) => {
+            json!({"kind": "metadata", "metadata": metadata_json(metadata)})
+        }
+        Subject::HalfClose => json!({"kind": "half_close"}),
+        Subject::Cancel(how) => json!({"kind": "cancel", "how": how}),
+        Subject::Status { code, message } => {
+            json!({"kind": "status", "code": code.name(), "message": message})
+        }
+        Subject::Sleep(duration) => json!({"kind": "sleep", "duration_ms": millis(*duration)}),
+        Subject::Failed(reason) => json!({"kind": "failed", "reason": reason_json(reason)}),
+    }
+}
+
 /// Why a call failed: where, what, and the field differences.
-pub fn failure_json(failure: &Failure, file: &Path) -> Value {
-    let kind = match failure.kind {
-        FailureKind::Mismatch => "mismatch",
-        FailureKind::Timeout => "timeout",
-        FailureKind::Transport => "transport",
-    };
+pub fn failure_json(failure: &Failure, file: &Path, role: Role) -> Value {
     let diffs: Vec<Value> = failure
-        .diffs
+        .reason
+        .diffs()
         .iter()
         .map(|d| json!({"path": d.path, "expected": d.expected, "received": d.actual}))
         .collect();
+    let render = Render {
+        role,
+        style: &Style::plain(),
+        full: true,
+    };
     json!({
-        "kind": kind,
+        "kind": failure.kind().label(),
+        "reason": reason_json(&failure.reason),
         "file": file.display().to_string(),
         "line": failure.pos.line,
         "column": failure.pos.column,
-        "step": failure.keyword,
-        "summary": failure.summary,
+        "step": failure.step.keyword(),
+        "summary": headline(&failure.reason, role),
         "diffs": diffs,
-        "text": failure.describe(file),
+        "text": failure_lines(failure, file, render).join("\n"),
     })
 }
 
-/// One thing the peer sent, as the engine's transcript renders it: a message (JSON),
-/// `headers {k: v, …}`, `status CODE[: message][ trailers {k: v, …}]`, `half-close` or
-/// `cancelled: reason`.
-fn received_json(text: &str) -> Value {
-    let kind = if text.starts_with("headers {") {
-        "headers"
-    } else if text.starts_with("status ") {
-        "status"
-    } else if text == "half-close" {
-        "half_close"
-    } else if text.starts_with("cancelled") {
-        "cancelled"
-    } else {
-        "message"
-    };
-    let mut event = json!({"kind": kind, "text": text});
-    if kind == "message" {
-        if let Ok(message) = serde_json::from_str::<Value>(text) {
-            event["message"] = message;
+/// The failure's reason, its variant in `type` and its fields beside it.
+fn reason_json(reason: &FailureReason) -> Value {
+    let mut fields = match reason {
+        FailureReason::Mismatch {
+            expected,
+            received,
+            nth,
+            ..
+        } => json!({
+            "expected": written_json(expected),
+            "received": message_value(received),
+            "nth": nth.map(|(index, count)| json!({"index": index, "count": count})),
+        }),
+        FailureReason::NoneOfGroup { received, .. } => json!({"received": message_value(received)}),
+        FailureReason::MetadataMismatch { place, .. } => json!({"place": match place {
+            MetadataPlace::Request => "request",
+            MetadataPlace::ResponseHeaders => "response_headers",
+        }}),
+        FailureReason::StatusMismatch {
+            expected, received, ..
+        } => json!({"expected": expected.name(), "received": status_json(received)}),
+        FailureReason::Unexpected { expected, seen } => {
+            json!({"expected": expected_json(expected), "received": seen_json(seen)})
         }
+        FailureReason::Absent {
+            expected,
+            limit,
+            then,
+        } => json!({
+            "expected": expected_json(expected),
+            "limit": match limit {
+                Limit::Within(d) => json!({"kind": "within", "ms": millis(*d)}),
+                Limit::Deadline(d) => json!({"kind": "deadline", "ms": millis(*d)}),
+            },
+            "then": then.as_ref().map(status_json),
+        }),
+        FailureReason::Gone { expected } => json!({"expected": expected_json(expected)}),
+        FailureReason::Transport { expected, status } => json!({
+            "expected": expected.as_ref().map(expected_json),
+            "received": status_json(status),
+        }),
+        FailureReason::LocalGoaway { expected, cause } => {
+            json!({"expected": expected_json(expected), "cause": cause})
+        }
+        FailureReason::Unbuildable { cause } => json!({"cause": cause}),
+        FailureReason::DeadlinePassed { budget } => json!({"deadline_ms": millis(*budget)}),
+        FailureReason::Unreachable { target, cause } => json!({"target": target, "cause": cause}),
+    };
+    fields["type"] = reason.name().into();
+    fields
+}
+
+/// What a step waited for.
+fn expected_json(expected: &Expected) -> Value {
+    match expected {
+        Expected::Message(written) => json!({"kind": "message", "message": written_json(written)}),
+        Expected::Headers => json!({"kind": "headers"}),
+        Expected::HalfClose => json!({"kind": "half_close"}),
+        Expected::Cancel => json!({"kind": "cancel"}),
+        Expected::Status(code) => json!({"kind": "status", "code": code.name()}),
     }
+}
+
+/// A scripted message: the message as JSON, or `{"pattern": …}` for one with matchers.
+fn written_json(written: &Written) -> Value {
+    match written {
+        Written::Message(message) => message_value(message),
+        Written::Pattern(pattern) => json!({"pattern": pattern}),
+    }
+}
+
+/// A message as JSON with its proto field names; `null` when it cannot be decoded.
+fn message_value(message: &MessageData) -> Value {
+    message_json(message).unwrap_or(Value::Null)
+}
+
+/// Metadata as `[{"key": …, "value": …}]`, in order (a key may repeat).
+fn metadata_json(metadata: &ReceivedMetadata) -> Value {
+    metadata
+        .iter()
+        .map(|(key, value)| json!({"key": key, "value": value.text()}))
+        .collect()
+}
+
+/// A status as the call ended with it.
+fn status_json(status: &StatusSeen) -> Value {
+    json!({
+        "code": status.code.name(),
+        "message": status.message,
+        "trailers": metadata_json(&status.trailers),
+        "broken": status.broken,
+        "own_deadline": status.own_deadline,
+    })
+}
+
+/// One thing the peer did: its kind, its fields, and its one-line text.
+fn seen_json(seen: &Seen) -> Value {
+    let mut event = match seen {
+        Seen::Headers(headers) => json!({"kind": "headers", "metadata": metadata_json(headers)}),
+        Seen::Message(message) => json!({"kind": "message", "message": message_value(message)}),
+        Seen::HalfClose => json!({"kind": "half_close"}),
+        Seen::Cancel(how) => json!({"kind": "cancelled", "how": how}),
+        Seen::Reset(how) => json!({"kind": "reset", "how": how}),
+        Seen::Status(status) => {
+            let mut status_value = status_json(status);
+            status_value["kind"] = "status".into();
+            status_value
+        }
+    };
+    event["text"] = seen_text(seen, true).into();
     event
 }
 

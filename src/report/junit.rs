@@ -10,6 +10,7 @@ use std::time::Duration;
 use super::outcome::{Case, CaseStatus, RunOutcome, Suite, Verdict};
 use super::style::Style;
 use super::terminal::step_line;
+use super::text::{failure_text, Render};
 use crate::runner::FailureKind;
 
 /// The whole report.
@@ -56,18 +57,19 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
             Verdict::Played(result) => match &result.failure {
                 None => xml.push_str("/>\n"),
                 Some(failure) => {
-                    let (element, kind) = match failure.kind {
-                        FailureKind::Mismatch => ("failure", "mismatch"),
-                        FailureKind::Timeout => ("failure", "timeout"),
-                        FailureKind::Transport => ("error", "transport"),
+                    let kind = failure.kind();
+                    let element = match kind {
+                        FailureKind::Transport => "error",
+                        FailureKind::Mismatch | FailureKind::Timeout => "failure",
                     };
-                    let description = failure.describe(&result.file);
+                    let kind = kind.label();
+                    let description = failure_text(failure, &result.file, result.role);
                     let message = description.lines().next().unwrap_or_default();
                     let _ = writeln!(
                         xml,
                         ">\n      <{element} type=\"{kind}\" message=\"{}\">{}</{element}>\n    </testcase>",
                         escape(message),
-                        escape_text(&failure_text(&description, case)),
+                        escape_text(&with_steps(&description, case)),
                     );
                 }
             },
@@ -84,11 +86,16 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
 }
 
 /// The failure's description, then every step as it happened.
-fn failure_text(description: &str, case: &Case) -> String {
+fn with_steps(description: &str, case: &Case) -> String {
     let style = Style::plain();
+    let render = Render {
+        role: case.role,
+        style: &style,
+        full: true,
+    };
     let mut text = format!("{description}\n\nsteps:\n");
     for record in case.steps() {
-        text.push_str(&step_line(record, case.within(record), &style));
+        text.push_str(&step_line(record, case.within(record), render));
         text.push('\n');
     }
     text

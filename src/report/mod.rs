@@ -12,6 +12,7 @@ mod style;
 mod summary;
 mod tap;
 mod terminal;
+mod text;
 
 pub use collect::Collector;
 pub use events::EventStream;
@@ -20,6 +21,7 @@ pub use progress::Progress;
 pub use style::{ColorChoice, Style};
 pub use summary::Tally;
 pub use terminal::{format_duration, format_elapsed, Stream, TerminalReporter, Verbosity};
+pub use text::{failure_text, status_message};
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use super::summary::Tally;
-use crate::runner::{CallResult, FailureKind, StepRecord};
+use crate::runner::{CallResult, FailureKind, StepKind, StepRecord};
 use crate::scenario::{Action, Call, Role, Scenario, Step};
 
 /// A call that was not played, and why.
@@ -176,7 +176,7 @@ impl CaseStatus {
     pub fn of(result: &CallResult) -> CaseStatus {
         match &result.failure {
             None => CaseStatus::Passed,
-            Some(f) if f.kind == FailureKind::Transport => CaseStatus::TransportFailure,
+            Some(f) if f.kind() == FailureKind::Transport => CaseStatus::TransportFailure,
             Some(_) => CaseStatus::Failed,
         }
     }
@@ -271,7 +271,7 @@ fn case_name(name: &str, id: &str, other_role: bool) -> String {
 pub fn within_of(call: &Call, record: &StepRecord) -> Option<Duration> {
     fn find<'s>(steps: &'s [Step], record: &StepRecord) -> Option<&'s Step> {
         steps.iter().find_map(|step| {
-            if step.pos == record.pos && step.action.keyword() == record.keyword {
+            if step.pos == record.pos && StepKind::of(&step.action) == record.kind {
                 return Some(step);
             }
             match &step.action {

@@ -8,7 +8,8 @@ use super::json::millis;
 use super::outcome::{Case, RunOutcome, Verdict};
 use super::style::Style;
 use super::terminal::step_line;
-use crate::runner::{Failure, FailureKind};
+use super::text::{failure_text, Render};
+use crate::runner::Failure;
 
 /// The whole report.
 pub fn render(outcome: &RunOutcome) -> String {
@@ -52,12 +53,8 @@ pub fn render(outcome: &RunOutcome) -> String {
 
 /// The YAML block under a failed test point.
 fn write_diagnostics(tap: &mut String, failure: &Failure, case: &Case, file: &std::path::Path) {
-    let kind = match failure.kind {
-        FailureKind::Mismatch => "mismatch",
-        FailureKind::Timeout => "timeout",
-        FailureKind::Transport => "transport",
-    };
-    let description = failure.describe(file);
+    let kind = failure.kind().label();
+    let description = failure_text(failure, file, case.role);
     let _ = writeln!(tap, "  ---");
     let _ = writeln!(
         tap,
@@ -70,10 +67,11 @@ fn write_diagnostics(tap: &mut String, failure: &Failure, case: &Case, file: &st
     let _ = writeln!(tap, "    file: {}", quoted(&file.display().to_string()));
     let _ = writeln!(tap, "    line: {}", failure.pos.line);
     let _ = writeln!(tap, "    column: {}", failure.pos.column);
-    let _ = writeln!(tap, "    step: {}", quoted(failure.keyword));
-    if !failure.diffs.is_empty() {
+    let _ = writeln!(tap, "    step: {}", quoted(failure.step.keyword()));
+    let diffs = failure.reason.diffs();
+    if !diffs.is_empty() {
         let _ = writeln!(tap, "  diffs:");
-        for diff in &failure.diffs {
+        for diff in diffs {
             let _ = writeln!(tap, "    - path: {}", quoted(&diff.path));
             let _ = writeln!(tap, "      expected: {}", quoted(&diff.expected));
             let _ = writeln!(tap, "      received: {}", quoted(&diff.actual));
@@ -82,7 +80,12 @@ fn write_diagnostics(tap: &mut String, failure: &Failure, case: &Case, file: &st
     let _ = writeln!(tap, "  duration_ms: {}", millis(case.duration()));
     let _ = writeln!(tap, "  steps:");
     for record in case.steps() {
-        let line = step_line(record, case.within(record), &Style::plain());
+        let render = Render {
+            role: case.role,
+            style: &Style::plain(),
+            full: true,
+        };
+        let line = step_line(record, case.within(record), render);
         let _ = writeln!(tap, "    - {}", quoted(line.trim()));
     }
     let _ = writeln!(tap, "  ...");

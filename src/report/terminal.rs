@@ -1,6 +1,6 @@
 //! Human-readable progress: a line per step as it happens, and each call's verdict.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -10,7 +10,8 @@ use std::time::Duration;
 use super::outcome::{within_of, RunOutcome, SkippedCall};
 use super::progress::Progress;
 use super::style::Style;
-use crate::runner::{CallResult, Observer, StepOutcome, StepRecord};
+use super::text::{failure_lines, place, subject_text, Render};
+use crate::runner::{CallResult, Failure, FailureReason, Observer, StepOutcome, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
 /// How much to print.
@@ -41,6 +42,8 @@ pub struct TerminalReporter {
     /// When output is grouped per file: the text of each file still playing, printed as
     /// one block when the file finishes. `None`: printed as it happens.
     groups: Option<Mutex<HashMap<PathBuf, String>>>,
+    /// The targets whose connection failure has been explained.
+    unreachable: Mutex<HashSet<String>>,
 }
 
 impl TerminalReporter {
@@ -51,6 +54,7 @@ impl TerminalReporter {
             verbosity,
             stream: Stream::Stdout,
             groups: None,
+            unreachable: Mutex::new(HashSet::new()),
         }
     }
 
@@ -65,6 +69,30 @@ impl TerminalReporter {
     pub fn grouped_by_file(mut self) -> Self {
         self.groups = Some(Mutex::new(HashMap::new()));
         self
+    }
+
+    /// How failures and steps are written for a call played in `role`.
+    fn render(&self, role: Role) -> Render<'_> {
+        Render {
+            role,
+            style: &self.style,
+            full: self.verbosity == Verbosity::Verbose,
+        }
+    }
+
+    /// The lines of a failure; a target that cannot be reached is explained once, and
+    /// named only for the calls after.
+    fn failure_lines(&self, failure: &Failure, file: &Path, render: Render) -> Vec<String> {
+        if let FailureReason::Unreachable { target, .. } = &*failure.reason {
+            let mut reported = self.unreachable.lock().unwrap_or_else(|e| e.into_inner());
+            if !reported.insert(target.clone()) {
+                return vec![render.style.bad(&format!(
+                    "{}: not played: {target} cannot be reached (see above)",
+                    place(failure, file)
+                ))];
+            }
+        }
+        failure_lines(failure, file, render)
     }
 
     /// Prints `text` now, or adds it to the block of `file` while that file plays.
@@ -97,11 +125,13 @@ impl TerminalReporter {
 
 /// A step as one line: time, mark, keyword, detail, repeat count, line in the file, and for
 /// checked steps how long the peer took (against the `within:` limit, when there is one).
-pub fn step_line(record: &StepRecord, within: Option<Duration>, style: &Style) -> String {
+pub fn step_line(record: &StepRecord, within: Option<Duration>, render: Render) -> String {
+    let style = render.style;
+    let detail = subject_text(&record.subject, render.role, render.full);
     let (mark, detail) = match record.outcome {
-        StepOutcome::Performed => (style.dim("→"), record.detail.clone()),
-        StepOutcome::Passed => (style.good("✓"), record.detail.clone()),
-        StepOutcome::Failed => (style.bad("✗"), style.bad(&record.detail)),
+        StepOutcome::Performed => (style.dim("→"), detail),
+        StepOutcome::Passed => (style.good("✓"), detail),
+        StepOutcome::Failed => (style.bad("✗"), style.bad(&detail)),
     };
     let count = if record.count > 1 {
         format!(" ×{}", record.count)
@@ -109,9 +139,9 @@ pub fn step_line(record: &StepRecord, within: Option<Duration>, style: &Style) -
         String::new()
     };
     let keyword = if record.implied {
-        format!("({})", record.keyword)
+        format!("({})", record.kind.keyword())
     } else {
-        record.keyword.to_string()
+        record.kind.keyword().to_string()
     };
     let waited = match (record.waited, within) {
         (Some(waited), Some(limit)) => style.dim(&format!(
@@ -174,9 +204,9 @@ impl Observer for TerminalReporter {
         }
     }
 
-    fn step(&self, scenario: &Scenario, call: &Call, _role: Role, record: &StepRecord) {
+    fn step(&self, scenario: &Scenario, call: &Call, role: Role, record: &StepRecord) {
         if self.verbosity >= Verbosity::Verbose {
-            let line = step_line(record, within_of(call, record), &self.style);
+            let line = step_line(record, within_of(call, record), self.render(role));
             self.print(&scenario.path, &line);
         }
     }
@@ -200,20 +230,15 @@ impl Observer for TerminalReporter {
             None => {}
             Some(failure) => {
                 let mut text = format!("{} {title}\n", self.style.bad("✗"));
+                let render = self.render(result.role);
                 if self.verbosity == Verbosity::Normal {
                     for record in &result.steps {
                         let within = call.and_then(|c| within_of(c, record));
-                        text.push_str(&step_line(record, within, &self.style));
+                        text.push_str(&step_line(record, within, render));
                         text.push('\n');
                     }
                 }
-                let description = failure.describe(&result.file);
-                for (i, line) in description.lines().enumerate() {
-                    let line = if i == 0 {
-                        self.style.bad(line)
-                    } else {
-                        line.to_string()
-                    };
+                for line in self.failure_lines(failure, &result.file, render) {
                     text.push_str(&format!("    {line}\n"));
                 }
                 self.print(&scenario.path, &text);

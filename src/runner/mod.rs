@@ -1,4 +1,5 @@
-//! The replay engine: walks a call's script in one role over any transport.
+//! The replay engine: walks a call's script in one role over any transport, and records
+//! what happened as data ([`CallResult`]); `report/` turns it into text.
 
 mod captures;
 mod io;
@@ -10,5 +11,8 @@ mod play;
 pub use captures::Captures;
 pub use io::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
 pub use observer::{Observer, Silent};
-pub use outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
+pub use outcome::{
+    CallResult, Expected, Failure, FailureKind, FailureReason, Limit, MessageData, MetadataPlace,
+    Seen, StatusSeen, StepKind, StepOutcome, StepRecord, Subject, Written,
+};
 pub use play::{play_call, PlayOptions, STRAYED_CODE};

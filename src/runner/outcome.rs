@@ -1,11 +1,15 @@
-//! What playing a call produced: a record per step and the verdict.
+//! What playing a call produced, as data: a record per step, what the peer did, and the
+//! failure with its reason. No text here is meant for a person: `report/` writes it.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::matching::Mismatch;
+use bytes::Bytes;
+use prost_reflect::MessageDescriptor;
+
+use crate::matching::{MessageSpec, Mismatch, ReceivedMetadata};
 use crate::scenario::node::Pos;
-use crate::scenario::Role;
+use crate::scenario::{Action, Role, StatusCode};
 
 /// How a step went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,17 +22,176 @@ pub enum StepOutcome {
     Failed,
 }
 
+/// What a step is, as the file names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepKind {
+    /// The call itself (its request metadata, its deadline, its connection).
+    Call,
+    /// `client:` a message from the client.
+    Client,
+    /// `server:` a message from the server.
+    Server,
+    /// `headers:` the response headers.
+    Headers,
+    /// `close` the client's half-close.
+    Close,
+    /// `cancel` the client's cancel.
+    Cancel,
+    /// `status:` the final status.
+    Status,
+    /// `sleep:` a pause.
+    Sleep,
+    /// `unordered:` a group of messages in any order.
+    Unordered,
+}
+
+impl StepKind {
+    /// The kind of step `action` is.
+    pub fn of(action: &Action) -> StepKind {
+        match action {
+            Action::Client(_) => StepKind::Client,
+            Action::Server(_) => StepKind::Server,
+            Action::Headers(_) => StepKind::Headers,
+            Action::Close => StepKind::Close,
+            Action::Cancel => StepKind::Cancel,
+            Action::Status(_) => StepKind::Status,
+            Action::Sleep(_) => StepKind::Sleep,
+            Action::Unordered(_) => StepKind::Unordered,
+        }
+    }
+
+    /// The keyword the file writes it with (`call` for the call itself).
+    pub fn keyword(self) -> &'static str {
+        match self {
+            StepKind::Call => "call",
+            StepKind::Client => "client",
+            StepKind::Server => "server",
+            StepKind::Headers => "headers",
+            StepKind::Close => "close",
+            StepKind::Cancel => "cancel",
+            StepKind::Status => "status",
+            StepKind::Sleep => "sleep",
+            StepKind::Unordered => "unordered",
+        }
+    }
+}
+
+/// An encoded message and its type, decoded only when a report shows it.
+#[derive(Debug, Clone)]
+pub struct MessageData {
+    /// The message type.
+    pub descriptor: MessageDescriptor,
+    /// The encoded message.
+    pub bytes: Bytes,
+}
+
+/// A message as the script writes it: a concrete message, or a pattern with matchers.
+#[derive(Debug, Clone)]
+pub enum Written {
+    /// A concrete message.
+    Message(MessageData),
+    /// A pattern, as written (compact JSON).
+    Pattern(String),
+}
+
+impl Written {
+    /// What `spec` stands for.
+    pub fn of(spec: &MessageSpec) -> Written {
+        match spec.to_send() {
+            Some(bytes) => Written::Message(MessageData {
+                descriptor: spec.descriptor().clone(),
+                bytes: bytes.clone(),
+            }),
+            None => Written::Pattern(spec.display()),
+        }
+    }
+}
+
+/// What a step sent or checked.
+#[derive(Debug, Clone)]
+pub enum Subject {
+    /// A message.
+    Message(Written),
+    /// Metadata (headers sent, or headers that passed their check).
+    Metadata(ReceivedMetadata),
+    /// The client's half-close.
+    HalfClose,
+    /// The client's cancel: performed, or checked (with the transport's account of the
+    /// reset).
+    Cancel(Option<String>),
+    /// A status.
+    Status {
+        /// The code.
+        code: StatusCode,
+        /// The message.
+        message: String,
+    },
+    /// A pause.
+    Sleep(Duration),
+    /// Why the step failed.
+    Failed(Box<FailureReason>),
+}
+
+/// What a checked step waited for.
+#[derive(Debug, Clone)]
+pub enum Expected {
+    /// A message from the peer.
+    Message(Written),
+    /// The response headers.
+    Headers,
+    /// The client's half-close.
+    HalfClose,
+    /// The client's cancel.
+    Cancel,
+    /// The call's end, with this status code.
+    Status(StatusCode),
+}
+
+/// A status the call ended with.
+#[derive(Debug, Clone)]
+pub struct StatusSeen {
+    /// The code.
+    pub code: StatusCode,
+    /// The status message, as the peer (or the transport) gave it.
+    pub message: String,
+    /// Trailing metadata.
+    pub trailers: ReceivedMetadata,
+    /// When the status came from a broken connection, not from the peer: the errors, the
+    /// outermost first.
+    pub broken: Option<Vec<String>>,
+    /// Whether this side's own deadline ended the call (client side).
+    pub own_deadline: bool,
+}
+
+/// Something the peer did, as the engine saw it.
+#[derive(Debug, Clone)]
+pub enum Seen {
+    /// Response headers.
+    Headers(ReceivedMetadata),
+    /// A message.
+    Message(MessageData),
+    /// The client ended its stream.
+    HalfClose,
+    /// The client cancelled the call; the transport's account of how.
+    Cancel(String),
+    /// The client reset the stream with a code that is not a cancel; the transport's
+    /// account.
+    Reset(String),
+    /// The call ended with a status.
+    Status(StatusSeen),
+}
+
 /// One step as it happened.
 #[derive(Debug, Clone)]
 pub struct StepRecord {
     /// Where the step is written.
     pub pos: Pos,
-    /// Its keyword (`client`, `server`, `status`, …).
-    pub keyword: &'static str,
+    /// What step it is.
+    pub kind: StepKind,
     /// How it went.
     pub outcome: StepOutcome,
-    /// What was sent or checked, in one line.
-    pub detail: String,
+    /// What was sent or checked.
+    pub subject: Subject,
     /// Time since the call began, when the step finished.
     pub at: Duration,
     /// How long a checked step waited for the peer.
@@ -37,12 +200,121 @@ pub struct StepRecord {
     pub count: u64,
     /// Whether the file leaves it implicit.
     pub implied: bool,
-    /// What the peer sent while the step waited (messages as JSON, headers, the status),
-    /// in order; filled only when a transcript is asked for.
-    pub received: Vec<String>,
+    /// What the peer did while the step waited, in order; filled only when a transcript
+    /// is asked for.
+    pub seen: Vec<Seen>,
+}
+
+/// What limited a wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Limit {
+    /// The step's `within:`.
+    Within(Duration),
+    /// The call's deadline.
+    Deadline(Duration),
+}
+
+/// Where metadata was checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetadataPlace {
+    /// The request metadata the client sent (server role).
+    Request,
+    /// The response headers (client role).
+    ResponseHeaders,
 }
 
 /// Why a call failed.
+#[derive(Debug, Clone)]
+pub enum FailureReason {
+    /// A checked message differs from the script's.
+    Mismatch {
+        /// The message the script expects.
+        expected: Written,
+        /// The message that came.
+        received: MessageData,
+        /// The field-level differences.
+        diffs: Vec<Mismatch>,
+        /// Which of the step's `repeat:` messages: (1-based index, count), when more than one.
+        nth: Option<(u64, u64)>,
+    },
+    /// A message of an `unordered:` group matches none of those still expected.
+    NoneOfGroup {
+        /// The message that came.
+        received: MessageData,
+        /// How it differs from the first message still expected.
+        diffs: Vec<Mismatch>,
+    },
+    /// Metadata differs from the script's.
+    MetadataMismatch {
+        /// Which metadata.
+        place: MetadataPlace,
+        /// The differences.
+        diffs: Vec<Mismatch>,
+    },
+    /// The call ended with another status than the script's, or with other details.
+    StatusMismatch {
+        /// The code the script expects.
+        expected: StatusCode,
+        /// The status that came.
+        received: StatusSeen,
+        /// The differences (`code`, `message`, `trailers.KEY`).
+        diffs: Vec<Mismatch>,
+    },
+    /// The peer did something other than what the step waits for.
+    Unexpected {
+        /// What the step waits for.
+        expected: Expected,
+        /// What came instead.
+        seen: Seen,
+    },
+    /// Nothing came in time.
+    Absent {
+        /// What the step waits for.
+        expected: Expected,
+        /// What limited the wait.
+        limit: Limit,
+        /// The status the call then ended with, if it did.
+        then: Option<StatusSeen>,
+    },
+    /// The call ended without a status (the transport has nothing more to give).
+    Gone {
+        /// What the step waits for.
+        expected: Expected,
+    },
+    /// The connection failed or was lost.
+    Transport {
+        /// What the step waits for, when it waits for something.
+        expected: Option<Expected>,
+        /// The status the transport ended the call with.
+        status: StatusSeen,
+    },
+    /// This side's HTTP/2 layer closed the connection (its flood guard).
+    LocalGoaway {
+        /// What the step waits for.
+        expected: Expected,
+        /// The transport's account.
+        cause: String,
+    },
+    /// The step cannot be built from the captured values.
+    Unbuildable {
+        /// The error, as the builder gives it.
+        cause: String,
+    },
+    /// The call's deadline passed while the script was busy (server role).
+    DeadlinePassed {
+        /// The call's deadline.
+        budget: Duration,
+    },
+    /// The call could not start: the target cannot be reached.
+    Unreachable {
+        /// The target, as given.
+        target: String,
+        /// The connection error and its causes, as the transport gives them.
+        cause: String,
+    },
+}
+
+/// The broad class of a failure, as exit codes and CI reports tell them apart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FailureKind {
     /// The peer sent something other than the script says.
@@ -53,44 +325,80 @@ pub enum FailureKind {
     Transport,
 }
 
+impl FailureKind {
+    /// `mismatch`, `timeout`, `transport`: the name reports give it.
+    pub fn label(self) -> &'static str {
+        match self {
+            FailureKind::Mismatch => "mismatch",
+            FailureKind::Timeout => "timeout",
+            FailureKind::Transport => "transport",
+        }
+    }
+}
+
+impl FailureReason {
+    /// The broad class.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            FailureReason::Absent { .. } | FailureReason::DeadlinePassed { .. } => {
+                FailureKind::Timeout
+            }
+            FailureReason::Gone { .. }
+            | FailureReason::Transport { .. }
+            | FailureReason::LocalGoaway { .. }
+            | FailureReason::Unreachable { .. } => FailureKind::Transport,
+            FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
+                FailureKind::Transport
+            }
+            _ => FailureKind::Mismatch,
+        }
+    }
+
+    /// The variant's name, as reports and counts key it.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FailureReason::Mismatch { .. } => "mismatch",
+            FailureReason::NoneOfGroup { .. } => "none_of_group",
+            FailureReason::MetadataMismatch { .. } => "metadata_mismatch",
+            FailureReason::StatusMismatch { .. } => "status_mismatch",
+            FailureReason::Unexpected { .. } => "unexpected",
+            FailureReason::Absent { .. } => "absent",
+            FailureReason::Gone { .. } => "gone",
+            FailureReason::Transport { .. } => "transport",
+            FailureReason::LocalGoaway { .. } => "local_goaway",
+            FailureReason::Unbuildable { .. } => "unbuildable",
+            FailureReason::DeadlinePassed { .. } => "deadline_passed",
+            FailureReason::Unreachable { .. } => "unreachable",
+        }
+    }
+
+    /// The field-level differences, when the reason has them.
+    pub fn diffs(&self) -> &[Mismatch] {
+        match self {
+            FailureReason::Mismatch { diffs, .. }
+            | FailureReason::NoneOfGroup { diffs, .. }
+            | FailureReason::MetadataMismatch { diffs, .. }
+            | FailureReason::StatusMismatch { diffs, .. } => diffs,
+            _ => &[],
+        }
+    }
+}
+
 /// The first thing that went wrong in a call.
 #[derive(Debug, Clone)]
 pub struct Failure {
-    /// What kind of failure.
-    pub kind: FailureKind,
     /// The step where it happened.
     pub pos: Pos,
-    /// The step's keyword.
-    pub keyword: &'static str,
-    /// A one-line account.
-    pub summary: String,
-    /// The field-level differences, for a mismatch.
-    pub diffs: Vec<Mismatch>,
+    /// What step it is.
+    pub step: StepKind,
+    /// Why (boxed: a failure travels in every step's `Result`).
+    pub reason: Box<FailureReason>,
 }
 
 impl Failure {
-    /// The failure as text: `file:line:col: summary`, then one line per difference.
-    pub fn describe(&self, file: &std::path::Path) -> String {
-        let mut text = format!(
-            "{}:{}:{}: step `{}`: {}",
-            file.display(),
-            self.pos.line,
-            self.pos.column,
-            self.keyword,
-            self.summary
-        );
-        for diff in &self.diffs {
-            let path = if diff.path.is_empty() {
-                "(message)"
-            } else {
-                &diff.path
-            };
-            text.push_str(&format!(
-                "\n    {path}: expected {}, received {}",
-                diff.expected, diff.actual
-            ));
-        }
-        text
+    /// The broad class.
+    pub fn kind(&self) -> FailureKind {
+        self.reason.kind()
     }
 }
 

@@ -2,18 +2,21 @@
 
 use tokio::time::Instant;
 
-use super::events::{render_metadata, NoEvent};
+use super::deadline::own_deadline_status;
+use super::events::NoEvent;
 use super::{Player, StepOutcome};
-use crate::matching::{render_bytes, Mismatch, ReceivedMetadata};
-use crate::runner::io::{CallIo, PeerEvent};
-use crate::runner::outcome::{Failure, FailureKind};
+use crate::matching::{MetadataSpec, Mismatch};
+use crate::runner::io::CallIo;
+use crate::runner::outcome::{
+    Expected, Failure, FailureReason, MetadataPlace, Seen, StatusSeen, Subject,
+};
 use crate::scenario::{StatusCode, StatusStep, Step};
 
 impl<I: CallIo> Player<'_, I> {
     pub(super) async fn check_headers(
         &mut self,
         step: &Step,
-        spec: &crate::matching::MetadataSpec,
+        spec: &MetadataSpec,
     ) -> Result<(), Failure> {
         self.scripted_pause(step.after);
         let began = Instant::now();
@@ -22,29 +25,24 @@ impl<I: CallIo> Player<'_, I> {
                 break headers;
             }
             match self.next_event(step).await {
-                Ok(PeerEvent::Headers(h)) => self.headers = Some(h),
-                Ok(PeerEvent::Status {
-                    trailers,
-                    transport_error: None,
-                    ..
-                }) if self.pending.is_empty() => {
+                Ok(Seen::Headers(h)) => self.headers = Some(h),
+                Ok(Seen::Status(status)) if status.broken.is_none() && self.pending.is_empty() => {
                     // A Trailers-Only response: its headers are the trailers.
-                    break trailers;
+                    break status.trailers;
                 }
-                other => return Err(self.missing(step, "response headers", other)),
+                other => return Err(self.missing(step, Expected::Headers, other)),
             }
         };
-        spec.check(&headers).map_err(|diffs| {
-            self.failure(
-                step,
-                FailureKind::Mismatch,
-                "the response headers differ".into(),
+        if let Err(diffs) = spec.check(&headers) {
+            let reason = FailureReason::MetadataMismatch {
+                place: MetadataPlace::ResponseHeaders,
                 diffs,
-            )
-        })?;
+            };
+            return Err(self.failure(step, reason));
+        }
         self.capture_from_metadata(step, &headers, "");
-        let detail = render_metadata(&headers);
-        self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
+        let checked = Subject::Metadata(headers);
+        self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
         Ok(())
     }
 
@@ -55,90 +53,50 @@ impl<I: CallIo> Player<'_, I> {
     ) -> Result<(), Failure> {
         let began = Instant::now();
         self.io.close_send();
-        let (code, message, trailers, transport_error) = self.await_status(step, expected).await?;
-        let diffs = status_diffs(expected, code, &message, &trailers);
+        let status = self.await_status(step, expected.code).await?;
+        let diffs = status_diffs(expected, &status);
         if !diffs.is_empty() {
-            let kind = if transport_error.is_some() {
-                FailureKind::Transport
-            } else {
-                FailureKind::Mismatch
+            let reason = FailureReason::StatusMismatch {
+                expected: expected.code,
+                received: status,
+                diffs,
             };
-            let summary = status_summary(expected, code, &message, transport_error, &diffs);
-            return Err(self.failure(step, kind, summary, diffs));
+            return Err(self.failure(step, reason));
         }
-        self.capture_from_metadata(step, &trailers, &message);
-        let detail = if message.is_empty() {
-            code.name()
-        } else {
-            format!("{code}: {message}")
+        self.capture_from_metadata(step, &status.trailers, &status.message);
+        let checked = Subject::Status {
+            code: status.code,
+            message: status.message,
         };
-        self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
+        self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
         Ok(())
     }
 
-    /// The status the call ended with: code, message, trailers, and what broke when it
-    /// came from a broken connection.
+    /// The status the call ended with.
     async fn await_status(
         &mut self,
         step: &Step,
-        expected: &StatusStep,
-    ) -> Result<(StatusCode, String, ReceivedMetadata, Option<String>), Failure> {
+        expected: StatusCode,
+    ) -> Result<StatusSeen, Failure> {
         match self.next_skipping_headers(step).await {
-            Ok(PeerEvent::Status {
-                code,
-                message,
-                trailers,
-                transport_error,
-            }) => Ok((code, message, trailers, transport_error)),
-            Err(NoEvent::TimedOut { within: false }) if expected.code == StatusCode(4) => {
-                // The call's deadline passed: the client ends it with DEADLINE_EXCEEDED.
-                Ok((
-                    StatusCode(4),
-                    "deadline exceeded (client side)".into(),
-                    Vec::new(),
-                    None,
-                ))
+            Ok(Seen::Status(status)) => Ok(status),
+            // The call's deadline passed: the client ends it with DEADLINE_EXCEEDED.
+            Err(NoEvent::TimedOut { within: false }) if expected == StatusCode(4) => {
+                Ok(own_deadline_status())
             }
-            Ok(PeerEvent::Message(bytes)) => {
-                let descriptor = self.call.method.output();
-                Err(self.failure(
-                    step,
-                    FailureKind::Mismatch,
-                    format!(
-                        "expected the call to end with status {}, but the server sent another message: {}",
-                        expected.code,
-                        render_bytes(&descriptor, &bytes)
-                    ),
-                    Vec::new(),
-                ))
-            }
-            other => Err(self.missing(step, &format!("status {}", expected.code), other)),
+            other => Err(self.missing(step, Expected::Status(expected), other)),
         }
     }
 
     pub(super) async fn expect_close(&mut self, step: &Step) -> Result<(), Failure> {
         let began = Instant::now();
         match self.next_event(step).await {
-            Ok(PeerEvent::HalfClosed) => {
-                self.record(
-                    step,
-                    StepOutcome::Passed,
-                    "half-close".into(),
-                    Some(began.elapsed()),
-                    1,
-                );
+            Ok(Seen::HalfClose) => {
+                let checked = Subject::HalfClose;
+                self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
                 Ok(())
             }
-            Ok(PeerEvent::Message(bytes)) => Err(self.failure(
-                step,
-                FailureKind::Mismatch,
-                format!(
-                    "expected the client to half-close, but it sent another message: {}",
-                    render_bytes(&self.call.method.input(), &bytes)
-                ),
-                Vec::new(),
-            )),
-            other => Err(self.missing(step, "the client's half-close", other)),
+            other => Err(self.missing(step, Expected::HalfClose, other)),
         }
     }
 
@@ -146,26 +104,23 @@ impl<I: CallIo> Player<'_, I> {
     pub(super) async fn expect_cancel(&mut self, step: &Step) -> Result<(), Failure> {
         let began = Instant::now();
         let mut event = self.next_event(step).await;
-        while matches!(event, Ok(PeerEvent::HalfClosed)) {
+        while matches!(event, Ok(Seen::HalfClose)) {
             event = self.next_event(step).await;
         }
         match event {
-            Ok(PeerEvent::Cancelled(reason)) => {
-                self.record(step, StepOutcome::Passed, reason, Some(began.elapsed()), 1);
+            Ok(Seen::Cancel(how)) => {
+                let checked = Subject::Cancel(Some(how));
+                self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
                 Ok(())
             }
-            other => Err(self.missing(step, "the client to cancel the call", other)),
+            other => Err(self.missing(step, Expected::Cancel, other)),
         }
     }
 }
 
 /// How the status the call ended with differs from the expected one.
-fn status_diffs(
-    expected: &StatusStep,
-    code: StatusCode,
-    message: &str,
-    trailers: &ReceivedMetadata,
-) -> Vec<Mismatch> {
+fn status_diffs(expected: &StatusStep, status: &StatusSeen) -> Vec<Mismatch> {
+    let (code, message, trailers) = (status.code, status.message.as_str(), &status.trailers);
     let mut diffs = Vec::new();
     if code != expected.code {
         diffs.push(Mismatch {
@@ -190,38 +145,4 @@ fn status_diffs(
         }));
     }
     diffs
-}
-
-/// The one-line account of a status that differs.
-fn status_summary(
-    expected: &StatusStep,
-    code: StatusCode,
-    message: &str,
-    transport_error: Option<String>,
-    diffs: &[Mismatch],
-) -> String {
-    let ended = if message.is_empty() {
-        code.name()
-    } else {
-        format!("{code}: {message}")
-    };
-    match transport_error {
-        Some(error) => format!("the connection failed: {error}"),
-        None if code != expected.code => {
-            format!(
-                "expected status {}, the call ended with {ended}",
-                expected.code
-            )
-        }
-        None => {
-            let message_differs = diffs.iter().any(|d| d.path == "message");
-            let trailers_differ = diffs.iter().any(|d| d.path != "message");
-            let parts = match (message_differs, trailers_differ) {
-                (true, true) => "message and trailers",
-                (true, false) => "message",
-                _ => "trailers",
-            };
-            format!("the call ended with {ended} as expected, but its {parts} differ")
-        }
-    }
 }

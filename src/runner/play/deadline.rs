@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use super::Player;
-use crate::runner::io::{CallIo, PeerEvent};
-use crate::runner::outcome::{Failure, FailureKind};
+use crate::runner::io::CallIo;
+use crate::runner::outcome::{Failure, FailureReason, Seen, StatusSeen, StepKind};
 use crate::scenario::{Action, Role, StatusCode};
 
 /// How long a client keeps waiting past the call's deadline for the server's own
@@ -33,20 +33,15 @@ impl<I: CallIo> Player<'_, I> {
     /// A client whose own deadline has passed ends the call with DEADLINE_EXCEEDED, whatever
     /// the server or the connection does then (a reset, a closed connection), as gRPC
     /// clients report it.
-    pub(super) fn as_seen_by_role(&self, event: PeerEvent) -> PeerEvent {
-        match event {
-            PeerEvent::Status { code, .. }
+    pub(super) fn as_seen_by_role(&self, seen: Seen) -> Seen {
+        match seen {
+            Seen::Status(status)
                 if self.role == Role::Client
-                    && code != StatusCode::OK
-                    && code != StatusCode(4)
+                    && status.code != StatusCode::OK
+                    && status.code != StatusCode(4)
                     && self.past_deadline() =>
             {
-                PeerEvent::Status {
-                    code: StatusCode(4),
-                    message: "the call's deadline passed (client side)".into(),
-                    trailers: Vec::new(),
-                    transport_error: None,
-                }
+                Seen::Status(own_deadline_status())
             }
             other => other,
         }
@@ -64,19 +59,16 @@ impl<I: CallIo> Player<'_, I> {
                 }
             }
         }
-        let summary = format!(
-            "the call's deadline ({}) passed before this step was done",
-            rounded(self.budget)
-        );
+        let reason = FailureReason::DeadlinePassed {
+            budget: self.budget,
+        };
         Some(match self.current {
-            Some(step) => self.failure(step, FailureKind::Timeout, summary, Vec::new()),
-            None => self.failure_at(
-                self.call.pos,
-                "call",
-                FailureKind::Timeout,
-                summary,
-                Vec::new(),
-            ),
+            Some(step) => self.failure(step, reason),
+            None => Failure {
+                pos: self.call.pos,
+                step: StepKind::Call,
+                reason: Box::new(reason),
+            },
         })
     }
 
@@ -86,11 +78,13 @@ impl<I: CallIo> Player<'_, I> {
     }
 }
 
-/// A duration for messages: to the millisecond, or to the microsecond below one.
-pub(super) fn rounded(duration: Duration) -> humantime::FormattedDuration {
-    humantime::format_duration(if duration < Duration::from_millis(1) {
-        Duration::from_micros(duration.as_micros() as u64)
-    } else {
-        Duration::from_millis(duration.as_millis() as u64)
-    })
+/// The status a client ends its call with when its own deadline passes.
+pub(super) fn own_deadline_status() -> StatusSeen {
+    StatusSeen {
+        code: StatusCode(4),
+        message: String::new(),
+        trailers: Vec::new(),
+        broken: None,
+        own_deadline: true,
+    }
 }

@@ -1,11 +1,11 @@
 //! Waiting for the peer: parked events first, then the transport, within the step's
-//! `within:` and the call's deadline; and the transcript of what came.
+//! `within:` and the call's deadline; what came, as [`Seen`]; and the transcript.
 
 use tokio::time::{timeout_at, Instant};
 
 use super::Player;
-use crate::matching::{render_bytes, ReceivedMetadata};
 use crate::runner::io::{CallIo, PeerEvent};
+use crate::runner::outcome::{MessageData, Seen, StatusSeen};
 use crate::scenario::{Role, Step};
 
 /// Why no event came.
@@ -20,16 +20,18 @@ pub(super) enum NoEvent {
 }
 
 impl<I: CallIo> Player<'_, I> {
-    /// The next event, within the step's `within` and the call's deadline.
-    pub(super) async fn next_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
+    /// The next thing the peer did, within the step's `within` and the call's deadline.
+    pub(super) async fn next_event(&mut self, step: &Step) -> Result<Seen, NoEvent> {
         let raw = self.next_raw_event(step).await?;
-        let event = self.as_seen_by_role(raw);
-        self.note(&event);
-        Ok(event)
+        let seen = self.as_seen_by_role(self.seen(raw));
+        if let Some(transcript) = self.transcript.as_mut() {
+            transcript.push(seen.clone());
+        }
+        Ok(seen)
     }
 
     /// The next event as the transport gives it.
-    pub(super) async fn next_raw_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
+    async fn next_raw_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
         if let Some(event) = self.pending.pop_front() {
             return Ok(event);
         }
@@ -47,68 +49,55 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
+    /// A transport's event as data.
+    fn seen(&self, event: PeerEvent) -> Seen {
+        match event {
+            PeerEvent::Headers(headers) => Seen::Headers(headers),
+            PeerEvent::Message(bytes) => Seen::Message(MessageData {
+                descriptor: self.peer_type(),
+                bytes,
+            }),
+            PeerEvent::HalfClosed => Seen::HalfClose,
+            PeerEvent::Status {
+                code,
+                message,
+                trailers,
+                transport_error,
+            } => Seen::Status(StatusSeen {
+                code,
+                message,
+                trailers,
+                broken: transport_error.map(|error| vec![error]),
+                own_deadline: false,
+            }),
+            PeerEvent::Cancelled(how) => Seen::Cancel(how),
+            PeerEvent::Reset(how) => Seen::Reset(how),
+        }
+    }
+
+    /// The type of the messages the peer sends.
+    pub(super) fn peer_type(&self) -> prost_reflect::MessageDescriptor {
+        match self.role {
+            Role::Client => self.call.method.output(),
+            Role::Server => self.call.method.input(),
+        }
+    }
+
     /// The next event that is not response headers (which are kept for a later check).
-    pub(super) async fn next_skipping_headers(
-        &mut self,
-        step: &Step,
-    ) -> Result<PeerEvent, NoEvent> {
+    pub(super) async fn next_skipping_headers(&mut self, step: &Step) -> Result<Seen, NoEvent> {
         loop {
             match self.next_event(step).await? {
-                PeerEvent::Headers(headers) => self.headers = Some(headers),
+                Seen::Headers(headers) => self.headers = Some(headers),
                 other => return Ok(other),
             }
         }
     }
 
-    /// Adds an event to the transcript, when one is kept.
-    pub(super) fn note(&mut self, event: &PeerEvent) {
-        let Some(transcript) = self.transcript.as_mut() else {
-            return;
-        };
-        let descriptor = match self.role {
-            Role::Client => self.call.method.output(),
-            Role::Server => self.call.method.input(),
-        };
-        transcript.push(match event {
-            PeerEvent::Headers(h) => format!("headers {{{}}}", render_metadata(h)),
-            PeerEvent::Message(bytes) => render_bytes(&descriptor, bytes),
-            PeerEvent::HalfClosed => "half-close".into(),
-            PeerEvent::Status {
-                code,
-                message,
-                trailers,
-                ..
-            } => format!(
-                "status {code}{}{}",
-                if message.is_empty() {
-                    String::new()
-                } else {
-                    format!(": {message}")
-                },
-                if trailers.is_empty() {
-                    String::new()
-                } else {
-                    format!(" trailers {{{}}}", render_metadata(trailers))
-                }
-            ),
-            PeerEvent::Cancelled(reason) => format!("cancelled: {reason}"),
-            PeerEvent::Reset(reason) => format!("reset: {reason}"),
-        });
-    }
-
-    pub(super) fn take_received(&mut self) -> Vec<String> {
+    /// What the peer did since the last record, when a transcript is kept.
+    pub(super) fn take_seen(&mut self) -> Vec<Seen> {
         self.transcript
             .as_mut()
             .map(std::mem::take)
             .unwrap_or_default()
     }
-}
-
-/// Metadata as `key: value, …`.
-pub(super) fn render_metadata(metadata: &ReceivedMetadata) -> String {
-    metadata
-        .iter()
-        .map(|(k, v)| format!("{k}: {}", v.text()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }

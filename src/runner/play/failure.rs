@@ -1,177 +1,94 @@
-//! Step records and failures.
+//! Step records, and the failure of a step whose event never came or came as something
+//! else.
 
 use std::time::Duration;
 
-use super::deadline::rounded;
 use super::events::NoEvent;
 use super::{Player, StepOutcome};
-use crate::matching::{render_bytes, Mismatch};
-use crate::runner::io::{CallIo, PeerEvent};
-use crate::runner::outcome::{Failure, FailureKind, StepRecord};
-use crate::scenario::{Role, StatusCode, Step};
+use crate::runner::io::CallIo;
+use crate::runner::outcome::{
+    Expected, Failure, FailureReason, Limit, Seen, StepKind, StepRecord, Subject,
+};
+use crate::scenario::{StatusCode, Step};
+use crate::transport::SMALL_FRAME_GUARD;
 
 impl<I: CallIo> Player<'_, I> {
-    pub(super) fn peer(&self) -> &'static str {
-        match self.role {
-            Role::Client => "the server's",
-            Role::Server => "the client's",
-        }
-    }
-
-    /// A failure for a step whose event never came, or came as something else.
+    /// The failure of a step that waited for `expected` and got `got` instead.
     pub(super) fn missing(
         &mut self,
         step: &Step,
-        wanted: &str,
-        got: Result<PeerEvent, NoEvent>,
+        expected: Expected,
+        got: Result<Seen, NoEvent>,
     ) -> Failure {
-        let (kind, summary) = match got {
-            Err(NoEvent::TimedOut { within: true }) => (
-                FailureKind::Timeout,
-                format!(
-                    "expected {wanted} within {}, nothing came",
-                    humantime::format_duration(step.within.unwrap_or_default())
-                ),
-            ),
-            Err(NoEvent::TimedOut { within: false }) => (
-                FailureKind::Timeout,
-                format!(
-                    "expected {wanted}, nothing came before the call's deadline ({})",
-                    rounded(self.budget)
-                ),
-            ),
-            Err(NoEvent::Ended) => (
-                FailureKind::Transport,
-                format!("expected {wanted}, but the call is gone"),
-            ),
-            Ok(PeerEvent::Status {
-                code,
-                message,
-                transport_error,
-                ..
-            }) => self.ended_instead(wanted, code, &message, transport_error),
-            Ok(PeerEvent::HalfClosed) => (
-                FailureKind::Mismatch,
-                format!("expected {wanted}, but the client half-closed its stream"),
-            ),
-            // h2's guard: this side's HTTP/2 layer closed the connection, not the client.
-            Ok(PeerEvent::Cancelled(reason)) if reason.starts_with("GOAWAY") => (
-                FailureKind::Transport,
-                format!("expected {wanted}, but grpc-replay's HTTP/2 layer closed the connection: {reason}"),
-            ),
-            Ok(PeerEvent::Cancelled(reason)) => (
-                FailureKind::Mismatch,
-                format!("expected {wanted}, but the client cancelled the call ({reason})"),
-            ),
-            Ok(PeerEvent::Reset(reason)) => (
-                FailureKind::Mismatch,
-                format!("expected {wanted}, but {reason}, which is not a cancel"),
-            ),
-            Ok(PeerEvent::Message(bytes)) => {
-                let descriptor = match self.role {
-                    Role::Client => self.call.method.output(),
-                    Role::Server => self.call.method.input(),
-                };
-                (
-                    FailureKind::Mismatch,
-                    format!(
-                        "expected {wanted}, received a message: {}",
-                        render_bytes(&descriptor, &bytes)
-                    ),
-                )
+        let reason = match got {
+            Err(NoEvent::TimedOut { within: true }) => FailureReason::Absent {
+                expected,
+                limit: Limit::Within(step.within.unwrap_or_default()),
+                then: None,
+            },
+            Err(NoEvent::TimedOut { within: false }) => FailureReason::Absent {
+                expected,
+                limit: Limit::Deadline(self.budget),
+                then: None,
+            },
+            Err(NoEvent::Ended) => FailureReason::Gone { expected },
+            Ok(Seen::Status(status)) if status.broken.is_some() && !self.past_deadline() => {
+                FailureReason::Transport {
+                    expected: Some(expected),
+                    status,
+                }
             }
-            Ok(PeerEvent::Headers(_)) => (
-                FailureKind::Mismatch,
-                format!("expected {wanted}, received headers"),
-            ),
+            Ok(Seen::Status(status)) if self.past_deadline() => FailureReason::Absent {
+                expected,
+                limit: Limit::Deadline(self.budget),
+                // DEADLINE_EXCEEDED then says nothing more than the deadline passing.
+                then: Some(status).filter(|s| s.code != StatusCode(4)),
+            },
+            // h2's guard: this side's HTTP/2 layer closed the connection, not the client.
+            Ok(Seen::Cancel(how)) if how == SMALL_FRAME_GUARD => FailureReason::LocalGoaway {
+                expected,
+                cause: how,
+            },
+            Ok(seen) => FailureReason::Unexpected { expected, seen },
         };
-        self.failure(step, kind, summary, Vec::new())
-    }
-
-    /// The failure of a step whose event did not come because the call ended.
-    fn ended_instead(
-        &self,
-        wanted: &str,
-        code: StatusCode,
-        message: &str,
-        transport_error: Option<String>,
-    ) -> (FailureKind, String) {
-        match (code, message, transport_error) {
-            (code, message, Some(error)) if !self.past_deadline() => (
-                FailureKind::Transport,
-                format!(
-                    "expected {wanted}, but the connection failed: {error} ({code}: {message})"
-                ),
-            ),
-            (code, message, _) if self.past_deadline() => (
-                FailureKind::Timeout,
-                format!(
-                    "expected {wanted}, nothing came before the call's deadline ({}); the call then ended with {code}: {message}",
-                    rounded(self.budget)
-                ),
-            ),
-            (code, message, _) => (
-                FailureKind::Mismatch,
-                format!(
-                    "expected {wanted}, but the call ended with status {code}{}",
-                    if message.is_empty() {
-                        String::new()
-                    } else {
-                        format!(": {message}")
-                    }
-                ),
-            ),
-        }
+        self.failure(step, reason)
     }
 
     /// Records a failed step and returns the failure.
-    pub(super) fn failure(
-        &mut self,
-        step: &Step,
-        kind: FailureKind,
-        summary: String,
-        diffs: Vec<Mismatch>,
-    ) -> Failure {
-        let failure = self.failure_at(step.pos, step.action.keyword(), kind, summary, diffs);
-        self.record(step, StepOutcome::Failed, failure.summary.clone(), None, 1);
-        failure
-    }
-
-    pub(super) fn failure_at(
-        &self,
-        pos: crate::scenario::node::Pos,
-        keyword: &'static str,
-        kind: FailureKind,
-        summary: String,
-        diffs: Vec<Mismatch>,
-    ) -> Failure {
+    pub(super) fn failure(&mut self, step: &Step, reason: FailureReason) -> Failure {
+        self.record(
+            step,
+            StepOutcome::Failed,
+            Subject::Failed(Box::new(reason.clone())),
+            None,
+            1,
+        );
         Failure {
-            kind,
-            pos,
-            keyword,
-            summary,
-            diffs,
+            pos: step.pos,
+            step: StepKind::of(&step.action),
+            reason: Box::new(reason),
         }
     }
 
+    /// Records a step and reports it to the observer.
     pub(super) fn record(
         &mut self,
         step: &Step,
         outcome: StepOutcome,
-        detail: String,
+        subject: Subject,
         waited: Option<Duration>,
         count: u64,
     ) {
         let record = StepRecord {
             pos: step.pos,
-            keyword: step.action.keyword(),
+            kind: StepKind::of(&step.action),
             outcome,
-            detail,
+            subject,
             at: self.start.elapsed(),
             waited,
             count,
             implied: step.implied,
-            received: self.take_received(),
+            seen: self.take_seen(),
         };
         self.observer
             .step(self.scenario, self.call, self.role, &record);

@@ -20,7 +20,10 @@ use super::captures::Captures;
 use super::io::{CallIo, FinalStatus, PeerEvent};
 use super::latency::Pairing;
 use super::observer::Observer;
-use super::outcome::{CallResult, Failure, FailureKind, StepOutcome, StepRecord};
+use super::outcome::{
+    CallResult, Failure, FailureKind, FailureReason, MetadataPlace, Seen, StepKind, StepOutcome,
+    StepRecord, Subject,
+};
 use crate::matching::{MessageSpec, ReceivedMetadata, SpecError};
 use crate::scenario::node::Pos;
 use crate::scenario::{Action, Call, MessageStep, Role, Scenario, StatusCode, Step};
@@ -119,7 +122,7 @@ struct Player<'a, I> {
     headers: Option<ReceivedMetadata>,
     records: Vec<StepRecord>,
     /// What the peer sent since the last record, when a transcript is kept.
-    transcript: Option<Vec<String>>,
+    transcript: Option<Vec<Seen>>,
     /// The latest send and the pauses since, when latencies are measured.
     pairing: Option<Pairing>,
     /// The file's captured variables.
@@ -144,7 +147,7 @@ impl<I: CallIo> Player<'_, I> {
     /// After a failure: a client cancels the call, a server ends it with a status that
     /// says what went wrong.
     async fn end_failed_call(&mut self, failure: &Failure) {
-        let deadline_passed = failure.kind == FailureKind::Timeout && self.past_deadline();
+        let deadline_passed = failure.kind() == FailureKind::Timeout && self.past_deadline();
         match self.role {
             Role::Client => self.io.cancel(),
             Role::Server => {
@@ -155,10 +158,7 @@ impl<I: CallIo> Player<'_, I> {
                         } else {
                             STRAYED_CODE
                         },
-                        message: format!(
-                            "grpc-replay: {}",
-                            failure.describe(&self.scenario.path).replace('\n', ";")
-                        ),
+                        message: crate::report::status_message(failure, &self.scenario.path),
                         trailers: Vec::new(),
                     })
                     .await
@@ -172,19 +172,20 @@ impl<I: CallIo> Player<'_, I> {
             Some(template) => Cow::Owned(
                 template
                     .resolve(&self.captures.snapshot())
-                    .map_err(|e| self.unbuildable(self.call.pos, "call", e))?,
+                    .map_err(|e| unbuildable(self.call.pos, StepKind::Call, e))?,
             ),
         };
         if self.role == Role::Server {
             let received = self.io.request_metadata();
             if let Err(diffs) = metadata.check(&received) {
-                return Err(self.failure_at(
-                    self.call.pos,
-                    "call",
-                    FailureKind::Mismatch,
-                    "the request metadata differs from the script's `metadata:`".into(),
-                    diffs,
-                ));
+                return Err(Failure {
+                    pos: self.call.pos,
+                    step: StepKind::Call,
+                    reason: Box::new(FailureReason::MetadataMismatch {
+                        place: MetadataPlace::Request,
+                        diffs,
+                    }),
+                });
             }
         }
         let final_ok = matches!(
@@ -197,13 +198,7 @@ impl<I: CallIo> Player<'_, I> {
                 Action::Cancel if self.role == Role::Client => {
                     self.wait_after(step).await;
                     self.io.cancel();
-                    self.record(
-                        step,
-                        StepOutcome::Performed,
-                        "the client cancels".into(),
-                        None,
-                        1,
-                    );
+                    self.record(step, StepOutcome::Performed, Subject::Cancel(None), None, 1);
                     return Ok(());
                 }
                 Action::Close if self.role == Role::Server && step.implied && !final_ok => {}
@@ -230,21 +225,23 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Headers(spec), Role::Server) => {
                 self.wait_after(step).await;
                 let headers = spec.to_send().unwrap_or_default();
-                let detail = headers
-                    .iter()
-                    .map(|(k, v)| format!("{k}: {}", v.text()))
-                    .collect::<Vec<_>>()
-                    .join(", ");
                 self.capture_from_metadata(step, &headers, "");
+                let sent = headers.clone();
                 self.io.send_headers(headers);
-                self.record(step, StepOutcome::Performed, detail, None, 1);
+                self.record(
+                    step,
+                    StepOutcome::Performed,
+                    Subject::Metadata(sent),
+                    None,
+                    1,
+                );
                 Ok(())
             }
             (Action::Headers(spec), Role::Client) => self.check_headers(step, spec).await,
             (Action::Close, Role::Client) => {
                 self.wait_after(step).await;
                 self.io.close_send();
-                self.record(step, StepOutcome::Performed, "half-close".into(), None, 1);
+                self.record(step, StepOutcome::Performed, Subject::HalfClose, None, 1);
                 Ok(())
             }
             (Action::Close, Role::Server) => self.expect_close(step).await,
@@ -253,13 +250,8 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Sleep(duration), _) => {
                 self.scripted_pause(Some(*duration));
                 sleep(*duration).await;
-                self.record(
-                    step,
-                    StepOutcome::Performed,
-                    humantime::format_duration(*duration).to_string(),
-                    None,
-                    1,
-                );
+                let slept = Subject::Sleep(*duration);
+                self.record(step, StepOutcome::Performed, slept, None, 1);
                 Ok(())
             }
             (Action::Unordered(steps), _) => self.unordered(step, steps).await,
@@ -298,23 +290,20 @@ impl<I: CallIo> Player<'_, I> {
         };
         let (sent, expect) = template
             .resolve(&self.captures.snapshot())
-            .map_err(|e| self.unbuildable(step.pos, step.action.keyword(), e))?;
+            .map_err(|e| unbuildable(step.pos, StepKind::of(&step.action), e))?;
         let checked = expect.unwrap_or_else(|| sent.clone());
         Ok((Cow::Owned(sent), Cow::Owned(checked)))
     }
+}
 
-    /// A step that cannot be built from the captured values (one is missing, or does not
-    /// fit its field).
-    pub(super) fn unbuildable(&self, pos: Pos, keyword: &'static str, error: SpecError) -> Failure {
-        self.failure_at(
-            pos,
-            keyword,
-            FailureKind::Mismatch,
-            format!(
-                "cannot build the step from captured values: {}",
-                error.message
-            ),
-            Vec::new(),
-        )
+/// A step that cannot be built from the captured values (one is missing, or does not fit
+/// its field).
+fn unbuildable(pos: Pos, step: StepKind, error: SpecError) -> Failure {
+    Failure {
+        pos,
+        step,
+        reason: Box::new(FailureReason::Unbuildable {
+            cause: error.message,
+        }),
     }
 }

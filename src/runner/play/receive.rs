@@ -5,9 +5,11 @@ use std::borrow::Cow;
 use tokio::time::Instant;
 
 use super::{Player, StepOutcome};
-use crate::matching::{render_bytes, MessageSpec};
-use crate::runner::io::{CallIo, PeerEvent};
-use crate::runner::outcome::{Failure, FailureKind};
+use crate::matching::MessageSpec;
+use crate::runner::io::CallIo;
+use crate::runner::outcome::{
+    Expected, Failure, FailureReason, MessageData, Seen, Subject, Written,
+};
 use crate::scenario::{Action, Role, Step};
 
 impl<I: CallIo> Player<'_, I> {
@@ -20,41 +22,34 @@ impl<I: CallIo> Player<'_, I> {
         for index in 0..step.repeat {
             let event = self.next_skipping_headers(step).await;
             let bytes = match event {
-                Ok(PeerEvent::Message(bytes)) => bytes,
+                Ok(Seen::Message(message)) => message.bytes,
                 other => {
-                    return Err(self.missing(
-                        step,
-                        &format!("{} message {}", self.peer(), expected.display()),
-                        other,
-                    ))
+                    let wanted = Expected::Message(Written::of(expected));
+                    return Err(self.missing(step, wanted, other));
                 }
             };
             if let Err(diffs) = expected.check(&bytes) {
-                let nth = if step.repeat > 1 {
-                    format!(" (message {} of {})", index + 1, step.repeat)
-                } else {
-                    String::new()
-                };
-                return Err(self.failure(
-                    step,
-                    FailureKind::Mismatch,
-                    format!(
-                        "expected {}{nth}, received {}",
-                        expected.display(),
-                        render_bytes(expected.descriptor(), &bytes)
-                    ),
+                let reason = FailureReason::Mismatch {
+                    expected: Written::of(expected),
+                    received: MessageData {
+                        descriptor: expected.descriptor().clone(),
+                        bytes,
+                    },
                     diffs,
-                ));
+                    nth: (step.repeat > 1).then_some((index + 1, step.repeat)),
+                };
+                return Err(self.failure(step, reason));
             }
             // The peer paced each repetition by `after:`.
             self.scripted_pause(step.after);
             self.answered();
             self.capture_from_message(step, expected.descriptor(), &bytes);
         }
+        let checked = Subject::Message(Written::of(expected));
         self.record(
             step,
             StepOutcome::Passed,
-            expected.display(),
+            checked,
             Some(began.elapsed()),
             step.repeat,
         );
@@ -93,13 +88,10 @@ impl<I: CallIo> Player<'_, I> {
             .map(|(step, spec, _)| (*step, spec.clone()))
         {
             let bytes = match self.next_skipping_headers(first).await {
-                Ok(PeerEvent::Message(bytes)) => bytes,
+                Ok(Seen::Message(message)) => message.bytes,
                 other => {
-                    return Err(self.missing(
-                        first,
-                        &format!("{} message {}", self.peer(), first_spec.display()),
-                        other,
-                    ))
+                    let wanted = Expected::Message(Written::of(&first_spec));
+                    return Err(self.missing(first, wanted, other));
                 }
             };
             let hit = expected
@@ -108,23 +100,22 @@ impl<I: CallIo> Player<'_, I> {
             match hit {
                 Some((step, spec, left)) => {
                     *left -= 1;
-                    let (step, detail) = (*step, spec.display());
+                    let (step, checked) = (*step, Subject::Message(Written::of(spec)));
                     self.scripted_pause(step.after);
                     self.answered();
                     self.capture_from_message(step, spec.descriptor(), &bytes);
-                    self.record(step, StepOutcome::Passed, detail, Some(began.elapsed()), 1);
+                    self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
                 }
                 None => {
                     let diffs = first_spec.check(&bytes).err().unwrap_or_default();
-                    return Err(self.failure(
-                        group,
-                        FailureKind::Mismatch,
-                        format!(
-                            "received {}, which matches none of the messages still expected in the group",
-                            render_bytes(first_spec.descriptor(), &bytes)
-                        ),
+                    let reason = FailureReason::NoneOfGroup {
+                        received: MessageData {
+                            descriptor: first_spec.descriptor().clone(),
+                            bytes,
+                        },
                         diffs,
-                    ));
+                    };
+                    return Err(self.failure(group, reason));
                 }
             }
         }

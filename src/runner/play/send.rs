@@ -1,18 +1,21 @@
 //! Steps this side performs: sending messages and ending the call with a status.
 
 use super::{Player, StepOutcome};
+use crate::matching::SpecError;
 use crate::runner::io::{CallIo, FinalStatus};
-use crate::runner::outcome::Failure;
+use crate::runner::outcome::StepKind;
+use crate::runner::outcome::{Failure, Subject, Written};
 use crate::scenario::{MessageStep, StatusStep, Step};
 use tokio::time::Instant;
 
 impl<I: CallIo> Player<'_, I> {
     pub(super) async fn send(&mut self, step: &Step, message: &MessageStep) -> Result<(), Failure> {
         let (spec, _) = self.built(step, message)?;
-        let bytes = spec
-            .to_send()
-            .expect("the loader rejects unsendable messages for the role that sends them")
-            .clone();
+        let bytes = spec.to_send().cloned().ok_or_else(|| {
+            let pos = spec.first_matcher().unwrap_or(step.pos);
+            let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
+            super::unbuildable(step.pos, StepKind::of(&step.action), error)
+        })?;
         // Paced repetitions go one by one; the others go out as one queue item.
         let (rounds, per_round) = match step.after {
             Some(_) => (step.repeat, 1),
@@ -29,13 +32,8 @@ impl<I: CallIo> Player<'_, I> {
         }
         // What this side sends, it knows: captures work the same in both roles.
         self.capture_from_message(step, spec.descriptor(), &bytes);
-        self.record(
-            step,
-            StepOutcome::Performed,
-            spec.display(),
-            None,
-            step.repeat,
-        );
+        let sent = Subject::Message(Written::of(&spec));
+        self.record(step, StepOutcome::Performed, sent, None, step.repeat);
         Ok(())
     }
 
@@ -46,10 +44,9 @@ impl<I: CallIo> Player<'_, I> {
             .and_then(|m| m.to_send())
             .unwrap_or_default()
             .to_string();
-        let detail = if message.is_empty() {
-            status.code.name()
-        } else {
-            format!("{}: {message}", status.code)
+        let sent = Subject::Status {
+            code: status.code,
+            message: message.clone(),
         };
         let trailers = status.trailers.to_send().unwrap_or_default();
         self.capture_from_metadata(step, &trailers, &message);
@@ -60,6 +57,6 @@ impl<I: CallIo> Player<'_, I> {
                 trailers,
             })
             .await;
-        self.record(step, StepOutcome::Performed, detail, None, 1);
+        self.record(step, StepOutcome::Performed, sent, None, 1);
     }
 }

@@ -1,0 +1,407 @@
+//! The one place that turns results into prose: failures, what a step did, what the peer
+//! did. Every report (terminal, JUnit, TAP, JSON `text` fields, the status message a
+//! server sends when a client strays) writes its sentences with these functions.
+
+use std::path::Path;
+use std::time::Duration;
+
+use prost_reflect::DynamicMessage;
+use serde_json::Value;
+
+use super::style::Style;
+use crate::matching::{Mismatch, ReceivedMetadata};
+use crate::runner::{
+    Expected, Failure, FailureReason, Limit, MessageData, MetadataPlace, Seen, StatusSeen, Subject,
+    Written,
+};
+use crate::scenario::{Role, StatusCode};
+
+/// The longest message rendering shown in a line of output (unless asked for in full).
+const MESSAGE_LIMIT: usize = 200;
+
+/// How a failure is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Render<'a> {
+    /// The role this side played (the peer is the other one).
+    pub role: Role,
+    /// Colours, or none.
+    pub style: &'a Style,
+    /// Messages in full instead of cut at [`MESSAGE_LIMIT`] characters.
+    pub full: bool,
+}
+
+/// How messages are written: proto field names (the names the scenario file uses),
+/// default values left out.
+fn serialize_options() -> prost_reflect::SerializeOptions {
+    prost_reflect::SerializeOptions::new()
+        .skip_default_fields(true)
+        .use_proto_field_name(true)
+}
+
+fn decode(message: &MessageData) -> Option<DynamicMessage> {
+    DynamicMessage::decode(message.descriptor.clone(), message.bytes.as_ref()).ok()
+}
+
+/// A message as a JSON value; `None` when it cannot be decoded.
+pub fn message_json(message: &MessageData) -> Option<Value> {
+    decode(message)?
+        .serialize_with_options(serde_json::value::Serializer, &serialize_options())
+        .ok()
+}
+
+/// A message in one line: compact JSON in field order, cut short unless `full`.
+pub fn message_text(message: &MessageData, full: bool) -> String {
+    let Some(decoded) = decode(message) else {
+        return format!("<{} undecodable bytes>", message.bytes.len());
+    };
+    let mut out = Vec::new();
+    let mut serializer = serde_json::Serializer::new(&mut out);
+    let text = match decoded.serialize_with_options(&mut serializer, &serialize_options()) {
+        Ok(()) => String::from_utf8_lossy(&out).into_owned(),
+        Err(e) => format!("<unprintable: {e}>"),
+    };
+    if full {
+        text
+    } else {
+        shorten(text)
+    }
+}
+
+/// A scripted message in one line.
+pub fn written_text(written: &Written, full: bool) -> String {
+    match written {
+        Written::Message(message) => message_text(message, full),
+        Written::Pattern(pattern) => pattern.clone(),
+    }
+}
+
+/// Cuts a rendering to [`MESSAGE_LIMIT`] characters, saying how long it was.
+fn shorten(text: String) -> String {
+    if text.chars().count() <= MESSAGE_LIMIT {
+        return text;
+    }
+    let cut: String = text.chars().take(MESSAGE_LIMIT).collect();
+    format!("{cut}… ({} characters; -v shows all)", text.chars().count())
+}
+
+/// Metadata as `key: value, …`.
+pub fn metadata_text(metadata: &ReceivedMetadata) -> String {
+    metadata
+        .iter()
+        .map(|(k, v)| format!("{k}: {}", v.text()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `CODE` or `CODE: message`.
+fn code_and_message(status: &StatusSeen) -> String {
+    if status.own_deadline {
+        format!("{} (the call's deadline passed, client side)", status.code)
+    } else if status.message.is_empty() {
+        status.code.name()
+    } else {
+        format!("{}: {}", status.code, status.message)
+    }
+}
+
+/// A duration for messages: to the millisecond, or to the microsecond below one.
+fn rounded(duration: Duration) -> humantime::FormattedDuration {
+    humantime::format_duration(if duration < Duration::from_millis(1) {
+        Duration::from_micros(duration.as_micros() as u64)
+    } else {
+        Duration::from_millis(duration.as_millis() as u64)
+    })
+}
+
+/// `the server's` or `the client's`: the peer of `role`.
+fn peer(role: Role) -> &'static str {
+    match role {
+        Role::Client => "the server's",
+        Role::Server => "the client's",
+    }
+}
+
+/// What a step sent or checked, in one line (for a failed step: why).
+pub fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
+    match subject {
+        Subject::Message(written) => written_text(written, full),
+        Subject::Metadata(metadata) => metadata_text(metadata),
+        Subject::HalfClose => "half-close".into(),
+        Subject::Cancel(None) => "the client cancels".into(),
+        Subject::Cancel(Some(how)) => how.clone(),
+        Subject::Status { code, message } if message.is_empty() => code.name(),
+        Subject::Status { code, message } => format!("{code}: {message}"),
+        Subject::Sleep(duration) => humantime::format_duration(*duration).to_string(),
+        Subject::Failed(reason) => headline(reason, role),
+    }
+}
+
+/// Something the peer did, in one line.
+pub fn seen_text(seen: &Seen, full: bool) -> String {
+    match seen {
+        Seen::Headers(headers) => format!("headers {{{}}}", metadata_text(headers)),
+        Seen::Message(message) => message_text(message, full),
+        Seen::HalfClose => "half-close".into(),
+        Seen::Cancel(how) => format!("cancelled: {how}"),
+        Seen::Reset(how) => format!("reset: {how}"),
+        Seen::Status(status) if status.trailers.is_empty() => {
+            format!("status {}", code_and_message(status))
+        }
+        Seen::Status(status) => format!(
+            "status {} trailers {{{}}}",
+            code_and_message(status),
+            metadata_text(&status.trailers)
+        ),
+    }
+}
+
+/// What a step waited for, as a noun phrase.
+fn expected_text(expected: &Expected, role: Role) -> String {
+    match expected {
+        Expected::Message(_) => format!("{} message", peer(role)),
+        Expected::Headers => "response headers".into(),
+        Expected::HalfClose => "the client's half-close".into(),
+        Expected::Cancel => "the client to cancel the call".into(),
+        Expected::Status(code) => format!("status {code}"),
+    }
+}
+
+/// What came instead, as a clause.
+fn instead_text(seen: &Seen) -> String {
+    match seen {
+        Seen::Headers(_) => "received headers".into(),
+        Seen::Message(_) => "received a message".into(),
+        Seen::HalfClose => "the client half-closed its stream".into(),
+        Seen::Cancel(how) => format!("the client cancelled the call ({how})"),
+        Seen::Reset(how) => format!("{how}, which is not a cancel"),
+        Seen::Status(status) => format!("the call ended with status {}", code_and_message(status)),
+    }
+}
+
+/// The failure in one line, without its place.
+pub fn headline(reason: &FailureReason, role: Role) -> String {
+    match reason {
+        FailureReason::Mismatch { nth, .. } => {
+            let nth = nth.map_or(String::new(), |(i, n)| format!(" (message {i} of {n})"));
+            format!("{} message differs from the script{nth}", peer(role))
+        }
+        FailureReason::NoneOfGroup { .. } => format!(
+            "{} message matches none of the messages still expected in the group",
+            peer(role)
+        ),
+        FailureReason::MetadataMismatch { place, .. } => match place {
+            MetadataPlace::Request => {
+                "the request metadata differs from the script's `metadata:`".into()
+            }
+            MetadataPlace::ResponseHeaders => "the response headers differ".into(),
+        },
+        FailureReason::StatusMismatch {
+            expected,
+            received,
+            diffs,
+        } => status_headline(*expected, received, diffs),
+        FailureReason::Unexpected { expected, seen } => {
+            format!(
+                "expected {}, but {}",
+                expected_text(expected, role),
+                instead_text(seen)
+            )
+        }
+        FailureReason::Absent {
+            expected,
+            limit,
+            then,
+        } => absent_headline(&expected_text(expected, role), *limit, then.as_ref()),
+        FailureReason::Gone { expected } => {
+            format!(
+                "expected {}, but the call is gone",
+                expected_text(expected, role)
+            )
+        }
+        FailureReason::Transport { expected, status } => {
+            let broken = broken_text(status);
+            match expected {
+                Some(expected) => {
+                    format!("expected {}, but {broken}", expected_text(expected, role))
+                }
+                None => broken,
+            }
+        }
+        FailureReason::LocalGoaway { expected, cause } => format!(
+            "expected {}, but grpc-replay's HTTP/2 layer closed the connection: {cause}",
+            expected_text(expected, role)
+        ),
+        FailureReason::Unbuildable { cause } => {
+            format!("cannot build the step from captured values: {cause}")
+        }
+        FailureReason::DeadlinePassed { budget } => format!(
+            "the call's deadline ({}) passed before this step was done",
+            rounded(*budget)
+        ),
+        FailureReason::Unreachable { target, cause } => {
+            format!("cannot connect to {target}: {cause}")
+        }
+    }
+}
+
+/// A status that is not the expected one.
+fn status_headline(expected: StatusCode, received: &StatusSeen, diffs: &[Mismatch]) -> String {
+    if received.broken.is_some() {
+        return broken_text(received);
+    }
+    if received.code != expected {
+        return format!(
+            "expected status {expected}, the call ended with {}",
+            code_and_message(received)
+        );
+    }
+    let message_differs = diffs.iter().any(|d| d.path == "message");
+    let trailers_differ = diffs.iter().any(|d| d.path != "message");
+    let parts = match (message_differs, trailers_differ) {
+        (true, true) => "message and trailers",
+        (true, false) => "message",
+        _ => "trailers",
+    };
+    format!(
+        "the call ended with {} as expected, but its {parts} differ",
+        code_and_message(received)
+    )
+}
+
+/// `expected X, nothing came …`.
+fn absent_headline(expected: &str, limit: Limit, then: Option<&StatusSeen>) -> String {
+    let mut text = match limit {
+        Limit::Within(within) => format!(
+            "expected {expected} within {}, nothing came",
+            humantime::format_duration(within)
+        ),
+        Limit::Deadline(budget) => format!(
+            "expected {expected}, nothing came before the call's deadline ({})",
+            rounded(budget)
+        ),
+    };
+    if let Some(status) = then {
+        text.push_str(&format!(
+            "; the call then ended with {}",
+            code_and_message(status)
+        ));
+    }
+    text
+}
+
+/// `the connection failed: CAUSE (CODE: message)`.
+fn broken_text(status: &StatusSeen) -> String {
+    let cause = status.broken.as_deref().unwrap_or_default().join(": ");
+    format!(
+        "the connection failed: {cause} ({})",
+        code_and_message(status)
+    )
+}
+
+/// `FILE:LINE:COLUMN: step `KEYWORD``.
+pub fn place(failure: &Failure, file: &Path) -> String {
+    format!(
+        "{}:{}:{}: step `{}`",
+        file.display(),
+        failure.pos.line,
+        failure.pos.column,
+        failure.step.keyword()
+    )
+}
+
+/// `PATH: expected E, received R`, the path `(message)` for the whole message.
+fn diff_line(diff: &Mismatch, style: &Style) -> String {
+    let path = if diff.path.is_empty() {
+        "(message)"
+    } else {
+        &diff.path
+    };
+    format!(
+        "{}: expected {}, received {}",
+        style.bold(path),
+        style.good(&diff.expected),
+        style.bad(&diff.actual)
+    )
+}
+
+/// The messages a reason compares: (what the script expects, what came), each when known.
+fn compared(reason: &FailureReason) -> (Option<&Written>, Option<&MessageData>) {
+    match reason {
+        FailureReason::Mismatch {
+            expected, received, ..
+        } => (Some(expected), Some(received)),
+        FailureReason::NoneOfGroup { received, .. } => (None, Some(received)),
+        FailureReason::Unexpected {
+            expected: Expected::Message(expected),
+            seen,
+        } => (Some(expected), seen_message(seen)),
+        FailureReason::Unexpected { seen, .. } => (None, seen_message(seen)),
+        FailureReason::Absent {
+            expected: Expected::Message(expected),
+            ..
+        }
+        | FailureReason::Gone {
+            expected: Expected::Message(expected),
+        } => (Some(expected), None),
+        _ => (None, None),
+    }
+}
+
+fn seen_message(seen: &Seen) -> Option<&MessageData> {
+    match seen {
+        Seen::Message(message) => Some(message),
+        _ => None,
+    }
+}
+
+/// The failure as lines: its place and headline, the field differences (coloured), then
+/// the expected and the received message once each.
+pub fn failure_lines(failure: &Failure, file: &Path, render: Render) -> Vec<String> {
+    let reason = &failure.reason;
+    let mut lines = vec![render.style.bad(&format!(
+        "{}: {}",
+        place(failure, file),
+        headline(reason, render.role)
+    ))];
+    lines.extend(
+        reason
+            .diffs()
+            .iter()
+            .map(|diff| format!("    {}", diff_line(diff, render.style))),
+    );
+    let (expected, received) = compared(reason);
+    if let Some(expected) = expected {
+        let text = written_text(expected, render.full);
+        lines.push(format!("    {} {text}", render.style.dim("expected:")));
+    }
+    if let Some(received) = received {
+        let text = message_text(received, render.full);
+        lines.push(format!("    {} {text}", render.style.dim("received:")));
+    }
+    lines
+}
+
+/// The failure as plain text, one line after another.
+pub fn failure_text(failure: &Failure, file: &Path, role: Role) -> String {
+    let render = Render {
+        role,
+        style: &Style::plain(),
+        full: false,
+    };
+    failure_lines(failure, file, render).join("\n")
+}
+
+/// The status message a server sends when the client strays from its script: the place,
+/// the headline and the differences, on one line.
+pub fn status_message(failure: &Failure, file: &Path) -> String {
+    let mut text = format!(
+        "grpc-replay: {}: {}",
+        place(failure, file),
+        headline(&failure.reason, Role::Server)
+    );
+    for diff in failure.reason.diffs() {
+        text.push_str("; ");
+        text.push_str(&diff_line(diff, &Style::plain()));
+    }
+    text
+}
