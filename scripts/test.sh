@@ -23,6 +23,11 @@ cargo clippy --all-targets --locked -- -D warnings
 step "Python JUnit/TAP consumers for tests/reports.rs (pip)"
 python3 -m pip install --quiet --disable-pip-version-check junitparser xmlschema 'tap.py[yaml]'
 
+step "Python tools for tests/descriptors.rs, tests/schema.rs and tests/bench_k8s.rs (target/venv, pip)"
+python3 -m venv target/venv
+target/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools check-jsonschema \
+    kubernetes-validate==1.37.0
+
 step "tests (cargo test)"
 mkdir -p target
 GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 cargo test --locked 2>&1 | tee target/cargo-test.log

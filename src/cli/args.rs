@@ -90,6 +90,31 @@ pub enum Command {
         grpc-replay describe routeguide.Point --proto api/route_guide.proto\n  \
         grpc-replay describe my.pkg.Service --reflect -t localhost:50051")]
     Describe(DescribeArgs),
+    /// Write a scenario skeleton for a method: the steps its kind implies, every field of
+    /// the request and the response with an example value and its type.
+    #[command(after_help = "Examples:\n  \
+        grpc-replay new routeguide.RouteGuide/RouteChat -o route_chat.yaml\n  \
+        grpc-replay new my.pkg.Service/Method --proto api.proto -o method.yaml\n  \
+        grpc-replay new my.pkg.Service/Method --reflect -t localhost:50051\n\n\
+        The file passes `check` and `run --loopback` as written; edit its values.")]
+    New(NewArgs),
+    /// Print the JSON Schema of the scenario format (for editors and CI; the same as
+    /// docs/scenario-schema.json).
+    Schema,
+}
+
+/// `grpc-replay new`.
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The method: `package.Service/Method`.
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+    /// Write the scenario to FILE (refused if it exists) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where descriptors come from.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
 }
 
 /// Where `list` and `describe` read descriptors.

@@ -6,6 +6,7 @@ mod check;
 mod describe;
 mod exit;
 mod load;
+mod new;
 mod record;
 mod reflect;
 mod run;
@@ -46,6 +47,11 @@ pub fn main() -> ExitCode {
         Command::Check(args) => check::check(args),
         Command::List(args) => check::list(args),
         Command::Describe(args) => describe::describe(args),
+        Command::New(args) => new::new(args),
+        Command::Schema => {
+            check::emit(&crate::schema::scenario_schema_text());
+            Exit::Passed
+        }
         Command::Record(args) => runtime().block_on(record::record_command(args)),
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),

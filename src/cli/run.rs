@@ -132,6 +132,7 @@ pub async fn run(args: RunArgs) -> Exit {
 
     let exit = Exit::from_tally(&Tally::of(&results, &skipped));
     let outcome = RunOutcome {
+        passed_not_kept: 0,
         command: "run",
         role: Role::Client,
         scenarios: &scenarios,

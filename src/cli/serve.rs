@@ -8,7 +8,7 @@ use super::args::ServeArgs;
 use super::exit::Exit;
 use super::load::load_scenarios;
 use super::{finish, play_options, progress, ReportFiles};
-use crate::report::{Collector, RunOutcome, SkippedCall, Tally};
+use crate::report::{Collector, RunOutcome, SkippedCall};
 use crate::scenario::{Role, Scenario};
 use crate::server::{start, ServeOptions};
 use crate::transport::Http2Settings;
@@ -51,7 +51,8 @@ pub async fn serve(args: ServeArgs) -> Exit {
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         client_ca: args.client_ca.clone(),
         play: play_options(&args.wire, reports.transcript),
-        keep_passed_results: true,
+        // Only a report lists every call; the summary needs counts.
+        keep_passed_results: !args.output.reports.is_empty(),
     };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);
@@ -94,8 +95,8 @@ pub async fn serve(args: ServeArgs) -> Exit {
         progress.call_skipped(scenario, &call);
         skipped.push(call);
     }
-    let exit = Exit::from_tally(&Tally::of(&summary.results, &skipped));
-    let outcome = RunOutcome {
+    let mut outcome = RunOutcome {
+        passed_not_kept: summary.passed_not_kept,
         command: "serve",
         role: Role::Server,
         scenarios: &scenarios,
@@ -103,8 +104,10 @@ pub async fn serve(args: ServeArgs) -> Exit {
         skipped: &skipped,
         started_at,
         elapsed: started.elapsed(),
-        exit_code: exit as u8,
+        exit_code: 0,
     };
+    let exit = Exit::from_tally(&outcome.tally());
+    outcome.exit_code = exit as u8;
     finish(progress.as_ref(), reports, &outcome, exit)
 }
 

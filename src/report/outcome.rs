@@ -49,8 +49,11 @@ pub struct RunOutcome<'a> {
     pub role: Role,
     /// The scenarios, in the order they were given.
     pub scenarios: &'a [Scenario],
-    /// Every call played.
+    /// Every call played (`serve` without a report keeps one passed call per script:
+    /// the others are only counted, in `passed_not_kept`).
     pub results: &'a [CallResult],
+    /// Calls that passed and were counted, but not kept in `results`.
+    pub passed_not_kept: usize,
     /// Every call not played.
     pub skipped: &'a [SkippedCall],
     /// When the command started playing.
@@ -64,7 +67,10 @@ pub struct RunOutcome<'a> {
 impl<'a> RunOutcome<'a> {
     /// The counts.
     pub fn tally(&self) -> Tally {
-        Tally::of(self.results, self.skipped)
+        let mut tally = Tally::of(self.results, self.skipped);
+        tally.calls += self.passed_not_kept;
+        tally.passed += self.passed_not_kept;
+        tally
     }
 
     /// A suite per scenario file that has cases, in the order the files were given; in
