@@ -40,9 +40,11 @@ pub async fn bench(args: BenchArgs) -> Exit {
     };
     let reflector = (!args.loopback)
         .then(|| super::reflect::reflector(args.target.clone(), ConnectOptions::default()));
-    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
+    let loaded = load_scenarios_reflecting(&args.load, roles, reflector);
+    if !loaded.errors.is_empty() {
         return Exit::Invalid;
-    };
+    }
+    let scenarios = loaded.scenarios;
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
@@ -51,7 +53,10 @@ pub async fn bench(args: BenchArgs) -> Exit {
         eprintln!("error: --loopback serves without TLS: drop --tls, --cacert and --cert");
         return Exit::Invalid;
     }
-    let connect = args.client_tls.connect_options(http2);
+    let connect = ConnectOptions {
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
+        ..args.client_tls.connect_options(http2)
+    };
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
         latencies: true,

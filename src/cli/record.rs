@@ -8,7 +8,7 @@ use clap::Args;
 
 use super::args::ProtoArgs;
 use super::exit::Exit;
-use super::serve::StopSignals;
+use super::signals::StopSignals;
 use crate::protos::load_pool;
 use crate::record::{
     record, Ending, ListenerTls, LoosePaths, NotWritten, RecordError, RecordObserver,
@@ -124,7 +124,9 @@ pub async fn record_command(args: RecordArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let stop = async move { signals.received().await };
+    let stop = async move {
+        signals.received().await;
+    };
     match record(options, Arc::new(Lines), stop).await {
         Ok(recordings) => {
             println!("{}", summary(&recordings, &args.out));

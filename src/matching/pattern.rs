@@ -251,6 +251,12 @@ fn expand_generators(node: &Node) -> Result<Node, SpecError> {
                     ))
                 }
             };
+            if count as u64 > crate::scenario::bounds::MAX_MESSAGE_SIZE {
+                return Err(SpecError::new(
+                    entries[0].1.pos,
+                    format!("`$zeros: {count}` is larger than a gRPC message can be (4 MiB)"),
+                ));
+            }
             NodeValue::Str(base64_encode(&vec![0u8; count]))
         }
         NodeValue::Map(entries) => NodeValue::Map(
