@@ -6,8 +6,8 @@ mod check;
 mod describe;
 mod exit;
 mod load;
-mod reflect;
 mod record;
+mod reflect;
 mod run;
 mod serve;
 
