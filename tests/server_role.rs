@@ -436,7 +436,7 @@ async fn a_reset_passes_for_a_cancel_step() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reset_at_the_clients_deadline_is_the_cancel_the_script_expects() {
     for run in 1..=10 {
-        let served = Served::start(&["cancel/at_deadline.yaml"], &["--once"]);
+        let served = Served::start(&["deadline/at_deadline.yaml"], &["--once"]);
         let mut calculator = CalculatorServiceClient::new(served.connect().await);
         let (sender, requests) = open_stream();
         send(&sender, MaximumRequest { number: 1 }).await;

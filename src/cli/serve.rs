@@ -8,8 +8,9 @@ use super::args::ServeArgs;
 use super::exit::Exit;
 use super::load::load_scenarios;
 use super::{finish, play_options, progress, ReportFiles};
-use crate::report::{Collector, RunOutcome, SkippedCall};
-use crate::scenario::{Role, Scenario};
+use crate::report::{Progress, RunOutcome, SkippedCall};
+use crate::runner::{CallResult, Observer, StepRecord};
+use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions};
 use crate::transport::Http2Settings;
 
@@ -56,7 +57,7 @@ pub async fn serve(args: ServeArgs) -> Exit {
     };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);
-    let collector = Arc::new(Collector::new(progress.clone()));
+    let collector = Arc::new(Watch::new(progress.clone()));
     let started_at = SystemTime::now();
     let started = Instant::now();
     let handle = match start(scenarios.clone(), options, collector.clone()).await {
@@ -155,5 +156,50 @@ impl StopSignals {
         }
         #[cfg(not(unix))]
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Passes the engine's events on to the live output and notices the first failure (for
+/// `--fail-fast`). It keeps no result: the registry keeps what the summary and reports
+/// need, so a server's memory stays flat however many calls it serves.
+struct Watch {
+    progress: Arc<dyn Progress>,
+    failed: tokio::sync::watch::Sender<bool>,
+}
+
+impl Watch {
+    fn new(progress: Arc<dyn Progress>) -> Watch {
+        Watch {
+            progress,
+            failed: tokio::sync::watch::Sender::new(false),
+        }
+    }
+
+    /// Whether a call has failed.
+    fn has_failed(&self) -> bool {
+        *self.failed.borrow()
+    }
+
+    /// Resolves once a call has failed.
+    async fn first_failure(&self) {
+        let mut failed = self.failed.subscribe();
+        let _ = failed.wait_for(|failed| *failed).await;
+    }
+}
+
+impl Observer for Watch {
+    fn call_started(&self, scenario: &Scenario, call: &Call, role: Role) {
+        self.progress.call_started(scenario, call, role);
+    }
+
+    fn step(&self, scenario: &Scenario, call: &Call, role: Role, record: &StepRecord) {
+        self.progress.step(scenario, call, role, record);
+    }
+
+    fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
+        self.progress.call_finished(scenario, result);
+        if !result.passed() {
+            self.failed.send_replace(true);
+        }
     }
 }
