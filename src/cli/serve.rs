@@ -47,6 +47,7 @@ pub async fn serve(args: ServeArgs) -> Exit {
             return Exit::Invalid;
         }
     };
+    let keep_passed = !args.output.reports.is_empty();
     let options = ServeOptions {
         listen,
         http2: Http2Settings {
@@ -58,11 +59,11 @@ pub async fn serve(args: ServeArgs) -> Exit {
         client_ca: args.client_ca.clone(),
         play: play_options(&args.wire, reports.transcript),
         // Only a report lists every call; the summary needs counts.
-        keep_passed_results: !args.output.reports.is_empty(),
+        keep_passed_results: keep_passed,
     };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);
-    let collector = Arc::new(Collector::new(progress.clone()));
+    let collector = Arc::new(Collector::keeping(progress.clone(), keep_passed));
     let live = reports.keep_written(Live {
         command: "serve",
         role: Role::Server,

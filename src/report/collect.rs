@@ -15,15 +15,25 @@ pub struct Collector {
     progress: Arc<dyn Progress>,
     results: Mutex<Vec<CallResult>>,
     failed: watch::Sender<bool>,
+    /// Whether passed calls are kept too (a report lists them); otherwise only failures
+    /// are, so a long-running server's memory stays flat.
+    keep_passed: bool,
 }
 
 impl Collector {
     /// Records results and passes events on to `progress`.
     pub fn new(progress: Arc<dyn Progress>) -> Collector {
+        Collector::keeping(progress, true)
+    }
+
+    /// Records failed results, and passed ones too when `keep_passed`; passes events on
+    /// to `progress`.
+    pub fn keeping(progress: Arc<dyn Progress>, keep_passed: bool) -> Collector {
         Collector {
             progress,
             results: Mutex::new(Vec::new()),
             failed: watch::Sender::new(false),
+            keep_passed,
         }
     }
 
@@ -71,7 +81,9 @@ impl Observer for Collector {
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
         self.progress.call_finished(scenario, result);
-        self.lock().push(result.clone());
+        if self.keep_passed || !result.passed() {
+            self.lock().push(result.clone());
+        }
         if !result.passed() {
             self.failed.send_replace(true);
         }
