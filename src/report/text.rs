@@ -167,10 +167,14 @@ fn expected_text(expected: &Expected, role: Role) -> String {
 }
 
 /// What came instead, as a clause.
-fn instead_text(seen: &Seen) -> String {
+fn instead_text(seen: &Seen, role: Role) -> String {
+    let peer = match role {
+        Role::Client => "the server",
+        Role::Server => "the client",
+    };
     match seen {
-        Seen::Headers(_) => "received headers".into(),
-        Seen::Message(_) => "received a message".into(),
+        Seen::Headers(_) => format!("{peer} sent headers"),
+        Seen::Message(_) => format!("{peer} sent another message"),
         Seen::HalfClose => "the client half-closed its stream".into(),
         Seen::Cancel(how) => format!("the client cancelled the call ({how})"),
         Seen::Reset(how) => format!("{how}, which is not a cancel"),
@@ -204,7 +208,7 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
             format!(
                 "expected {}, but {}",
                 expected_text(expected, role),
-                instead_text(seen)
+                instead_text(seen, role)
             )
         }
         FailureReason::Absent {

@@ -16,6 +16,12 @@ pub const SMALL_FRAME_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: too many small DA
     were pending unread (h2's guard); lower --http2-stream-window or raise \
     --http2-connection-window";
 
+/// What a failure says when h2 cut a connection because the peer sent a header block far
+/// over the size this side accepts (16 KiB, the limit of hyper's HTTP/2 client; h2 gives up
+/// on the connection at four times that).
+pub const HEADER_LIST_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: the server sent a header \
+    block (headers or trailers) far larger than the 16 KiB grpc-replay accepts (h2's guard)";
+
 /// The default stream window: 64 KiB.
 pub const DEFAULT_STREAM_WINDOW: u32 = 64 * 1024;
 
