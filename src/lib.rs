@@ -4,6 +4,7 @@ pub mod bench;
 pub mod cli;
 pub mod client;
 pub mod codec;
+pub mod describe;
 pub mod matching;
 pub mod protos;
 pub mod report;

@@ -232,3 +232,124 @@ fn an_unknown_syntax_is_an_error_not_a_panic() {
         done.describe()
     );
 }
+
+/// The reflection fixtures: vault.proto is not bundled; vault.yaml serves it.
+const REFLECT_DIR: &str = "tests/fixtures/descriptors/reflect";
+
+/// Starts `grpc-replay serve` on a free port with `extra` flags; returns it and its address.
+fn serve_vault(extra: &[&str]) -> (Process, String) {
+    let mut command = Command::new(GRPC_REPLAY);
+    command
+        .args([
+            "serve",
+            &format!("{REFLECT_DIR}/vault.yaml"),
+            "-l",
+            "127.0.0.1:0",
+        ])
+        .args(extra)
+        .current_dir(root())
+        .env("NO_COLOR", "1");
+    let mut server = Process::start("grpc-replay serve", command);
+    let address = server.listening_address();
+    (server, address)
+}
+
+/// `run --reflect` and a file's `reflect: true` play a service whose protos only the server
+/// has; `list` and `describe` read it too. Without reflection the same file does not load,
+/// and the error says how to load its protos; a wrong expectation fails against it.
+#[test]
+fn reflection_from_grpc_replay_serve_loads_a_service_that_is_not_bundled() {
+    let (_server, address) = serve_vault(&[]);
+    let client = format!("{REFLECT_DIR}/vault_client.yaml");
+    let done = grpc_replay(&["run", "--reflect", "-t", &address, &client], &[]);
+    assert_exit(&done, 0);
+    assert!(done.stdout.contains("2 passed"), "{}", done.describe());
+    let key = format!("{REFLECT_DIR}/vault_reflect_key.yaml");
+    assert_exit(&grpc_replay(&["run", "-t", &address, &key], &[]), 0);
+
+    let wrong = format!("{REFLECT_DIR}/vault_wrong.yaml");
+    let done = grpc_replay(&["run", "-t", &address, &wrong], &[]);
+    assert_exit(&done, 1);
+    assert!(
+        done.stdout
+            .contains(r#"room: expected "north", received "east""#),
+        "{}",
+        done.describe()
+    );
+
+    let done = grpc_replay(&["run", "-t", &address, &client], &[]);
+    assert_exit(&done, 2);
+    assert!(
+        done.stderr.contains("--reflect") && done.stderr.contains("--protoset"),
+        "{}",
+        done.describe()
+    );
+
+    let done = grpc_replay(&["list", "--reflect", "-t", &address], &[]);
+    assert_exit(&done, 0);
+    assert!(
+        done.stdout.contains("vault.v1.Vault/Watch") && done.stdout.contains("server-streaming"),
+        "{}",
+        done.describe()
+    );
+    let done = grpc_replay(
+        &["describe", "vault.v1.Key", "--reflect", "-t", &address],
+        &[],
+    );
+    assert_exit(&done, 0);
+    assert_eq!(
+        done.stdout,
+        "vault.v1.Key is a message:\nmessage Key {\n  string owner = 1;\n  optional int32 pin = 2;\n}\n"
+    );
+}
+
+/// A server that does not answer reflection gets an error that names --proto and
+/// --protoset.
+#[test]
+fn a_server_without_reflection_gets_advice_to_load_protos() {
+    let (_server, address) = serve_vault(&["--no-reflection"]);
+    let done = grpc_replay(&["list", "--reflect", "-t", &address], &[]);
+    assert_ne!(done.code, Some(0), "{}", done.describe());
+    assert!(
+        done.stderr
+            .contains("does not answer gRPC server reflection")
+            && done.stderr.contains("--proto FILE or --protoset FILE"),
+        "{}",
+        done.describe()
+    );
+}
+
+/// The Go seed servers register grpc-go's reflection (current: v1; 1.33: v1alpha only, so
+/// the fallback is exercised): `list --reflect` and `run --reflect` work against both.
+#[test]
+fn reflection_from_go_seed_servers_v1_and_v1alpha() {
+    for binary in ["seed-server", "seed-server-1.33"] {
+        let path = root().join("interop/go/bin").join(binary);
+        if !path.exists() {
+            assert!(
+                std::env::var_os("GRPC_REPLAY_REQUIRE_GO").is_none(),
+                "GRPC_REPLAY_REQUIRE_GO is set but {} is missing: run interop/go/build.sh",
+                path.display()
+            );
+            let _ = writeln!(std::io::stderr(), "skipped: {} is missing", path.display());
+            continue;
+        }
+        let mut server = Process::start(binary, Command::new(&path));
+        let address = server.listening_address();
+        let done = grpc_replay(&["list", "--reflect", "-t", &address], &[]);
+        assert_exit(&done, 0);
+        assert!(
+            done.stdout.contains("routeguide.RouteGuide/RouteChat"),
+            "{binary}: {}",
+            done.describe()
+        );
+        let done = grpc_replay(
+            &["run", "--reflect", "-t", &address, "scenarios/routeguide"],
+            &[],
+        );
+        assert_exit(&done, 0);
+        let wrong = "tests/fixtures/go/maximum_wrong.yaml";
+        let done = grpc_replay(&["run", "--reflect", "-t", &address, wrong], &[]);
+        assert_exit(&done, 1);
+    }
+}

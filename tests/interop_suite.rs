@@ -3,13 +3,16 @@
 //!
 //! - `grpc-replay run scenarios/interop/client/` against grpc-go's interop server must
 //!   pass every case, and a deliberately wrong scenario must fail;
-//! - grpc-go's interop client must pass every case it implements against
-//!   `grpc-replay serve scenarios/interop/server/ --once`, which then exits by itself.
+//! - grpc-go's interop client must pass every case it implements against ONE
+//!   `grpc-replay serve scenarios/interop/server/` that keeps serving, with the cases in
+//!   the order of the interop test description and then in two shuffled orders (seeded,
+//!   and printed): which script a call follows depends on the conversation only.
 //!
 //! grpc-go's interop client does not implement the four compression cases (it exits
 //! with "Unsupported test case"; grpc's own interop runner skips them for Go): the test
-//! pins that, and plays those server scripts with grpc-replay's own client scenarios
-//! (the compression probes from `tests/fixtures/interop/compression_probes/` first).
+//! pins that, and plays those server scripts with grpc-replay's own client scenarios.
+//! Debian's grpc-go 1.33 ships no interop client (only the library), so only the current
+//! grpc-go client plays here.
 //!
 //! The test protos come from Debian's `grpc-proto` package and the Go programs from
 //! `interop/go/build.sh`. When either is missing the tests say `skipped: …` and pass,
@@ -30,28 +33,31 @@ const GRPC_REPLAY: &str = env!("CARGO_BIN_EXE_grpc-replay");
 /// The test protos the scenarios load (Debian's `grpc-proto`).
 const TEST_PROTO: &str = "/usr/share/grpc-proto/grpc/testing/test.proto";
 
-/// The eighteen cases, in the order of their files (the server scripts rely on it: a
-/// call that several scripts match takes the first unplayed one).
+/// The eighteen cases, in the order of the interop test description
+/// (grpc/doc/interop-test-descriptions.md).
 const CASES: [&str; 18] = [
-    "cancel_after_begin",
-    "cancel_after_first_response",
-    "client_compressed_streaming",
-    "client_compressed_unary",
-    "client_streaming",
-    "custom_metadata",
-    "empty_stream",
     "empty_unary",
     "large_unary",
-    "ping_pong",
-    "server_compressed_streaming",
+    "client_compressed_unary",
     "server_compressed_unary",
+    "client_streaming",
+    "client_compressed_streaming",
     "server_streaming",
-    "special_status_message",
+    "server_compressed_streaming",
+    "ping_pong",
+    "empty_stream",
+    "custom_metadata",
     "status_code_and_message",
-    "timeout_on_sleeping_server",
+    "special_status_message",
     "unimplemented_method",
     "unimplemented_service",
+    "cancel_after_begin",
+    "cancel_after_first_response",
+    "timeout_on_sleeping_server",
 ];
+
+/// The seeds of the two shuffled orders.
+const SHUFFLE_SEEDS: [u64; 2] = [0x5eed_0001, 0x5eed_0002];
 
 /// The cases grpc-go's interop client does not implement.
 const GO_CLIENT_LACKS: [&str; 4] = [
@@ -74,9 +80,6 @@ const ARRIVAL_LIMIT: Duration = Duration::from_secs(1);
 /// The deliberately wrong scenario, and the diff it must report.
 const WRONG_SCENARIO: &str = "tests/fixtures/interop/large_unary_wrong_size.yaml";
 const WRONG_DIFF: &str = "payload.body: expected length 314158, length is 314159";
-
-/// The compression probes, played against grpc-replay's server scripts.
-const COMPRESSION_PROBES: &str = "tests/fixtures/interop/compression_probes";
 
 /// How long one client run (grpc-replay or Go) may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(60);
@@ -153,7 +156,9 @@ fn assert_one_file_per_case(dir: &str) {
         .map(|path| path.file_stem().unwrap().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    assert_eq!(names, CASES, "{dir} must hold one file per interop case");
+    let mut cases = CASES.to_vec();
+    cases.sort();
+    assert_eq!(names, cases, "{dir} must hold one file per interop case");
 }
 
 /// Starts grpc-go's interop server on a free port; returns it and its `HOST:PORT`.
@@ -201,11 +206,25 @@ fn client_scenarios_pass_against_grpc_go_interop_server() {
     assert!(wrong.stdout.contains(WRONG_DIFF), "{}", wrong.describe());
 }
 
-/// How many calls a server script file holds (each has one `call:` line).
-fn calls_in(script: &Path) -> usize {
-    let text = std::fs::read_to_string(script)
-        .unwrap_or_else(|e| panic!("cannot read {}: {e}", script.display()));
-    text.matches("call: grpc.testing.").count()
+/// How many calls grpc-go's interop client makes in a case.
+fn go_calls(case: &str) -> usize {
+    match case {
+        "custom_metadata" | "status_code_and_message" => 2,
+        _ => 1,
+    }
+}
+
+/// `CASES` shuffled by a small deterministic generator seeded with `seed`.
+fn shuffled(seed: u64) -> Vec<&'static str> {
+    let mut state = seed;
+    let mut cases = CASES.to_vec();
+    for i in (1..cases.len()).rev() {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        cases.swap(i, (state >> 33) as usize % (i + 1));
+    }
+    cases
 }
 
 /// The `serve` process and what it reported so far.
@@ -256,7 +275,7 @@ fn run_go_client(peers: &GoPeers, address: &str, case: &str) -> Finished {
 /// call of the case's script file as passed.
 fn go_client_case(peers: &GoPeers, served: &mut Served, case: &str) {
     let file = format!("scenarios/interop/server/{case}.yaml");
-    let calls = calls_in(&repo_root().join(&file));
+    let calls = go_calls(case);
     let may_not_arrive = MAY_NOT_ARRIVE.contains(&case);
     let limit = if may_not_arrive {
         ARRIVAL_LIMIT
@@ -285,42 +304,50 @@ fn go_client_case(peers: &GoPeers, served: &mut Served, case: &str) {
     }
 }
 
+/// Plays every case of `order` against the server: grpc-go's client for the cases it
+/// implements (it must say it lacks the others).
+fn play_order(peers: &GoPeers, served: &mut Served, order: &[&str]) {
+    for &case in order {
+        if GO_CLIENT_LACKS.contains(&case) {
+            let go = run_go_client(peers, &served.address, case);
+            assert!(
+                go.code != Some(0) && go.stderr.contains("Unsupported test case"),
+                "grpc-go's interop client now implements {case}: play it here\n{}",
+                go.describe()
+            );
+        } else {
+            go_client_case(peers, served, case);
+        }
+    }
+}
+
 #[test]
 fn go_interop_client_passes_against_server_scripts() {
     assert_one_file_per_case("scenarios/interop/server");
     let Some(peers) = go_peers() else { return };
-    let mut process = Process::start(
+    let process = Process::start(
         "grpc-replay serve scenarios/interop/server/",
         grpc_replay(&[
             "serve",
             "scenarios/interop/server/",
             "--listen",
             "127.0.0.1:0",
-            "--once",
         ]),
     );
+    let mut process = process;
     let address = process.listening_address();
     let mut served = Served { process, address };
 
-    for case in CASES {
-        if GO_CLIENT_LACKS.contains(&case) {
-            let go = run_go_client(&peers, &served.address, case);
-            assert!(
-                go.code != Some(0) && go.stderr.contains("Unsupported test case"),
-                "grpc-go's interop client now implements {case}: play it here\n{}",
-                go.describe()
-            );
-            progress(&format!(
-                "grpc-go client -> grpc-replay server: {case}: not implemented by grpc-go's client"
-            ));
-        } else {
-            go_client_case(&peers, &mut served, case);
-        }
+    progress(&format!("order of the test description: {CASES:?}"));
+    play_order(&peers, &mut served, &CASES);
+    for seed in SHUFFLE_SEEDS {
+        let order = shuffled(seed);
+        progress(&format!("shuffled order (seed {seed:#x}): {order:?}"));
+        play_order(&peers, &mut served, &order);
     }
 
-    // The compression scripts, played by grpc-replay's own client: the probes first
-    // (they take the probe scripts), then the cases as the client scenarios have them.
-    let mut args = vec!["run", COMPRESSION_PROBES];
+    // The compression scripts, played by grpc-replay's own client.
+    let mut args = vec!["run"];
     let scenarios: Vec<String> = GO_CLIENT_LACKS
         .iter()
         .map(|case| format!("scenarios/interop/client/{case}.yaml"))
@@ -339,16 +366,24 @@ fn go_interop_client_passes_against_server_scripts() {
         ));
     }
 
+    served.process.terminate();
     let serve = served.process.finish(SERVE_EXIT_LIMIT);
     assert_eq!(serve.code, Some(0), "{}", serve.describe());
-    assert!(
-        serve.stdout.contains("served 18 files"),
-        "{}",
-        serve.describe()
-    );
     assert!(
         !serve.stdout.lines().any(|line| line.starts_with("✗")),
         "{}",
         serve.describe()
     );
+}
+
+#[test]
+fn shuffled_orders_are_permutations_of_the_cases() {
+    for seed in SHUFFLE_SEEDS {
+        let mut order = shuffled(seed);
+        assert_ne!(order, CASES, "seed {seed:#x} shuffles");
+        order.sort();
+        let mut cases = CASES.to_vec();
+        cases.sort();
+        assert_eq!(order, cases);
+    }
 }

@@ -449,8 +449,8 @@ async fn sleep_and_after_delay_the_replies() {
     let served = Served::start(&["steps/timing.yaml"], &["--once"]);
     let mut route = RouteGuideClient::new(served.connect().await);
     let rectangle = Rectangle {
-        lo: Some(point(1, 0)),
-        hi: Some(point(2, 0)),
+        lo: Some(point(3, 0)),
+        hi: Some(point(4, 0)),
     };
     let began = Instant::now();
     let mut stream = bounded("ListFeatures", route.list_features(rectangle))
@@ -701,6 +701,92 @@ async fn a_straying_client_gets_failed_precondition_naming_file_line_and_diff() 
         "the server prints the same step and diff ({step} / {diff}):\n{}",
         finished.stdout
     );
+}
+
+// ---------------------------------------------------------------------------------------
+// Conversation matching: scripts that share a prefix.
+// ---------------------------------------------------------------------------------------
+
+/// The ping-pong client of `prefix/ping_pong.yaml`: 1 → 1, 2 → 2, half-close, OK.
+async fn ping_pong(served: &Served) {
+    let mut calculator = CalculatorServiceClient::new(served.connect().await);
+    let (sender, requests) = open_stream();
+    send(&sender, MaximumRequest { number: 1 }).await;
+    let mut maxima = bounded("Maximum", calculator.maximum(requests))
+        .await
+        .expect("Maximum starts")
+        .into_inner();
+    assert_eq!(next(&mut maxima).await, Some(MaximumResponse { result: 1 }));
+    send(&sender, MaximumRequest { number: 2 }).await;
+    assert_eq!(next(&mut maxima).await, Some(MaximumResponse { result: 2 }));
+    drop(sender);
+    assert_eq!(next(&mut maxima).await, None);
+}
+
+/// The client of `prefix/cancel_after_first.yaml`: 1 → 1, then RST_STREAM(CANCEL).
+async fn cancel_after_first(served: &Served) {
+    let first = MaximumRequest { number: 1 }.encode_to_vec();
+    let mut call =
+        H2Call::start(served.addr, "/calculator.CalculatorService/Maximum", &first).await;
+    let answer =
+        MaximumResponse::decode(call.next_message().await.as_slice()).expect("a MaximumResponse");
+    assert_eq!(answer, MaximumResponse { result: 1 });
+    call.reset(h2::Reason::CANCEL);
+}
+
+/// Two scripts share their first exchange and diverge on the client's next move: each
+/// client gets its own script whichever comes first, as the conversation decides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_sharing_a_prefix_follow_the_conversation_in_either_order() {
+    for ping_pong_first in [true, false] {
+        let served = Served::start(&["prefix"], &["--once"]);
+        if ping_pong_first {
+            ping_pong(&served).await;
+            cancel_after_first(&served).await;
+        } else {
+            cancel_after_first(&served).await;
+            ping_pong(&served).await;
+        }
+        let finished = bounded(
+            "serve --once to exit",
+            tokio::task::spawn_blocking(move || served.finish()),
+        )
+        .await
+        .expect("the waiting thread joins");
+        assert_exit(&finished, 0, "served 2 files, 2 calls: 2 passed");
+    }
+}
+
+/// The wrong twin: a client that strays after the shared prefix gets FAILED_PRECONDITION
+/// naming the closest script (ping_pong: it checks more) at the step and with the diff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_that_strays_after_a_shared_prefix_names_the_closest_script() {
+    let served = Served::start(&["prefix"], &[]);
+    let mut calculator = CalculatorServiceClient::new(served.connect().await);
+    let (sender, requests) = open_stream();
+    send(&sender, MaximumRequest { number: 1 }).await;
+    let mut maxima = bounded("Maximum", calculator.maximum(requests))
+        .await
+        .expect("Maximum starts")
+        .into_inner();
+    assert_eq!(next(&mut maxima).await, Some(MaximumResponse { result: 1 }));
+    send(&sender, MaximumRequest { number: 3 }).await;
+    let status = ending_status(&mut maxima).await;
+    drop(sender);
+    let step = format!(
+        "{}:{}:",
+        fixture("prefix/ping_pong.yaml").display(),
+        line_of("prefix/ping_pong.yaml", "client: {number: 2}")
+    );
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(
+        status.message().contains(&step) && status.message().contains("number: expected 2"),
+        "{}",
+        status.message()
+    );
+    drop(calculator);
+    let finished = served.stop();
+    assert_eq!(finished.code, Some(1), "{}", finished.stdout);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -997,6 +1083,9 @@ async fn a_hundred_simultaneous_bidi_calls_all_pass() {
 /// Fixture directories that are not playable by both roles.
 const NOT_FOR_LOOPBACK: [&str; 2] = ["server_only", "contradictory"];
 
+/// Each directory plays on a server of its own: across directories, scripts that a
+/// client cannot tell apart until the server answers (`kinds/hello.yaml` and
+/// `steps/headers.yaml`) would follow the matching rule, not the file each client reads.
 #[test]
 fn loopback_passes_every_playable_fixture() {
     let mut dirs: Vec<_> = std::fs::read_dir(fixture(""))
@@ -1005,24 +1094,30 @@ fn loopback_passes_every_playable_fixture() {
         .filter(|path| path.is_dir() && !NOT_FOR_LOOPBACK.iter().any(|skip| path.ends_with(skip)))
         .collect();
     dirs.sort();
-    let files = dirs
-        .iter()
-        .flat_map(|dir| std::fs::read_dir(dir).expect("a fixture directory"))
-        .count();
-    let mut args = vec![std::ffi::OsString::from("run"), "--loopback".into()];
-    args.extend(dirs.into_iter().map(Into::into));
-    let finished = Replay::spawn(&args).wait();
-    let summary = finished.summary().unwrap_or_default();
-    let calls = summary
-        .split(", ")
-        .nth(1)
-        .and_then(|part| part.split(' ').next())
-        .unwrap_or_else(|| panic!("no call count in:\n{}", finished.stdout));
-    assert_exit(
-        &finished,
-        0,
-        &format!("{files} files, {calls} calls: {calls} passed"),
-    );
+    for dir in dirs {
+        let files = std::fs::read_dir(&dir)
+            .expect("a fixture directory")
+            .count();
+        let finished = Replay::spawn(&[
+            std::ffi::OsStr::new("run"),
+            "--loopback".as_ref(),
+            dir.as_os_str(),
+        ])
+        .wait();
+        let summary = finished.summary().unwrap_or_default();
+        let calls = summary
+            .split(", ")
+            .nth(1)
+            .and_then(|part| part.split(' ').next())
+            .unwrap_or_else(|| panic!("no call count in:\n{}", finished.stdout));
+        let plural = if files == 1 { "file" } else { "files" };
+        let call_word = if calls == "1" { "call" } else { "calls" };
+        assert_exit(
+            &finished,
+            0,
+            &format!("{files} {plural}, {calls} {call_word}: {calls} passed"),
+        );
+    }
 }
 
 #[test]

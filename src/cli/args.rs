@@ -70,8 +70,47 @@ pub enum Command {
     Bench(BenchArgs),
     /// Validate scenarios offline: YAML, methods, messages, durations, variables.
     Check(CheckArgs),
-    /// List the services and methods of the bundled protos (or of --proto files).
-    List(ProtoArgs),
+    /// List the services and methods of the bundled protos (or of --proto, --protoset,
+    /// --reflect).
+    List(CatalogArgs),
+    /// Print a service, method, message or enum as proto-like text (like grpcurl describe).
+    #[command(after_help = "Examples:\n  \
+        grpc-replay describe routeguide.RouteGuide\n  \
+        grpc-replay describe routeguide.RouteGuide/RouteChat\n  \
+        grpc-replay describe routeguide.Point --proto api/route_guide.proto\n  \
+        grpc-replay describe my.pkg.Service --reflect -t localhost:50051")]
+    Describe(DescribeArgs),
+}
+
+/// Where `list` and `describe` read descriptors.
+#[derive(Debug, Clone, Args)]
+pub struct CatalogArgs {
+    /// Protos to load.
+    #[command(flatten)]
+    pub protos: ProtoArgs,
+    /// The server to ask with --reflect (HOST:PORT).
+    #[arg(short, long, value_name = "HOST:PORT", requires = "reflect")]
+    pub target: Option<String>,
+    /// Connect with TLS (for --reflect).
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate (PEM) to trust (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// The :authority (and TLS server name) to send instead of the target's host.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub authority: Option<String>,
+}
+
+/// `grpc-replay describe`.
+#[derive(Debug, Clone, Args)]
+pub struct DescribeArgs {
+    /// `package.Service`, `package.Service/Method`, `package.Message` or `package.Enum`.
+    #[arg(value_name = "SYMBOL")]
+    pub symbol: String,
+    /// Where descriptors come from.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
 }
 
 /// Where protos come from.
@@ -87,6 +126,10 @@ pub struct ProtoArgs {
     /// `buf build -o FILE`) to load instead of the bundled protos (repeatable).
     #[arg(long = "protoset", value_name = "FILE")]
     pub protosets: Vec<PathBuf>,
+    /// Load the descriptors from the target's gRPC server reflection (v1, else v1alpha),
+    /// with any --proto/--protoset added.
+    #[arg(long)]
+    pub reflect: bool,
 }
 
 impl ProtoArgs {

@@ -9,7 +9,7 @@ use tonic::transport::Channel;
 
 use super::args::{BenchArgs, ReportTarget};
 use super::exit::Exit;
-use super::load::load_scenarios;
+use super::load::load_scenarios_reflecting;
 use super::{create, write_all};
 use crate::bench::{
     Bench, BenchOptions, BenchReport, LiveProgress, Merged, ServerSide, Setup, Shard, Stop,
@@ -44,7 +44,9 @@ pub async fn bench(args: BenchArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let Some(scenarios) = load_scenarios(&args.load, roles) else {
+    let reflector = (!args.loopback)
+        .then(|| super::reflect::reflector(args.target.clone(), ConnectOptions::default()));
+    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
         return Exit::Invalid;
     };
     let http2 = Http2Settings {

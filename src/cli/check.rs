@@ -1,9 +1,10 @@
 //! `grpc-replay check` and `grpc-replay list`: offline validation and the method catalogue.
 
-use super::args::{CheckArgs, ProtoArgs, RoleArg};
+use super::args::{CatalogArgs, CheckArgs, RoleArg};
 use super::exit::Exit;
 use super::load::load_scenarios;
-use crate::protos::{load_pool, RpcKind};
+use super::reflect::catalog_pool;
+use crate::protos::RpcKind;
 use crate::scenario::{unplayable, Role};
 
 /// Validates scenarios and says which roles can play them.
@@ -52,13 +53,10 @@ pub fn check(args: CheckArgs) -> Exit {
 }
 
 /// Prints every service and method with its streaming kind.
-pub fn list(args: ProtoArgs) -> Exit {
-    let pool = match load_pool(&args.sources()) {
+pub fn list(args: CatalogArgs) -> Exit {
+    let pool = match catalog_pool(&args) {
         Ok(pool) => pool,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return Exit::Invalid;
-        }
+        Err(exit) => return exit,
     };
     let mut out = String::new();
     for service in pool.services() {
@@ -78,7 +76,7 @@ pub fn list(args: ProtoArgs) -> Exit {
 }
 
 /// Writes to standard output; a reader that went away (`| head`) just ends the output.
-fn emit(text: &str) {
+pub(super) fn emit(text: &str) {
     use std::io::Write;
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
 }

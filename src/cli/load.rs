@@ -4,13 +4,24 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 use crate::cli::args::{check_var_name, LoadArgs};
+use crate::protos::Reflector;
 use crate::scenario::{
     collect_files, load_file, LoadError, LoadOptions, PoolCache, Role, Scenario, VarSources,
 };
 
 /// Loads every file for `roles` and keeps the calls `--filter` selects; on any error,
-/// prints them all and returns `None`.
+/// prints them all and returns `None`. No server is asked for reflection.
 pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Option<Vec<Scenario>> {
+    load_scenarios_reflecting(args, roles, None)
+}
+
+/// [`load_scenarios`], asking `reflector` for descriptors where `--reflect` or a file's
+/// `reflect: true` says so.
+pub fn load_scenarios_reflecting(
+    args: &LoadArgs,
+    roles: &[Role],
+    reflector: Option<Reflector>,
+) -> Option<Vec<Scenario>> {
     let files =
         match expand_globs(&args.paths).and_then(|paths| collect_files(&paths).map_err(Box::new)) {
             Ok(files) => without_repeats(files),
@@ -19,23 +30,25 @@ pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Option<Vec<Scenario>> 
                 return None;
             }
         };
-    let mut cli_vars = HashMap::new();
+    let mut file_vars = HashMap::new();
     for file in &args.vars_files {
         match read_vars_file(file) {
-            Ok(vars) => cli_vars.extend(vars),
+            Ok(vars) => file_vars.extend(vars),
             Err(error) => {
                 print_error(*error);
                 return None;
             }
         }
     }
-    cli_vars.extend(args.vars.iter().cloned());
     let options = LoadOptions {
         vars: VarSources {
-            cli: cli_vars,
+            cli: args.vars.iter().cloned().collect(),
+            files: file_vars,
             use_env: true,
         },
         protos: args.protos.sources(),
+        reflect: args.protos.reflect,
+        reflector,
         roles: roles.to_vec(),
     };
     let mut pools = PoolCache::default();

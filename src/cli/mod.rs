@@ -3,8 +3,10 @@
 mod args;
 mod bench;
 mod check;
+mod describe;
 mod exit;
 mod load;
+mod reflect;
 mod run;
 mod serve;
 
@@ -42,6 +44,7 @@ pub fn main() -> ExitCode {
         Command::Bench(args) => runtime().block_on(bench::bench(args)),
         Command::Check(args) => check::check(args),
         Command::List(args) => check::list(args),
+        Command::Describe(args) => describe::describe(args),
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };

@@ -10,7 +10,8 @@ use tonic::transport::Channel;
 
 use super::args::RunArgs;
 use super::exit::Exit;
-use super::load::load_scenarios;
+use super::load::load_scenarios_reflecting;
+use super::reflect::reflector;
 use super::{finish, play_options, progress, ReportFiles};
 use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
 use crate::report::{Collector, Progress, RunOutcome, SkippedCall, Tally};
@@ -21,6 +22,18 @@ use crate::transport::Http2Settings;
 
 /// Why calls are skipped after a failure with `--fail-fast`.
 const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a failure";
+
+/// How the client connects, from the TLS flags.
+fn connect_options(args: &RunArgs, http2: Http2Settings) -> ConnectOptions {
+    ConnectOptions {
+        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
+        cacert: args.cacert.clone(),
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        authority: args.authority.clone(),
+        http2,
+    }
+}
 
 /// Runs the command.
 pub async fn run(args: RunArgs) -> Exit {
@@ -33,15 +46,18 @@ pub async fn run(args: RunArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let Some(scenarios) = load_scenarios(&args.load, roles) else {
-        return Exit::Invalid;
-    };
-    let started_at = SystemTime::now();
-    let started = Instant::now();
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
+    let connect_options = connect_options(&args, http2);
+    let reflector =
+        (!args.loopback).then(|| reflector(args.target.clone(), connect_options.clone()));
+    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
+        return Exit::Invalid;
+    };
+    let started_at = SystemTime::now();
+    let started = Instant::now();
     let play = play_options(&args.wire, reports.transcript);
     let progress = progress(&args.output, Role::Client, args.jobs > 1);
     let collector = Collector::new(progress.clone());
@@ -87,14 +103,6 @@ pub async fn run(args: RunArgs) -> Exit {
         }
     }
 
-    let connect_options = ConnectOptions {
-        tls: args.tls || args.cacert.is_some() || args.cert.is_some(),
-        cacert: args.cacert.clone(),
-        cert: args.cert.clone(),
-        key: args.key.clone(),
-        authority: args.authority.clone(),
-        http2,
-    };
     let mut channels: HashMap<&str, Result<Channel, (String, String)>> = HashMap::new();
     for target in &targets {
         if !channels.contains_key(target.as_str()) {

@@ -320,7 +320,7 @@ pub fn scalar_text(node: &Node) -> Option<String> {
         NodeValue::Float(x) => Some(x.to_string()),
         NodeValue::Str(s) => Some(s.clone()),
         NodeValue::Null => Some(String::new()),
-        NodeValue::Seq(_) | NodeValue::Map(_) => None,
+        NodeValue::Seq(_) | NodeValue::Map(_) | NodeValue::Template(_) => None,
     }
 }
 

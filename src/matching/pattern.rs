@@ -173,9 +173,16 @@ impl MessageSpec {
 
     /// Whether the received bytes are exactly the expected encoding (the fast path).
     fn matches_exact_bytes(&self, received: &[u8]) -> bool {
-        self.first_matcher.is_none()
-            && matches!(&self.pattern, Top::Fields(p) if p.mode == MatchMode::Exact)
-            && self.encoded.as_deref() == Some(received)
+        self.exact_encoding().map(|b| &b[..]) == Some(received)
+    }
+
+    /// The encoding of the one message that passes, when the check is exact (no matcher,
+    /// every field compared): an index key for received messages, once they are decoded
+    /// and encoded again the same way.
+    pub fn exact_encoding(&self) -> Option<&Bytes> {
+        let exact = self.first_matcher.is_none()
+            && matches!(&self.pattern, Top::Fields(p) if p.mode == MatchMode::Exact);
+        self.encoded.as_ref().filter(|_| exact)
     }
 
     /// Checks a decoded message.
@@ -231,8 +238,12 @@ fn shorten(text: String) -> String {
 fn expand_generators(node: &Node) -> Result<Node, SpecError> {
     let value = match &node.value {
         NodeValue::Map(entries) if entries.len() == 1 && entries[0].0.name == "$zeros" => {
-            let count = match entries[0].1.value {
-                NodeValue::Int(n) if n >= 0 => n as usize,
+            // A text count is what `${size}` becomes once a captured value fills it.
+            let count = match &entries[0].1.value {
+                NodeValue::Int(n) if *n >= 0 => *n as usize,
+                NodeValue::Str(text) if text.trim().parse::<usize>().is_ok() => {
+                    text.trim().parse().unwrap_or_default()
+                }
                 _ => {
                     return Err(SpecError::new(
                         entries[0].1.pos,
@@ -328,7 +339,8 @@ fn compile_well_known(
             })?;
         return Ok((Top::Wrapper(field, Matcher::parse_all(node)?), None));
     }
-    let message = DynamicMessage::deserialize(descriptor.clone(), node.to_json()).map_err(|e| {
+    let json = typed_json(node, &Kind::Message(descriptor.clone()));
+    let message = DynamicMessage::deserialize(descriptor.clone(), json).map_err(|e| {
         SpecError::new(
             node.pos,
             format!("not a valid {} value: {e}", descriptor.full_name()),
@@ -386,6 +398,21 @@ fn compile_fields(
                 format!("field `{}` is written twice", field.name()),
             ));
         }
+        if let Some(oneof) = field.containing_oneof() {
+            if let Some((other, _)) = fields.iter().find(|(f, _): &&(FieldDescriptor, _)| {
+                f.containing_oneof().as_ref() == Some(&oneof)
+            }) {
+                return Err(SpecError::new(
+                    key.pos,
+                    format!(
+                        "`{}` and `{}` are both members of oneof `{}`: a message holds one of them",
+                        other.name(),
+                        field.name(),
+                        oneof.name()
+                    ),
+                ));
+            }
+        }
         let pattern = compile_field(value, &field, descriptor, mode)?;
         match &pattern {
             FieldPattern::Exact(v) => message.set_field(&field, v.clone()),
@@ -406,7 +433,7 @@ fn field_value(
     parent: &MessageDescriptor,
 ) -> Result<Value, SpecError> {
     let mut wrapper = serde_json::Map::new();
-    wrapper.insert(field.name().to_string(), node.to_json());
+    wrapper.insert(field.name().to_string(), field_json(node, field));
     let message = DynamicMessage::deserialize(parent.clone(), serde_json::Value::Object(wrapper))
         .map_err(|e| {
         SpecError::new(
@@ -420,6 +447,57 @@ fn field_value(
         )
     })?;
     Ok(message.get_field(field).into_owned())
+}
+
+/// The proto3 JSON form of a node written for `field`, with the one typing rule for text:
+/// a text is taken as proto3 JSON takes a string (numbers, enum names, bytes in base64,
+/// well-known types), and a bool field also takes the text `true` or `false`, so that a
+/// value from a variable means what it would mean typed in the field.
+fn field_json(node: &Node, field: &FieldDescriptor) -> serde_json::Value {
+    match (&node.value, field.kind()) {
+        (NodeValue::Seq(items), kind) if field.is_list() => {
+            serde_json::Value::Array(items.iter().map(|i| typed_json(i, &kind)).collect())
+        }
+        (NodeValue::Map(entries), Kind::Message(entry)) if field.is_map() => {
+            let value_kind = entry.map_entry_value_field().kind();
+            serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| (k.name.clone(), typed_json(v, &value_kind)))
+                    .collect(),
+            )
+        }
+        (_, kind) => typed_json(node, &kind),
+    }
+}
+
+/// [`field_json`] for one value of a kind.
+fn typed_json(node: &Node, kind: &Kind) -> serde_json::Value {
+    let is_bool = match kind {
+        Kind::Bool => true,
+        Kind::Message(m) => m.full_name() == "google.protobuf.BoolValue",
+        _ => false,
+    };
+    match (&node.value, kind) {
+        (NodeValue::Str(text), _) if is_bool && (text == "true" || text == "false") => {
+            serde_json::Value::Bool(text == "true")
+        }
+        (NodeValue::Map(entries), Kind::Message(desc)) if !is_well_known(desc) => {
+            serde_json::Value::Object(
+                entries
+                    .iter()
+                    .map(|(k, v)| {
+                        let json = match find_field(desc, &k.name) {
+                            Some(field) => field_json(v, &field),
+                            None => v.to_json(),
+                        };
+                        (k.name.clone(), json)
+                    })
+                    .collect(),
+            )
+        }
+        _ => node.to_json(),
+    }
 }
 
 fn clean_serde_error(text: &str) -> String {
@@ -652,26 +730,7 @@ fn compare_values(
                 compare_values(ev, av, field, &format!("{path}[{i}]"), diffs);
             }
         }
-        (Value::Map(e), Value::Map(a)) if e.len() == a.len() => {
-            for (key, ev) in e {
-                let entry_path = format!("{path}[{}]", render_key(key));
-                match a.get(key) {
-                    // Values are compared like fields: message values field by field.
-                    Some(av) => {
-                        let value_field = match field.kind() {
-                            Kind::Message(entry) => entry.map_entry_value_field(),
-                            _ => field.clone(),
-                        };
-                        compare_values(ev, av, &value_field, &entry_path, diffs)
-                    }
-                    None => diffs.push(Mismatch {
-                        path: entry_path,
-                        expected: render_plain(ev),
-                        actual: "absent".into(),
-                    }),
-                }
-            }
-        }
+        (Value::Map(e), Value::Map(a)) => compare_maps(e, a, field, path, diffs),
         // A NaN that was written matches a NaN received, as the bytes would.
         (Value::F32(e), Value::F32(a)) if e.is_nan() && a.is_nan() => {}
         (Value::F64(e), Value::F64(a)) if e.is_nan() && a.is_nan() => {}
@@ -681,6 +740,40 @@ fn compare_values(
             expected: render_value(e, field),
             actual: render_value(a, field),
         }),
+    }
+}
+
+/// Compares two map values key by key, in key order: missing keys, unexpected keys and
+/// different values each make one difference.
+fn compare_maps(
+    expected: &std::collections::HashMap<MapKey, Value>,
+    actual: &std::collections::HashMap<MapKey, Value>,
+    field: &FieldDescriptor,
+    path: &str,
+    diffs: &mut Vec<Mismatch>,
+) {
+    let value_field = match field.kind() {
+        Kind::Message(entry) => entry.map_entry_value_field(),
+        _ => field.clone(),
+    };
+    let keys: std::collections::BTreeSet<&MapKey> = expected.keys().chain(actual.keys()).collect();
+    for key in keys {
+        let entry_path = format!("{path}[{}]", render_key(key));
+        match (expected.get(key), actual.get(key)) {
+            // Values are compared like fields: message values field by field.
+            (Some(ev), Some(av)) => compare_values(ev, av, &value_field, &entry_path, diffs),
+            (Some(ev), None) => diffs.push(Mismatch {
+                path: entry_path,
+                expected: render_value(ev, &value_field),
+                actual: "absent".into(),
+            }),
+            (None, Some(av)) => diffs.push(Mismatch {
+                path: entry_path,
+                expected: "absent".into(),
+                actual: render_value(av, &value_field),
+            }),
+            (None, None) => {}
+        }
     }
 }
 
@@ -729,8 +822,35 @@ pub(super) fn scalar_text(value: &Value, field: &FieldDescriptor) -> String {
             _ => n.to_string(),
         },
         Value::Bytes(b) => base64_encode(b),
-        Value::Message(m) => render_message(m),
+        Value::Message(m) => json_text(m),
+        Value::F32(x) if x.is_finite() => x.to_string(),
+        Value::F32(x) => float_text(f64::from(*x)),
+        Value::F64(x) => float_text(*x),
         other => render_plain(other),
+    }
+}
+
+/// A message's proto3 JSON value as text: a JSON string without its quotes (Timestamp,
+/// Duration, StringValue, Int64Value…), anything else as compact JSON.
+fn json_text(message: &DynamicMessage) -> String {
+    let options = prost_reflect::SerializeOptions::new().skip_default_fields(true);
+    match message.serialize_with_options(serde_json::value::Serializer, &options) {
+        Ok(serde_json::Value::String(text)) => text,
+        Ok(serde_json::Value::Number(n)) => match n.as_f64() {
+            Some(x) if !(n.is_i64() || n.is_u64()) => float_text(x),
+            _ => n.to_string(),
+        },
+        _ => render_message(message),
+    }
+}
+
+/// A float as proto3 JSON writes it: shortest exact digits, `NaN`, `Infinity`.
+fn float_text(x: f64) -> String {
+    match x {
+        x if x.is_nan() => "NaN".into(),
+        x if x == f64::INFINITY => "Infinity".into(),
+        x if x == f64::NEG_INFINITY => "-Infinity".into(),
+        x => x.to_string(),
     }
 }
 

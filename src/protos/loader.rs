@@ -68,6 +68,20 @@ impl Hash for Reflected {
     }
 }
 
+/// Gets a server's descriptors through reflection, given the target a scenario file names
+/// (the command line may override it); the CLI provides it, caching one answer per target.
+#[derive(Clone)]
+pub struct Reflector(pub Arc<ReflectFn>);
+
+/// What a [`Reflector`] calls: the file's `target:` in, the server's descriptors out.
+pub type ReflectFn = dyn Fn(Option<&str>) -> Result<Reflected, String> + Send + Sync;
+
+impl std::fmt::Debug for Reflector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Reflector")
+    }
+}
+
 /// Descriptors that could not be read or compiled.
 #[derive(Debug, thiserror::Error)]
 #[error("cannot load protos {sources}: {message}")]

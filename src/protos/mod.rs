@@ -4,11 +4,13 @@
 mod bundled;
 mod loader;
 mod normalise;
+mod reflect_client;
 mod text;
 
 pub use bundled::bundled_pool;
-pub use loader::{load_pool, ProtoError, ProtoSources, Reflected};
+pub use loader::{load_pool, ProtoError, ProtoSources, Reflected, Reflector};
 pub use normalise::{build_pool, normalise};
+pub use reflect_client::fetch_descriptors;
 pub use text::PROTOC_ENV;
 
 use prost_reflect::{DescriptorPool, MethodDescriptor};
@@ -76,4 +78,56 @@ pub fn method_path(method: &MethodDescriptor) -> String {
 pub fn all_methods(pool: &DescriptorPool) -> impl Iterator<Item = MethodDescriptor> + '_ {
     pool.services()
         .flat_map(|service| service.methods().collect::<Vec<_>>())
+}
+
+/// When no loaded file's package holds `name` (`pkg.Service/Method`, `pkg.Message`…), the
+/// advice to load the protos that define it; `None` when its package is loaded (a typo is
+/// then likelier) or `name` has no package.
+pub fn missing_protos_hint(pool: &DescriptorPool, name: &str) -> Option<String> {
+    let name = name.trim_start_matches(['.', '/']);
+    let outer = name.split(['/', '.']).next().unwrap_or(name);
+    let package_less = pool.get_service_by_name(outer).is_some()
+        || pool.get_message_by_name(outer).is_some()
+        || pool.get_enum_by_name(outer).is_some();
+    if package_less || !name.split('/').next().unwrap_or(name).contains('.') {
+        return None;
+    }
+    let name = name.replace('/', ".");
+    let mut packages: Vec<String> = Vec::new();
+    for file in pool.files() {
+        let package = file.package_name();
+        if !package.is_empty() && name.starts_with(&format!("{package}.")) {
+            return None;
+        }
+        if !package.is_empty()
+            && !package.starts_with("google.")
+            && !packages.iter().any(|p| p == package)
+        {
+            packages.push(package.to_string());
+        }
+    }
+    Some(format!(
+        "no loaded proto file defines its package (loaded: {}); load the protos that do with \
+         --proto FILE, --protoset FILE or --reflect (server reflection), or in the scenario \
+         with `proto:`, `protoset:` or `reflect: true`",
+        packages.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_name_outside_every_loaded_package_gets_the_loading_advice() {
+        let pool = bundled_pool();
+        let hint = missing_protos_hint(&pool, "shop.v1.Shop/Place").unwrap();
+        assert!(hint.contains("--protoset FILE"), "{hint}");
+        assert!(hint.contains("routeguide"), "{hint}");
+        assert_eq!(
+            missing_protos_hint(&pool, "routeguide.RouteGuide/Nope"),
+            None
+        );
+        assert_eq!(missing_protos_hint(&pool, "Greeter/SayHello"), None);
+    }
 }

@@ -1,7 +1,7 @@
 //! Reading a scenario file: YAML, variables, protos, methods, messages, timing and the
 //! shape of the script are all checked here, before any network traffic.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,11 +16,15 @@ use super::model::{
 };
 use super::node::{Node, NodeValue, Pos};
 use super::raw::{Located, RawCall, RawFile, RawStep, RawStepFields};
+use super::resolve::captured_names;
 use super::status_code::StatusCode;
 use super::template::{self, MessageTemplate, MetadataTemplate};
-use super::vars::{substitute, VarSources};
+use super::vars::{Resolver, Substitution, VarSources};
 use crate::matching::{FieldPath, MatchMode, MessageSpec, MetadataSpec, SpecError, TextSpec};
-use crate::protos::{all_methods, find_method, load_pool, method_path, ProtoSources, RpcKind};
+use crate::protos::{
+    all_methods, find_method, load_pool, method_path, missing_protos_hint, ProtoSources, Reflector,
+    RpcKind,
+};
 
 /// How scenario files are read.
 #[derive(Debug, Clone, Default)]
@@ -30,6 +34,12 @@ pub struct LoadOptions {
     /// `--proto` / `--protoset` / `-I`: when they name files, they replace the file's
     /// `proto:` and `protoset:`.
     pub protos: ProtoSources,
+    /// `--reflect`: the descriptors come from the target's server reflection (replacing
+    /// the file's `proto:`, `protoset:` and `reflect:`).
+    pub reflect: bool,
+    /// Asks a target for its descriptors, for `--reflect` and `reflect: true`; `None` where
+    /// no server can be asked.
+    pub reflector: Option<Reflector>,
     /// The roles the scenario must be playable in; a step one of them cannot perform
     /// (a matcher where a message must be sent) is an error.
     pub roles: Vec<Role>,
@@ -109,33 +119,25 @@ pub fn load_str(
     options: &LoadOptions,
     pools: &mut PoolCache,
 ) -> Result<Scenario, LoadError> {
-    let original: Arc<str> = Arc::from(text);
-    let yaml = yaml_options(text);
-    // Variables need a first look at the file (its `vars:` and the names it captures);
-    // a file without `${` is read once.
-    let (substituted, captured) = if text.contains("${") {
-        let document: Node = serde_saphyr::from_str_with_options(text, yaml.clone())
-            .map_err(|e| yaml_error(path, &original, &e))?;
-        let vars = document
-            .as_map()
-            .and_then(|entries| entries.iter().find(|(k, _)| k.name == "vars"))
-            .map(|(_, v)| v);
-        let file_vars = read_vars(path, &original, vars)?;
-        let captured = template::captured_names(&document);
-        let substituted = substitute(text, &options.vars, &file_vars, &captured)
-            .map_err(|e| LoadError::at(path, &original, e.pos, e.message))?;
-        (substituted, captured)
-    } else {
-        (text.to_string(), HashSet::new())
-    };
-    let source: Arc<str> = Arc::from(substituted.as_str());
-    let raw: RawFile = serde_saphyr::from_str_with_options(&substituted, yaml)
+    let source: Arc<str> = Arc::from(text);
+    let raw: RawFile = serde_saphyr::from_str_with_options(text, yaml_options(text))
         .map_err(|e| yaml_error(path, &source, &e))?;
+    let file_vars = raw.vars.as_ref().map(|v| v.0.clone()).unwrap_or_default();
+    let mut resolver = Resolver::new(
+        &options.vars,
+        file_vars,
+        captured_names(&raw),
+        source.clone(),
+    );
+    let raw = resolver
+        .file(raw)
+        .map_err(|e| LoadError::at(path, &source, e.pos, e.message))?;
     Loader {
         path,
         source: source.clone(),
         options,
-        captured,
+        substituted: resolver.substituted,
+        captured_uses: resolver.captured_uses,
     }
     .scenario(raw, pools)
 }
@@ -160,61 +162,23 @@ fn yaml_error(path: &Path, source: &Arc<str>, error: &serde_saphyr::Error) -> Lo
         .unwrap_or(&message)
         .trim()
         .to_string();
-    match inner.location() {
-        Some(loc) => LoadError::at(
-            path,
-            source,
-            Pos {
-                line: loc.line() as u32,
-                column: loc.column() as u32,
-            },
-            message,
-        ),
-        None => LoadError::file(path, message),
-    }
-}
-
-fn read_vars(
-    path: &Path,
-    source: &Arc<str>,
-    vars: Option<&Node>,
-) -> Result<HashMap<String, String>, LoadError> {
-    let Some(node) = vars else {
-        return Ok(HashMap::new());
+    let Some(loc) = inner.location() else {
+        return LoadError::file(path, message);
     };
-    let entries = node.as_map().ok_or_else(|| {
-        LoadError::at(
-            path,
-            source,
-            node.pos,
-            format!(
-                "`vars:` is a mapping of names to values, found {}",
-                node.kind()
-            ),
-        )
-    })?;
-    entries
-        .iter()
-        .map(|(key, value)| {
-            crate::matching::Matcher::is_matcher_map(value)
-                .ok()
-                .filter(|m| !m)
-                .and_then(|_| scalar(value))
-                .map(|v| (key.name.clone(), v))
-                .ok_or_else(|| {
-                    LoadError::at(
-                        path,
-                        source,
-                        value.pos,
-                        format!(
-                            "variable `{}` takes a scalar value, found {}",
-                            key.name,
-                            value.kind()
-                        ),
-                    )
-                })
-        })
-        .collect()
+    let pos = Pos {
+        line: loc.line() as u32,
+        column: loc.column() as u32,
+    };
+    let error = LoadError::at(path, source, pos, message);
+    let line = source
+        .lines()
+        .nth(loc.line().saturating_sub(1) as usize)
+        .unwrap_or_default();
+    if line.contains("${") && line.contains('{') {
+        error.with_help("inside `{…}` or `[…]` a `${NAME}` must be quoted: write \"${NAME}\"")
+    } else {
+        error
+    }
 }
 
 fn scalar(node: &Node) -> Option<String> {
@@ -224,8 +188,18 @@ fn scalar(node: &Node) -> Option<String> {
         NodeValue::UInt(u) => Some(u.to_string()),
         NodeValue::Float(f) => Some(f.to_string()),
         NodeValue::Bool(b) => Some(b.to_string()),
-        NodeValue::Null | NodeValue::Seq(_) | NodeValue::Map(_) => None,
+        NodeValue::Null | NodeValue::Seq(_) | NodeValue::Map(_) | NodeValue::Template(_) => None,
     }
+}
+
+/// `repeat:` as a number, written as one or put there by a variable.
+fn repeat_count(node: &Node) -> Option<u64> {
+    let n = match &node.value {
+        NodeValue::Int(n) => u64::try_from(*n).ok()?,
+        NodeValue::Str(text) => text.parse::<u64>().ok()?,
+        _ => return None,
+    };
+    (n >= 1).then_some(n)
 }
 
 /// The keys that make a step what it is.
@@ -244,8 +218,10 @@ struct Loader<'a> {
     path: &'a Path,
     source: Arc<str>,
     options: &'a LoadOptions,
-    /// Variables that `capture:` steps set while the file plays.
-    captured: HashSet<String>,
+    /// The values put into each scalar, by the scalar's position, for errors.
+    substituted: HashMap<Pos, Vec<Substitution>>,
+    /// Where captured variables are used, and which.
+    captured_uses: Vec<(Pos, String)>,
 }
 
 /// The call-level keys, whether written at the top of the file or under `calls:`.
@@ -278,8 +254,19 @@ impl From<RawCall> for CallKeys {
 }
 
 impl Loader<'_> {
+    /// An error at `pos`; when variables put values there, it says which.
     fn err(&self, pos: Pos, message: impl Into<String>) -> LoadError {
-        LoadError::at(self.path, &self.source, pos, message)
+        let error = LoadError::at(self.path, &self.source, pos, message);
+        match self.substituted.get(&pos) {
+            Some(values) => error.with_help(
+                values
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+            None => error,
+        }
     }
 
     fn spec_err(&self, e: SpecError) -> LoadError {
@@ -406,23 +393,16 @@ impl Loader<'_> {
                 .entry(capture.name.as_str())
                 .or_insert(capture.pos);
         }
-        for (index, line) in self.source.lines().enumerate() {
-            let line_no = index as u32 + 1;
-            for name in template::references(line) {
-                if let Some(captured) = first_capture.get(name) {
-                    if line_no <= captured.line {
-                        let column = line.find(&format!("${{{name}}}")).map_or(1, |c| c + 1);
-                        return Err(self.err(
-                            Pos {
-                                line: line_no,
-                                column: column as u32,
-                            },
-                            format!(
-                                "`${{{name}}}` is used before the step that captures it (line {})",
-                                captured.line
-                            ),
-                        ));
-                    }
+        for (pos, name) in &self.captured_uses {
+            if let Some(captured) = first_capture.get(name.as_str()) {
+                if pos.line <= captured.line {
+                    return Err(self.err(
+                        *pos,
+                        format!(
+                            "`${{{name}}}` is used before the step that captures it (line {})",
+                            captured.line
+                        ),
+                    ));
                 }
             }
         }
@@ -432,7 +412,8 @@ impl Loader<'_> {
     fn pool(&self, raw: &RawFile, pools: &mut PoolCache) -> Result<DescriptorPool, LoadError> {
         let base = self.path.parent().unwrap_or(Path::new("."));
         let mut pos = None;
-        let sources = if !self.options.protos.is_empty() {
+        let from_cli = !self.options.protos.is_empty() || self.options.reflect;
+        let mut sources = if from_cli {
             self.options.protos.clone()
         } else {
             let mut import_paths: Vec<PathBuf> = raw
@@ -450,6 +431,23 @@ impl Loader<'_> {
                 reflected: None,
             }
         };
+        let reflect = if from_cli {
+            self.options.reflect
+        } else {
+            raw.reflect == Some(true)
+        };
+        if reflect {
+            let reflector = self.options.reflector.as_ref().ok_or_else(|| {
+                LoadError::file(
+                    self.path,
+                    "server reflection needs a server to ask, and this command calls none; \
+                     give the protos with --proto or --protoset",
+                )
+            })?;
+            let target = raw.target.as_ref().map(|t| t.value.as_str());
+            sources.reflected =
+                Some((reflector.0)(target).map_err(|e| LoadError::file(self.path, e))?);
+        }
         pools.get(&sources).map_err(|message| match pos {
             Some(pos) => self.err(pos, message),
             None => LoadError::file(self.path, message),
@@ -532,7 +530,7 @@ impl Loader<'_> {
         let (metadata, metadata_template) = match &keys.metadata {
             None => (MetadataSpec::default(), None),
             Some(node) => {
-                let uses = template::uses(node, &self.captured);
+                let uses = template::uses(node);
                 let stand_in = template::with_placeholders(node);
                 let spec = MetadataSpec::compile(&stand_in).map_err(|e| self.spec_err(e))?;
                 (
@@ -569,6 +567,7 @@ impl Loader<'_> {
             return Err(self.err(pos, "the script is empty"));
         }
         self.check_shape(&script, kind, &method)?;
+        self.check_client_first(&script, kind)?;
         add_implied_steps(&mut script, kind);
         let call = Call {
             id,
@@ -602,9 +601,11 @@ impl Loader<'_> {
         } else {
             format!("`{wanted}` is not a method name: write package.Service/Method (Service/Method without a package)")
         };
-        let help = match crate::matching::closest(wanted, known.iter().map(String::as_str)) {
-            Some(name) => format!("did you mean `{name}`? (names are case-sensitive)"),
-            None => format!("the loaded protos define: {}", known.join(", ")),
+        let closest = crate::matching::closest(wanted, known.iter().map(String::as_str));
+        let help = match (missing_protos_hint(pool, wanted), closest) {
+            (Some(hint), _) => hint,
+            (None, Some(name)) => format!("did you mean `{name}`? (names are case-sensitive)"),
+            (None, None) => format!("the loaded protos define: {}", known.join(", ")),
         };
         self.err(Pos::of(raw), message).with_help(help)
     }
@@ -731,8 +732,8 @@ impl Loader<'_> {
         };
         let repeat = match &fields.repeat {
             None => 1,
-            Some(node) => match node.value {
-                NodeValue::Int(n) if n >= 1 => n as u64,
+            Some(node) => match repeat_count(node) {
+                Some(n) => n,
                 _ => {
                     return Err(self.err(
                         node.pos,
@@ -841,24 +842,22 @@ impl Loader<'_> {
     ) -> Result<MessageStep, LoadError> {
         let uses: Vec<Pos> = std::iter::once(message)
             .chain(expect)
-            .flat_map(|n| template::uses(n, &self.captured))
+            .flat_map(template::uses)
             .collect();
         // A step that uses captured variables is checked with stand-ins now and built when
-        // it plays; an error about a value that is a variable waits for the real value.
+        // it plays; an entry whose value is only known then is left out of the check (its
+        // neighbours, and their matchers, are still checked).
         let compile = |node: &Node| {
-            MessageSpec::compile(&template::with_placeholders(node), descriptor, mode)
-                .or_else(|e| {
-                    if uses.contains(&e.pos) {
-                        let empty = Node {
-                            pos: node.pos,
-                            value: NodeValue::Map(Vec::new()),
-                        };
-                        MessageSpec::compile(&empty, descriptor, MatchMode::Partial)
-                    } else {
-                        Err(e)
-                    }
-                })
-                .map_err(|e| self.spec_err(e))
+            let mut node = node.clone();
+            loop {
+                match MessageSpec::compile(&template::with_placeholders(&node), descriptor, mode) {
+                    Err(e) => match template::without_template_at(&node, e.pos) {
+                        Some(rest) => node = rest,
+                        None => return Err(self.spec_err(e)),
+                    },
+                    compiled => return compiled.map_err(|e| self.spec_err(e)),
+                }
+            }
         };
         Ok(MessageStep {
             message: compile(message)?,
@@ -876,7 +875,7 @@ impl Loader<'_> {
 
     /// Captured variables are built into messages and request metadata only.
     fn no_captured_use(&self, node: Option<&Node>, key: &str) -> Result<(), LoadError> {
-        match node.and_then(|n| template::uses(n, &self.captured).first().copied()) {
+        match node.and_then(|n| template::uses(n).first().copied()) {
             Some(pos) => Err(self.err(
                 pos,
                 format!("captured variables can be used in messages and request `metadata:`, not in `{key}:`"),
@@ -915,6 +914,35 @@ impl Loader<'_> {
                 .map_err(|e| self.spec_err(e))?
                 .unwrap_or_default(),
         })
+    }
+
+    /// On a call whose client sends one message (unary, server streaming), a server's
+    /// handler starts once that message has arrived: a `server:` message scripted before
+    /// it could never be sent by a real server.
+    fn check_client_first(&self, script: &[Step], kind: RpcKind) -> Result<(), LoadError> {
+        if kind.client_streams() {
+            return Ok(());
+        }
+        let is_client = |s: &Step| matches!(s.action, Action::Client(_));
+        for step in script {
+            let early_server = match &step.action {
+                Action::Client(_) => return Ok(()),
+                Action::Unordered(inner) if inner.iter().any(is_client) => return Ok(()),
+                Action::Unordered(inner) => inner.first().filter(|s| !is_client(s)),
+                Action::Server(_) => Some(step),
+                _ => None,
+            };
+            if let Some(server) = early_server {
+                return Err(self.err(
+                    server.pos,
+                    format!(
+                        "on a {} call the server answers the client's message: put `client: {{...}}` before this `server:` step",
+                        kind.label()
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Checks that the script fits the method's kind and the order of a call.

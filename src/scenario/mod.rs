@@ -6,6 +6,7 @@ mod load;
 mod model;
 pub mod node;
 mod raw;
+mod resolve;
 mod status_code;
 mod template;
 mod vars;
@@ -17,5 +18,5 @@ pub use model::{
     Step,
 };
 pub use status_code::StatusCode;
-pub use template::{CapturedVars, MessageTemplate, MetadataTemplate};
+pub use template::{CapturedVars, MessageTemplate, MetadataTemplate, Part};
 pub use vars::VarSources;

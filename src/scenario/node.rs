@@ -54,6 +54,9 @@ pub enum NodeValue {
     Float(f64),
     /// A string.
     Str(String),
+    /// A string that uses captured variables: built when its step plays
+    /// (see [`super::template`]).
+    Template(Vec<super::template::Part>),
     /// A sequence.
     Seq(Vec<Node>),
     /// A mapping, keys in file order.
@@ -98,6 +101,7 @@ impl Node {
                 .map(Value::Number)
                 .unwrap_or_else(|| Value::String(f.to_string())),
             NodeValue::Str(s) => Value::String(s.clone()),
+            NodeValue::Template(parts) => Value::String(super::template::display(parts)),
             NodeValue::Seq(items) => Value::Array(items.iter().map(Node::to_json).collect()),
             NodeValue::Map(entries) => Value::Object(
                 entries
@@ -115,7 +119,7 @@ impl Node {
             NodeValue::Bool(_) => "a boolean",
             NodeValue::Int(_) | NodeValue::UInt(_) => "an integer",
             NodeValue::Float(_) => "a number",
-            NodeValue::Str(_) => "a string",
+            NodeValue::Str(_) | NodeValue::Template(_) => "a string",
             NodeValue::Seq(_) => "a list",
             NodeValue::Map(_) => "a mapping",
         }

@@ -23,12 +23,11 @@ pub struct RawFile {
     pub name: Option<Located>,
     pub proto: Option<Node>,
     pub protoset: Option<Node>,
+    pub reflect: Option<bool>,
     pub import_paths: Option<Vec<Located>>,
     pub target: Option<Located>,
     pub listen: Option<Located>,
-    /// Read before substitution through [`RawVars`]; listed so that the key is known.
-    #[allow(dead_code)]
-    pub vars: Option<Node>,
+    pub vars: Option<RawVars>,
     pub concurrent: Option<bool>,
     #[serde(rename = "match")]
     pub match_mode: Option<Located>,
@@ -39,6 +38,52 @@ pub struct RawFile {
     pub compression: Option<Located>,
     pub script: Option<Vec<Spanned<RawStep>>>,
     pub calls: Option<Vec<Spanned<RawCall>>>,
+}
+
+/// `vars:` — names and values, each value the text of its scalar as written (`NO` and
+/// `01234` stay text).
+#[derive(Debug, Default)]
+pub struct RawVars(pub Vec<(Located, Located)>);
+
+impl<'de> Deserialize<'de> for RawVars {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(VarsVisitor)
+    }
+}
+
+struct VarsVisitor;
+
+impl<'de> Visitor<'de> for VarsVisitor {
+    type Value = RawVars;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a mapping of variable names to values (NAME: VALUE)")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<RawVars, A::Error> {
+        let mut vars = Vec::new();
+        while let Some(name) = map.next_key::<Located>()? {
+            let value = map
+                .next_value::<Spanned<Option<String>>>()
+                .ok()
+                .and_then(|v| {
+                    let Spanned {
+                        value,
+                        referenced,
+                        defined,
+                    } = v;
+                    value.map(|value| Spanned::new(value, referenced, defined))
+                })
+                .ok_or_else(|| {
+                    de::Error::custom(format!(
+                        "variable `{}` takes a scalar value (text, a number, true or false)",
+                        name.value
+                    ))
+                })?;
+            vars.push((name, value));
+        }
+        Ok(RawVars(vars))
+    }
 }
 
 /// One call under `calls:`.

@@ -2,7 +2,10 @@
 //! protos define, with reflection and health, until stopped or until every script played.
 
 mod call;
+mod candidate;
+mod conversation;
 mod grpc_message;
+mod index;
 mod registry;
 mod request_end;
 mod service;

@@ -1,11 +1,13 @@
 //! The scripts a server plays, which incoming call gets which script, and what happened.
 
+use std::collections::HashSet;
 use std::sync::Mutex;
 
 use tokio::sync::Notify;
 
+use super::index::{first_client_message, ScriptIndex};
 use crate::runner::{CallResult, Captures, PeerEvent};
-use crate::scenario::{Action, Call, MessageStep, Scenario};
+use crate::scenario::{Call, Compression, Scenario};
 
 /// A script: the call at `call` of the scenario at `scenario`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +20,6 @@ pub struct ScriptId {
 
 #[derive(Default)]
 struct Counts {
-    started: Vec<u64>,
     finished: Vec<u64>,
     results: Vec<CallResult>,
 }
@@ -28,7 +29,13 @@ pub struct Registry {
     scenarios: Vec<Scenario>,
     /// Each scenario file's captured variables, shared by the calls that play its scripts.
     captures: Vec<Captures>,
+    /// Every script, numbered in file order.
     scripts: Vec<ScriptId>,
+    /// The number of each scenario's first script.
+    first_script: Vec<usize>,
+    index: ScriptIndex,
+    /// Paths with a script that answers compressed.
+    gzip_paths: HashSet<String>,
     counts: Mutex<Counts>,
     changed: Notify,
     /// Whether passed calls' results are kept, not only counted.
@@ -38,7 +45,7 @@ pub struct Registry {
 /// What a server did, for the closing summary.
 #[derive(Debug, Default)]
 pub struct ServeSummary {
-    /// Every call played, in the order they ended.
+    /// The calls kept (every call, or only the failed ones), in the order they ended.
     pub results: Vec<CallResult>,
     /// Scripts no call played: (file, call id, method).
     pub never_played: Vec<(std::path::PathBuf, String, String)>,
@@ -48,18 +55,23 @@ impl Registry {
     /// Registers every call of every scenario; `keep_passed`: keep every result, not
     /// only the failures.
     pub fn new(scenarios: Vec<Scenario>, keep_passed: bool) -> Registry {
-        let scripts: Vec<ScriptId> = scenarios
+        let mut scripts = Vec::new();
+        let mut first_script = Vec::with_capacity(scenarios.len());
+        for (s, scenario) in scenarios.iter().enumerate() {
+            first_script.push(scripts.len());
+            scripts.extend((0..scenario.calls.len()).map(|c| ScriptId {
+                scenario: s,
+                call: c,
+            }));
+        }
+        let index = ScriptIndex::new(scenarios.iter().flat_map(|s| &s.calls));
+        let gzip_paths = scenarios
             .iter()
-            .enumerate()
-            .flat_map(|(s, scenario)| {
-                (0..scenario.calls.len()).map(move |c| ScriptId {
-                    scenario: s,
-                    call: c,
-                })
-            })
+            .flat_map(|s| &s.calls)
+            .filter(|c| c.compression == Some(Compression::Gzip))
+            .map(|c| c.path.clone())
             .collect();
         let counts = Counts {
-            started: vec![0; scripts.len()],
             finished: vec![0; scripts.len()],
             results: Vec::new(),
         };
@@ -67,6 +79,9 @@ impl Registry {
             captures: scenarios.iter().map(|_| Captures::default()).collect(),
             scenarios,
             scripts,
+            first_script,
+            index,
+            gzip_paths,
             counts: Mutex::new(counts),
             changed: Notify::new(),
             keep_passed,
@@ -84,90 +99,89 @@ impl Registry {
         (scenario, &scenario.calls[id.call])
     }
 
+    /// The script numbered `number` (file order).
+    pub fn script(&self, number: usize) -> ScriptId {
+        self.scripts[number]
+    }
+
     /// The captured variables of a script's file.
     pub fn captures(&self, id: ScriptId) -> Captures {
         self.captures[id.scenario].clone()
     }
 
-    /// The scripts for an HTTP/2 path, in file order.
-    pub fn candidates(&self, path: &str) -> Vec<ScriptId> {
-        self.scripts
-            .iter()
-            .copied()
-            .filter(|id| self.get(*id).1.path == path)
-            .collect()
+    /// The numbers of the scripts for an HTTP/2 path, in file order.
+    pub fn scripts_of(&self, path: &str) -> &[usize] {
+        self.index.all(path)
     }
 
-    /// Whether choosing among `candidates` needs the client's first message.
-    pub fn needs_first_message(&self, candidates: &[ScriptId]) -> bool {
-        candidates.len() > 1
-            && candidates
-                .iter()
-                .any(|id| first_client_message(self.get(*id).1).is_some())
+    /// Whether a script of `path` answers compressed.
+    pub fn compresses(&self, path: &str) -> bool {
+        self.gzip_paths.contains(path)
     }
 
-    /// Chooses the script for an incoming call: the first unplayed script whose metadata
-    /// and first client message match (those that constrain more first), else the first
-    /// played one that matches, else the first whose metadata matches, else the first. The
-    /// choice counts as played.
-    pub fn choose(
+    /// Whether every script of `path` starts by checking a client message.
+    pub fn all_start_with_client(&self, path: &str) -> bool {
+        self.index.all_start_with_client(path)
+    }
+
+    /// The scripts of `path` an incoming call may be following, given its metadata and
+    /// (when read) its first event: those whose metadata and first client message accept
+    /// them. When none does, every script of the path (they all fail, and the closest
+    /// names what differs).
+    pub fn candidates(
         &self,
-        candidates: &[ScriptId],
+        path: &str,
         metadata: &crate::matching::ReceivedMetadata,
         first: Option<&PeerEvent>,
-    ) -> ScriptId {
-        // Scripts that use captured variables are compared as they would play now.
-        let metadata_ok = |id: &ScriptId| {
-            let call = self.get(*id).1;
-            match &call.metadata_template {
-                Some(template) => template
-                    .resolve(&self.captures[id.scenario].snapshot())
-                    .is_ok_and(|spec| spec.check(metadata).is_ok()),
-                None => call.metadata.check(metadata).is_ok(),
-            }
+    ) -> Vec<usize> {
+        let looked_up = match first {
+            Some(PeerEvent::Message(bytes)) => self.index.lookup(path, bytes),
+            _ => self.index.all(path).to_vec(),
         };
-        let message_ok = |id: &ScriptId| {
-            let Some(step) = first_client_message(self.get(*id).1) else {
-                return true;
-            };
-            let Some(PeerEvent::Message(bytes)) = first else {
-                return false;
-            };
-            match &step.template {
-                Some(template) => template
-                    .resolve(&self.captures[id.scenario].snapshot())
-                    .is_ok_and(|(sent, expect)| expect.unwrap_or(sent).check(bytes).is_ok()),
-                None => step.checked().check(bytes).is_ok(),
-            }
-        };
-        let mut counts = self.counts.lock().expect("registry lock");
-        let index = |id: &ScriptId| self.scripts.iter().position(|s| s == id).unwrap_or(0);
-        // Among the scripts that match, the more specific first (a script that constrains
-        // the metadata or the first message before one that takes any call), file order
-        // otherwise.
-        let mut matching: Vec<ScriptId> = candidates
-            .iter()
-            .copied()
-            .filter(|id| metadata_ok(id) && message_ok(id))
+        let fitting: Vec<usize> = looked_up
+            .into_iter()
+            .filter(|&n| self.metadata_fits(n, metadata) && self.first_fits(n, first))
             .collect();
-        matching.sort_by_key(|id| std::cmp::Reverse(specificity(self.get(*id).1)));
-        let chosen = matching
-            .iter()
-            .copied()
-            .find(|id| counts.started[index(id)] == 0)
-            .or_else(|| matching.first().copied())
-            .or_else(|| candidates.iter().copied().find(|id| metadata_ok(id)))
-            .unwrap_or(candidates[0]);
-        counts.started[index(&chosen)] += 1;
-        chosen
+        if fitting.is_empty() {
+            self.index.all(path).to_vec()
+        } else {
+            fitting
+        }
+    }
+
+    /// Whether a script's request metadata accepts `metadata`, as it would play now.
+    fn metadata_fits(&self, number: usize, metadata: &crate::matching::ReceivedMetadata) -> bool {
+        let id = self.scripts[number];
+        let call = self.get(id).1;
+        match &call.metadata_template {
+            Some(template) => template
+                .resolve(&self.captures[id.scenario].snapshot())
+                .is_ok_and(|spec| spec.check(metadata).is_ok()),
+            None => call.metadata.check(metadata).is_ok(),
+        }
+    }
+
+    /// Whether a script's first client message (if it starts with one) accepts `first`.
+    fn first_fits(&self, number: usize, first: Option<&PeerEvent>) -> bool {
+        let id = self.scripts[number];
+        let Some(step) = first_client_message(self.get(id).1) else {
+            return true;
+        };
+        let Some(PeerEvent::Message(bytes)) = first else {
+            return first.is_none();
+        };
+        match &step.template {
+            Some(template) => template
+                .resolve(&self.captures[id.scenario].snapshot())
+                .is_ok_and(|(sent, expect)| expect.unwrap_or(sent).check(bytes).is_ok()),
+            None => step.checked().check(bytes).is_ok(),
+        }
     }
 
     /// Records the end of a call.
     pub fn record(&self, id: ScriptId, result: CallResult) {
         let mut counts = self.counts.lock().expect("registry lock");
-        if let Some(i) = self.scripts.iter().position(|s| *s == id) {
-            counts.finished[i] += 1;
-        }
+        counts.finished[self.first_script[id.scenario] + id.call] += 1;
         if self.keep_passed || !result.passed() {
             counts.results.push(result);
         }
@@ -210,19 +224,4 @@ impl Registry {
                 .collect(),
         }
     }
-}
-
-/// How much a script constrains the calls it takes: request metadata, a first message.
-fn specificity(call: &Call) -> u8 {
-    let metadata = !call.metadata.is_empty() || call.metadata_template.is_some();
-    u8::from(metadata) + u8::from(first_client_message(call).is_some())
-}
-
-/// The first message the server role checks, when the script starts with one.
-fn first_client_message(call: &Call) -> Option<&MessageStep> {
-    call.script.iter().find_map(|step| match &step.action {
-        Action::Client(m) => Some(Some(m)),
-        Action::Sleep(_) | Action::Headers(_) => None,
-        _ => Some(None),
-    })?
 }

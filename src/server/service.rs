@@ -16,13 +16,14 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::call::{spawn_reader, ResponseStart, ServerCall};
+use super::conversation::Conversation;
 use super::grpc_message::minimal_grpc_message;
-use super::registry::Registry;
+use super::registry::{Registry, ScriptId};
 use super::request_end::RequestReset;
 use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
-use crate::runner::{play_call, Observer, PlayOptions};
-use crate::scenario::{Compression, Role};
+use crate::runner::{CallResult, Observer, PlayOptions};
+use crate::scenario::Role;
 use crate::transport::{received_metadata, EventReceiver, Repeated};
 
 /// Everything the handlers share.
@@ -70,8 +71,7 @@ where
         let state = self.state.clone();
         Box::pin(async move {
             let path = request.uri().path().to_string();
-            let candidates = state.registry.candidates(&path);
-            if candidates.is_empty() {
+            if state.registry.scripts_of(&path).is_empty() {
                 let message = if state.known_paths.contains(&path) {
                     format!("grpc-replay: no script in the served files plays {path}")
                 } else {
@@ -81,9 +81,7 @@ where
                     Status::unimplemented(message).into_http(),
                 ));
             }
-            let compress = candidates
-                .iter()
-                .any(|id| state.registry.get(*id).1.compression == Some(Compression::Gzip));
+            let compress = state.registry.compresses(&path);
             let mut grpc =
                 tonic::server::Grpc::new(BytesCodec).accept_compressed(CompressionEncoding::Gzip);
             if compress {
@@ -124,8 +122,9 @@ async fn handle(
     })
 }
 
-/// Chooses the script for an incoming call and plays it; `answer` gets the start of the
-/// response (headers, or a Trailers-Only status) as soon as the script gives it.
+/// Follows an incoming call with every script it may be following (see `conversation`);
+/// `answer` gets the start of the response (headers, or a Trailers-Only status) as soon as
+/// the call gives it.
 async fn play_incoming(
     state: Arc<ServerState>,
     path: String,
@@ -135,30 +134,29 @@ async fn play_incoming(
 ) {
     let peer_deadline = requested_deadline(&metadata);
     let registry = state.registry.clone();
-    let candidates = registry.candidates(&path);
-    let mut pending = VecDeque::new();
-    if registry.needs_first_message(&candidates) {
+    // When every script starts with a client message, the first one narrows the
+    // candidates through the index before any is played.
+    let mut first = Vec::new();
+    if registry.all_start_with_client(&path) && registry.scripts_of(&path).len() > 1 {
         let wait = peer_deadline.unwrap_or(state.play.default_timeout);
-        if let Ok(Some(first)) = tokio::time::timeout(wait, events.recv()).await {
-            pending.push_back(first);
+        if let Ok(Some(event)) = tokio::time::timeout(wait, events.recv()).await {
+            first.push(event);
         }
     }
-    let chosen = registry.choose(&candidates, &metadata, pending.front());
-    let (mut io, start, items) = ServerCall::new(metadata, pending, events);
-    let (scenario, call) = registry.get(chosen);
-    let options = PlayOptions {
-        captures: registry.captures(chosen),
-        ..state.play.clone()
-    };
-    let play = play_call(
-        scenario,
-        call,
-        Role::Server,
-        &mut io,
-        &options,
+    let candidates = registry.candidates(&path, &metadata, first.first());
+    let conversation = Conversation::start(
+        registry.clone(),
+        &candidates,
+        &metadata,
+        &state.play,
         peer_deadline,
-        state.observer.as_ref(),
     );
+    let (mut io, start, items) = ServerCall::new(metadata, VecDeque::new(), events);
+    let play = async {
+        let (id, result) = conversation.run(&mut io, first).await;
+        drop(io);
+        (id, result)
+    };
     let mut answer = answer;
     let respond = async move {
         // A client that resets the call before the response begins drops the handler:
@@ -180,8 +178,19 @@ async fn play_incoming(
         };
         let _ = answer.send(response);
     };
-    let (result, ()) = tokio::join!(play, respond);
-    registry.record(chosen, result);
+    let ((id, result), ()) = tokio::join!(play, respond);
+    report_call(state.observer.as_ref(), &registry, id, &result);
+    registry.record(id, result);
+}
+
+/// Tells the observer how the chosen script played (its candidates played silently).
+fn report_call(observer: &dyn Observer, registry: &Registry, id: ScriptId, result: &CallResult) {
+    let (scenario, call) = registry.get(id);
+    observer.call_started(scenario, call, Role::Server);
+    for record in &result.steps {
+        observer.step(scenario, call, Role::Server, record);
+    }
+    observer.call_finished(scenario, result);
 }
 
 /// The deadline the client asked for: `grpc-timeout`, or Ballerina's `deadline` header

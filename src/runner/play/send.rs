@@ -3,16 +3,19 @@
 use super::{Player, StepOutcome};
 use crate::runner::io::{CallIo, FinalStatus};
 use crate::runner::outcome::{Failure, Subject, Written};
+use crate::matching::SpecError;
+use crate::runner::outcome::StepKind;
 use crate::scenario::{MessageStep, StatusStep, Step};
 use tokio::time::Instant;
 
 impl<I: CallIo> Player<'_, I> {
     pub(super) async fn send(&mut self, step: &Step, message: &MessageStep) -> Result<(), Failure> {
         let (spec, _) = self.built(step, message)?;
-        let bytes = spec
-            .to_send()
-            .expect("the loader rejects unsendable messages for the role that sends them")
-            .clone();
+        let bytes = spec.to_send().cloned().ok_or_else(|| {
+            let pos = spec.first_matcher().unwrap_or(step.pos);
+            let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
+            super::unbuildable(step.pos, StepKind::of(&step.action), error)
+        })?;
         // Paced repetitions go one by one; the others go out as one queue item.
         let (rounds, per_round) = match step.after {
             Some(_) => (step.repeat, 1),

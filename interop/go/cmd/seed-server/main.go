@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/types/known/wrapperspb"
 
 	"grpc-replay/interop/go/gen/calculatorpb"
@@ -306,6 +307,9 @@ func main() {
 	})
 	chatpb.RegisterChatServer(s, chatServer{})
 	helloworldpb.RegisterHelloWorldServer(s, helloWorldServer{})
+	// Server reflection (v1 and v1alpha on current grpc-go, v1alpha on 1.33), for
+	// grpc-replay's --reflect tests.
+	reflection.Register(s)
 
 	stopped := make(chan struct{})
 	sigc := make(chan os.Signal, 1)

@@ -1,0 +1,138 @@
+//! The resolving pass between the file as parsed and its meaning: every scalar of every
+//! key goes through the same [`Resolver`], so `${NAME}` works the same everywhere and
+//! never in keys, comments or structure.
+
+use std::collections::HashSet;
+
+use serde_saphyr::Spanned;
+
+use super::node::Node;
+use super::raw::{Located, RawCall, RawFile, RawStep, RawStepFields};
+use super::vars::{Resolver, VarError};
+
+type Result<T> = std::result::Result<T, VarError>;
+
+/// The names captured anywhere in a file: the keys of every `capture:` mapping.
+pub fn captured_names(raw: &RawFile) -> HashSet<String> {
+    let mut names = HashSet::new();
+    let scripts = raw
+        .script
+        .iter()
+        .chain(raw.calls.iter().flatten().map(|c| &c.value.script));
+    for script in scripts {
+        add_captured(script, &mut names);
+    }
+    names
+}
+
+fn add_captured(steps: &[Spanned<RawStep>], names: &mut HashSet<String>) {
+    for step in steps {
+        let RawStep::Fields(fields) = &step.value else {
+            continue;
+        };
+        if let Some(entries) = fields.capture.as_ref().and_then(Node::as_map) {
+            names.extend(entries.iter().map(|(k, _)| k.name.clone()));
+        }
+        if let Some(inner) = &fields.unordered {
+            add_captured(inner, names);
+        }
+    }
+}
+
+impl Resolver<'_> {
+    fn maybe_node(&mut self, node: Option<Node>) -> Result<Option<Node>> {
+        node.map(|n| self.node(n)).transpose()
+    }
+
+    fn maybe_text(&mut self, text: Option<Located>) -> Result<Option<Located>> {
+        text.map(|t| self.text(t)).transpose()
+    }
+
+    /// Resolves every scalar of the file (`vars:` stays as written: it is a source).
+    pub fn file(&mut self, raw: RawFile) -> Result<RawFile> {
+        Ok(RawFile {
+            name: self.maybe_text(raw.name)?,
+            proto: self.maybe_node(raw.proto)?,
+            protoset: self.maybe_node(raw.protoset)?,
+            reflect: raw.reflect,
+            import_paths: raw
+                .import_paths
+                .map(|paths| paths.into_iter().map(|p| self.text(p)).collect())
+                .transpose()?,
+            target: self.maybe_text(raw.target)?,
+            listen: self.maybe_text(raw.listen)?,
+            vars: raw.vars,
+            concurrent: raw.concurrent,
+            match_mode: self.maybe_text(raw.match_mode)?,
+            call: self.maybe_text(raw.call)?,
+            timeout: self.maybe_text(raw.timeout)?,
+            deadline_header: raw.deadline_header,
+            metadata: self.maybe_node(raw.metadata)?,
+            compression: self.maybe_text(raw.compression)?,
+            script: raw.script.map(|s| self.steps(s)).transpose()?,
+            calls: raw
+                .calls
+                .map(|calls| calls.into_iter().map(|c| self.call(c)).collect())
+                .transpose()?,
+        })
+    }
+
+    fn call(&mut self, raw: Spanned<RawCall>) -> Result<Spanned<RawCall>> {
+        let Spanned {
+            value,
+            referenced,
+            defined,
+        } = raw;
+        let call = RawCall {
+            id: self.maybe_text(value.id)?,
+            name: self.maybe_text(value.name)?,
+            call: self.text(value.call)?,
+            timeout: self.maybe_text(value.timeout)?,
+            deadline_header: value.deadline_header,
+            metadata: self.maybe_node(value.metadata)?,
+            compression: self.maybe_text(value.compression)?,
+            match_mode: self.maybe_text(value.match_mode)?,
+            script: self.steps(value.script)?,
+        };
+        Ok(Spanned::new(call, referenced, defined))
+    }
+
+    fn steps(&mut self, steps: Vec<Spanned<RawStep>>) -> Result<Vec<Spanned<RawStep>>> {
+        steps
+            .into_iter()
+            .map(|step| {
+                let Spanned {
+                    value,
+                    referenced,
+                    defined,
+                } = step;
+                let value = match value {
+                    RawStep::Word(word) => RawStep::Word(word),
+                    RawStep::Fields(fields) => RawStep::Fields(Box::new(self.fields(*fields)?)),
+                };
+                Ok(Spanned::new(value, referenced, defined))
+            })
+            .collect()
+    }
+
+    fn fields(&mut self, raw: RawStepFields) -> Result<RawStepFields> {
+        Ok(RawStepFields {
+            client: self.maybe_node(raw.client)?,
+            server: self.maybe_node(raw.server)?,
+            expect: self.maybe_node(raw.expect)?,
+            headers: self.maybe_node(raw.headers)?,
+            close: raw.close,
+            cancel: raw.cancel,
+            status: self.maybe_node(raw.status)?,
+            message: self.maybe_node(raw.message)?,
+            trailers: self.maybe_node(raw.trailers)?,
+            sleep: self.maybe_text(raw.sleep)?,
+            unordered: raw.unordered.map(|s| self.steps(s)).transpose()?,
+            after: self.maybe_text(raw.after)?,
+            within: self.maybe_text(raw.within)?,
+            repeat: self.maybe_node(raw.repeat)?,
+            match_mode: self.maybe_text(raw.match_mode)?,
+            capture: self.maybe_node(raw.capture)?,
+        })
+    }
+}
