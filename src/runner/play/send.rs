@@ -1,10 +1,10 @@
 //! Steps this side performs: sending messages and ending the call with a status.
 
 use super::{Player, StepOutcome};
-use crate::runner::io::{CallIo, FinalStatus};
-use crate::runner::outcome::{Failure, Subject, Written};
 use crate::matching::SpecError;
+use crate::runner::io::{CallIo, FinalStatus};
 use crate::runner::outcome::StepKind;
+use crate::runner::outcome::{Failure, Subject, Written};
 use crate::scenario::{MessageStep, StatusStep, Step};
 use tokio::time::Instant;
 
