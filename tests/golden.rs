@@ -6,8 +6,8 @@
 //! `repeat:`, an unordered group, headers and trailers, a status, nothing within `within:`,
 //! nothing before the deadline, a reply instead of the status and the reverse, a step that
 //! cannot be built from captures, a long message cut short (and in full with `-v`), an
-//! unreachable target (explained once for its two calls), and a GOAWAY for a header block
-//! too large.
+//! unreachable target (explained once for its two calls), a GOAWAY for a header block too
+//! large, and a TLS client that meets a plaintext server.
 
 mod support;
 
@@ -169,4 +169,10 @@ fn golden_goaway_for_a_header_block_too_large() {
         "never",
     ]);
     assert_golden("goaway_header_too_large", &run);
+}
+
+#[test]
+fn golden_tls_client_meets_a_plaintext_server() {
+    let run = against_reference("tests/fixtures/client/hello.yaml", &["--tls"]);
+    assert_golden("tls_to_plaintext", &run);
 }

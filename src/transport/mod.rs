@@ -10,6 +10,6 @@ pub use metadata::{received_metadata, to_metadata_map};
 pub use queue::{EventReceiver, EventSender, Repeated};
 pub use settings::{
     Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, HEADER_LIST_GUARD,
-    SMALL_FRAME_GUARD,
+    NOT_HTTP2_FRAMES, SMALL_FRAME_GUARD,
 };
 pub use status::status_event;

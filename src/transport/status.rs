@@ -49,6 +49,12 @@ fn transport_error(status: &Status) -> Option<String> {
             if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
                 return Some(calm_cause(h2));
             }
+            if h2.reason() == Some(h2::Reason::FRAME_SIZE_ERROR)
+                && h2.is_go_away()
+                && !h2.is_remote()
+            {
+                return Some(super::NOT_HTTP2_FRAMES.into());
+            }
             if h2.is_go_away() || h2.is_io() {
                 broken = Some(h2.to_string());
             }
