@@ -30,7 +30,9 @@ use tokio::sync::oneshot;
 use tonic::body::Body;
 use tonic::{Request, Response, Status, Streaming};
 
-/// The typed messages and stubs that build.rs generates from `proto/`.
+/// The typed messages and stubs that build.rs generates from `proto/` (generated code:
+/// the crate's lints do not apply).
+#[allow(unused_qualifications, missing_docs)]
 pub mod proto {
     /// `calculator.CalculatorService`.
     pub mod calculator {
