@@ -1097,6 +1097,11 @@ fn loopback_passes_every_playable_fixture() {
     for dir in dirs {
         let files = std::fs::read_dir(&dir)
             .expect("a fixture directory")
+            .filter(|entry| {
+                entry
+                    .as_ref()
+                    .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "yaml"))
+            })
             .count();
         let finished = Replay::spawn(&[
             std::ffi::OsStr::new("run"),
@@ -1186,6 +1191,86 @@ async fn health_of(channel: Channel, service: &str) -> Result<i32, Status> {
         .await?
         .into_inner()
         .status)
+}
+
+/// The name of the file that defines `symbol`, as reflection answers it.
+async fn file_of(channel: Channel, symbol: &str) -> Vec<String> {
+    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+    use tonic_reflection::pb::v1::ServerReflectionRequest;
+
+    let mut reflection = ServerReflectionClient::new(channel);
+    let request = ServerReflectionRequest {
+        host: String::new(),
+        message_request: Some(MessageRequest::FileContainingSymbol(symbol.into())),
+    };
+    let mut responses = bounded(
+        "ServerReflectionInfo",
+        reflection.server_reflection_info(tokio_stream::iter(vec![request])),
+    )
+    .await
+    .expect("reflection answers")
+    .into_inner();
+    match next(&mut responses).await.and_then(|r| r.message_response) {
+        Some(MessageResponse::FileDescriptorResponse(files)) => files
+            .file_descriptor_proto
+            .iter()
+            .map(|bytes| {
+                prost_types::FileDescriptorProto::decode(bytes.as_slice())
+                    .expect("a file descriptor")
+                    .package()
+                    .to_string()
+            })
+            .collect(),
+        other => panic!("FileContainingSymbol {symbol} answered {other:?}"),
+    }
+}
+
+/// Reflection lists exactly the loaded scripts' services, plus health and reflection —
+/// not every bundled service.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_lists_exactly_the_served_services() {
+    let served = Served::start(&["kinds/get_feature.yaml"], &[]);
+    let services = list_services(served.connect().await)
+        .await
+        .expect("reflection answers");
+    let mut services = services;
+    services.sort();
+    assert_eq!(
+        services,
+        [
+            "grpc.health.v1.Health",
+            "grpc.reflection.v1.ServerReflection",
+            "grpc.reflection.v1alpha.ServerReflection",
+            "routeguide.RouteGuide",
+        ]
+    );
+    served.stop();
+}
+
+/// A scenario's own helloworld.proto and the bundled one are both served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reflection_serves_two_files_of_the_same_name() {
+    let served = Served::start(&["reflection"], &[]);
+    let channel = served.connect().await;
+    let services = list_services(channel.clone())
+        .await
+        .expect("reflection answers");
+    for service in ["HelloWorld", "mine.Hi"] {
+        assert!(
+            services.iter().any(|s| s == service),
+            "{service} in {services:?}"
+        );
+    }
+    assert!(file_of(channel.clone(), "mine.Hi")
+        .await
+        .contains(&"mine".to_string()));
+    assert!(file_of(channel.clone(), "HelloWorld")
+        .await
+        .contains(&String::new()));
+    drop(channel);
+    served.stop();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,12 +3,20 @@
 //! measures calls, messages, latencies and failures. The calls are played by the same
 //! engine as `run` ([`crate::client::run_scenario`]); only the counting is added.
 
+mod histogram;
 mod live;
+mod merge;
 mod report;
+mod schedule;
 mod stats;
 
 pub use live::LiveProgress;
-pub use report::{BenchReport, CallFigures, LatencySummary, MessageFigures, ServerSide, Setup};
+pub use merge::{expand_reports, merge, read_report, MergeError};
+pub use report::{
+    BenchReport, CallFigures, Histograms, LatencySummary, MessageFigures, ScheduleFigures,
+    ServerSide, Setup, REPORT_VERSION,
+};
+pub use schedule::{Schedule, LATE_TOLERANCE};
 pub use stats::{Counts, Merged, Shard};
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,6 +30,7 @@ use tonic::transport::Channel;
 use crate::client::run_scenario;
 use crate::runner::PlayOptions;
 use crate::scenario::Scenario;
+use stats::Iteration;
 
 /// When a benchmark stops starting iterations (the iterations in flight then finish).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,8 +46,8 @@ pub enum Stop {
 pub struct BenchOptions {
     /// Iterations in flight at once (each a worker playing one file after another).
     pub concurrency: usize,
-    /// Iterations started per second, all workers together; `None`: as fast as they go.
-    pub rate: Option<f64>,
+    /// The pace: a rate (open loop) and a ramp.
+    pub schedule: Schedule,
     /// When to stop.
     pub stop: Stop,
     /// Engine limits; [`PlayOptions::latencies`] gives the per-message latencies.
@@ -134,19 +143,29 @@ impl Bench {
         self.elapsed()
     }
 
-    /// One worker: claims iterations and plays them until there are none left.
+    /// One worker: joins at its place in a concurrency ramp, then claims iterations and
+    /// plays them until there are none left. A scheduled iteration's calls are timed from
+    /// when it was due, not from when it could start (no coordinated omission).
     async fn work(&self, worker: usize, scenarios: &[Scenario], channel: &Channel) {
         let shard = &self.shards[worker % self.shards.len()];
         let mut stopped = self.stop.subscribe();
+        let schedule = &self.options.schedule;
+        let joins = self.started + schedule.worker_start(worker, self.options.concurrency);
+        if !wait_until(joins, &mut stopped).await {
+            return;
+        }
         while let Some((iteration, scheduled)) = self.claim() {
+            let mut late = Duration::ZERO;
             if let Some(at) = scheduled {
-                tokio::select! {
-                    () = tokio::time::sleep_until(at) => {}
-                    _ = stopped.wait_for(|stop| *stop) => return,
+                if !wait_until(at, &mut stopped).await {
+                    return;
                 }
+                late = at.elapsed();
+                shard.started(late);
             }
             let index = usize::try_from(iteration % scenarios.len() as u64).unwrap_or(0);
-            run_scenario(&scenarios[index], channel, &self.options.play, shard).await;
+            let observer = Iteration { shard, late };
+            run_scenario(&scenarios[index], channel, &self.options.play, &observer).await;
         }
     }
 
@@ -159,8 +178,9 @@ impl Bench {
         let iteration = self.next.fetch_add(1, Ordering::Relaxed);
         let scheduled = self
             .options
-            .rate
-            .map(|rate| self.started + Duration::from_secs_f64(iteration as f64 / rate));
+            .schedule
+            .due(iteration)
+            .map(|due| self.started + due);
         let over = match self.options.stop {
             Stop::Iterations(total) => iteration >= total,
             Stop::Duration(duration) => {
@@ -171,6 +191,14 @@ impl Bench {
     }
 }
 
+/// Sleeps until `at`; `false` when the benchmark was stopped first.
+async fn wait_until(at: Instant, stopped: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep_until(at) => true,
+        _ = stopped.wait_for(|stop| *stop) => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,7 +206,10 @@ mod tests {
     fn bench(stop: Stop, rate: Option<f64>) -> Bench {
         Bench::new(BenchOptions {
             concurrency: 4,
-            rate,
+            schedule: Schedule {
+                rate,
+                ramp: Duration::ZERO,
+            },
             stop,
             play: PlayOptions::default(),
         })

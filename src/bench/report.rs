@@ -5,13 +5,24 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
+use super::histogram::encode;
+use super::schedule::{Schedule, LATE_TOLERANCE};
 use super::stats::Merged;
 
-/// Everything a benchmark measured (`--report json=PATH` writes it as is).
-#[derive(Debug, Clone, Serialize)]
+/// The version of the report's layout; `bench merge` reads this version only.
+pub const REPORT_VERSION: u32 = 1;
+
+/// Everything a benchmark measured (`--report json=PATH` writes it as is); `bench merge`
+/// reads such reports back and combines them.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BenchReport {
+    /// The layout's version ([`REPORT_VERSION`]).
+    pub version: u32,
+    /// The reports this one combines (`bench merge`); empty for a single benchmark.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub merged_from: Vec<String>,
     /// The scenario files played.
     pub files: Vec<String>,
     /// The server called (`HOST:PORT`).
@@ -22,6 +33,11 @@ pub struct BenchReport {
     pub connections: usize,
     /// Iterations asked for per second, when the rate was fixed.
     pub rate: Option<f64>,
+    /// How long the rate (or the concurrency) took to climb to its full value, in seconds;
+    /// `None` without `--ramp`.
+    pub ramp_seconds: Option<f64>,
+    /// How the iterations kept to their schedule, when the rate was fixed.
+    pub schedule: Option<ScheduleFigures>,
     /// From the start to the end of the last call, in seconds.
     pub elapsed_seconds: f64,
     /// The calls.
@@ -30,9 +46,9 @@ pub struct BenchReport {
     pub messages: MessageFigures,
     /// How long each call took, from its start to its status (milliseconds).
     pub call_latency_ms: Option<LatencySummary>,
-    /// How long each checked message took from the send it answers (the i-th reply pairs
-    /// with the i-th send of the call), in milliseconds; `None` when no message was
-    /// checked.
+    /// How long each checked message took from the send it answers (the latest message
+    /// the client sent before it in the script), less the scripted pauses in between, in
+    /// milliseconds; `None` when no message was checked.
     pub message_latency_ms: Option<LatencySummary>,
     /// Failed calls by status code (`status UNAVAILABLE`: the call ended with a status the
     /// script did not expect) or by what went wrong (`mismatch`, `timeout`, `transport`).
@@ -41,10 +57,36 @@ pub struct BenchReport {
     pub first_failure: Option<String>,
     /// The server side of a `--loopback` benchmark.
     pub server_side: Option<ServerSide>,
+    /// The latency histograms, for merging.
+    pub histograms: Histograms,
+}
+
+/// The latency histograms in nanoseconds, each as base64 of HdrHistogram's V2 compressed
+/// encoding (3 significant digits), which any HdrHistogram library decodes.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Histograms {
+    /// Per call (from when its iteration was due, with `--rate`).
+    pub call_latency_ns: String,
+    /// Per checked message.
+    pub message_latency_ns: String,
+}
+
+/// How scheduled iterations kept to their times. Their calls are timed from when the
+/// iteration was due, so a server too slow for the rate shows in the latencies instead of
+/// silently lowering the rate (no coordinated omission).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ScheduleFigures {
+    /// Iterations started on the schedule.
+    pub iterations: u64,
+    /// Of those, how many started more than [`LATE_TOLERANCE`] after they were due (every
+    /// worker was busy, or the machine was).
+    pub started_late: u64,
+    /// The longest an iteration waited past its time, in milliseconds.
+    pub latest_start_ms: f64,
 }
 
 /// Calls and their rate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CallFigures {
     /// Calls ended.
     pub total: u64,
@@ -57,7 +99,7 @@ pub struct CallFigures {
 }
 
 /// Messages and their rate.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct MessageFigures {
     /// Messages sent.
     pub sent: u64,
@@ -68,7 +110,7 @@ pub struct MessageFigures {
 }
 
 /// What the in-process server of a `--loopback` benchmark saw.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerSide {
     /// Calls it played.
     pub calls: u64,
@@ -93,7 +135,7 @@ impl ServerSide {
 }
 
 /// Percentiles of a latency histogram, in milliseconds.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct LatencySummary {
     /// How many values.
     pub count: u64,
@@ -144,13 +186,18 @@ pub struct Setup {
     pub target: String,
     /// The connections.
     pub connections: usize,
+    /// Iterations in flight at once.
+    pub concurrency: usize,
+    /// The pace.
+    pub schedule: Schedule,
+    /// The reports combined (`bench merge`).
+    pub merged_from: Vec<String>,
 }
 
 impl BenchReport {
     /// The report of what the client side counted in `elapsed`.
     pub fn new(
         setup: Setup,
-        options: &super::BenchOptions,
         elapsed: Duration,
         client: Merged,
         server_side: Option<ServerSide>,
@@ -164,12 +211,21 @@ impl BenchReport {
             }
         };
         let counts = client.counts;
+        let schedule = setup.schedule;
         BenchReport {
+            version: REPORT_VERSION,
+            merged_from: setup.merged_from,
             files: setup.files,
             target: setup.target,
-            concurrency: options.concurrency,
+            concurrency: setup.concurrency,
             connections: setup.connections,
-            rate: options.rate,
+            rate: schedule.rate,
+            ramp_seconds: (!schedule.ramp.is_zero()).then_some(schedule.ramp.as_secs_f64()),
+            schedule: schedule.rate.map(|_| ScheduleFigures {
+                iterations: counts.scheduled,
+                started_late: counts.late,
+                latest_start_ms: client.latest_start.as_secs_f64() * 1e3,
+            }),
             elapsed_seconds: seconds,
             calls: CallFigures {
                 total: counts.calls,
@@ -184,6 +240,10 @@ impl BenchReport {
             },
             call_latency_ms: LatencySummary::of(&client.call_latency),
             message_latency_ms: LatencySummary::of(&client.message_latency),
+            histograms: Histograms {
+                call_latency_ns: encode(&client.call_latency),
+                message_latency_ns: encode(&client.message_latency),
+            },
             failures: client.failures,
             first_failure: client.first_failure,
             server_side,
@@ -206,9 +266,21 @@ impl BenchReport {
             .rate
             .map(|r| format!(", rate {} iterations/s", decimal(r)))
             .unwrap_or_default();
+        let ramp = self
+            .ramp_seconds
+            .map(|r| format!(" after a {r}s ramp"))
+            .unwrap_or_default();
+        if !self.merged_from.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} reports merged: {}",
+                self.merged_from.len(),
+                self.merged_from.join(", ")
+            );
+        }
         let _ = writeln!(
             out,
-            "{files} against {}: concurrency {} over {} connection{}{rate}, {:.2}s",
+            "{files} against {}: concurrency {} over {} connection{}{rate}{ramp}, {:.2}s",
             self.target,
             self.concurrency,
             self.connections,
@@ -253,6 +325,9 @@ impl BenchReport {
                 }
             }
         }
+        if let Some(schedule) = &self.schedule {
+            write_schedule(&mut out, schedule);
+        }
         write_failures(&mut out, "failures", &self.failures, &self.first_failure);
         if let Some(server) = &self.server_side {
             let _ = writeln!(
@@ -270,6 +345,26 @@ impl BenchReport {
         }
         out
     }
+}
+
+fn write_schedule(out: &mut String, schedule: &ScheduleFigures) {
+    let _ = writeln!(
+        out,
+        "  schedule  {} of {} iterations started late (over {}ms past due, at most {:.3}ms);",
+        grouped(schedule.started_late),
+        grouped(schedule.iterations),
+        LATE_TOLERANCE.as_millis(),
+        schedule.latest_start_ms
+    );
+    let advice = if schedule.started_late > 0 {
+        "; raise --concurrency to keep up with --rate"
+    } else {
+        ""
+    };
+    let _ = writeln!(
+        out,
+        "            calls are timed from when their iteration was due{advice}"
+    );
 }
 
 fn write_failures(

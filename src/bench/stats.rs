@@ -8,19 +8,13 @@ use std::time::Duration;
 
 use hdrhistogram::Histogram;
 
+use super::histogram::histogram;
+use super::schedule::LATE_TOLERANCE;
 use crate::report::failure_text;
 use crate::runner::{
     CallResult, Failure, FailureKind, FailureReason, Observer, StepKind, StepOutcome, StepRecord,
 };
 use crate::scenario::{Call, Role, Scenario};
-
-/// Significant decimal digits the latency histograms keep.
-const SIGNIFICANT_DIGITS: u8 = 3;
-
-/// A latency histogram in nanoseconds, growing to the largest value recorded.
-fn histogram() -> Histogram<u64> {
-    Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
-}
 
 /// Adds `duration` to `histogram` (growing it as needed; beyond its reach, at its top).
 fn record(histogram: &Mutex<Histogram<u64>>, duration: Duration) {
@@ -38,6 +32,9 @@ pub struct Shard {
     failed: AtomicU64,
     sent: AtomicU64,
     received: AtomicU64,
+    scheduled: AtomicU64,
+    late: AtomicU64,
+    latest_start_nanos: AtomicU64,
     call_latency: Mutex<Histogram<u64>>,
     message_latency: Mutex<Histogram<u64>>,
     failures: Mutex<Failures>,
@@ -60,10 +57,65 @@ impl Shard {
             failed: AtomicU64::new(0),
             sent: AtomicU64::new(0),
             received: AtomicU64::new(0),
+            scheduled: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            latest_start_nanos: AtomicU64::new(0),
             call_latency: Mutex::new(histogram()),
             message_latency: Mutex::new(histogram()),
             failures: Mutex::new(Failures::default()),
         }
+    }
+}
+
+impl Shard {
+    /// A scheduled iteration started `late` after it was due.
+    pub fn started(&self, late: Duration) {
+        self.scheduled.fetch_add(1, Ordering::Relaxed);
+        if late > LATE_TOLERANCE {
+            self.late.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(late.as_nanos()).unwrap_or(u64::MAX);
+        self.latest_start_nanos.fetch_max(nanos, Ordering::Relaxed);
+    }
+
+    /// A call ended; `late`: how long after it was due its iteration started.
+    fn finished(&self, scenario: &Scenario, result: &CallResult, late: Duration) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        record(&self.call_latency, result.duration.saturating_add(late));
+        if let Some(failure) = &result.failure {
+            self.failed.fetch_add(1, Ordering::Relaxed);
+            let mut failures = lock(&self.failures);
+            *failures.by_kind.entry(failure_key(failure)).or_default() += 1;
+            if failure.kind() == FailureKind::Transport {
+                failures.transport += 1;
+            }
+            failures
+                .first
+                .get_or_insert_with(|| failure_text(failure, &scenario.path, result.role));
+        }
+    }
+}
+
+/// Observes the calls of one scheduled iteration for a shard: their latency counts from
+/// when the iteration was due.
+pub struct Iteration<'a> {
+    /// Where the figures go.
+    pub shard: &'a Shard,
+    /// How long after it was due the iteration started.
+    pub late: Duration,
+}
+
+impl Observer for Iteration<'_> {
+    fn step(&self, scenario: &Scenario, call: &Call, role: Role, record: &StepRecord) {
+        self.shard.step(scenario, call, role, record);
+    }
+
+    fn message_latency(&self, latency: Duration) {
+        self.shard.message_latency(latency);
+    }
+
+    fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
+        self.shard.finished(scenario, result, self.late);
     }
 }
 
@@ -97,19 +149,7 @@ impl Observer for Shard {
     }
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
-        self.calls.fetch_add(1, Ordering::Relaxed);
-        record(&self.call_latency, result.duration);
-        if let Some(failure) = &result.failure {
-            self.failed.fetch_add(1, Ordering::Relaxed);
-            let mut failures = lock(&self.failures);
-            *failures.by_kind.entry(failure_key(failure)).or_default() += 1;
-            if failure.kind() == FailureKind::Transport {
-                failures.transport += 1;
-            }
-            failures
-                .first
-                .get_or_insert_with(|| failure_text(failure, &scenario.path, result.role));
-        }
+        self.finished(scenario, result, Duration::ZERO);
     }
 }
 
@@ -135,6 +175,10 @@ pub struct Counts {
     pub sent: u64,
     /// Messages received and checked.
     pub received: u64,
+    /// Iterations started on a schedule (`--rate`).
+    pub scheduled: u64,
+    /// Of those, how many started more than [`LATE_TOLERANCE`] after they were due.
+    pub late: u64,
 }
 
 impl Counts {
@@ -147,6 +191,8 @@ impl Counts {
                 failed: total.failed + shard.failed.load(Ordering::Relaxed),
                 sent: total.sent + shard.sent.load(Ordering::Relaxed),
                 received: total.received + shard.received.load(Ordering::Relaxed),
+                scheduled: total.scheduled + shard.scheduled.load(Ordering::Relaxed),
+                late: total.late + shard.late.load(Ordering::Relaxed),
             })
     }
 
@@ -160,6 +206,8 @@ impl Counts {
 pub struct Merged {
     /// The totals.
     pub counts: Counts,
+    /// The longest a scheduled iteration waited past its time.
+    pub latest_start: Duration,
     /// How long calls took, in nanoseconds.
     pub call_latency: Histogram<u64>,
     /// How long checked messages took from the send they answer, in nanoseconds.
@@ -177,6 +225,7 @@ impl Merged {
     pub fn of(shards: &[Shard]) -> Merged {
         let mut merged = Merged {
             counts: Counts::of(shards),
+            latest_start: Duration::ZERO,
             call_latency: histogram(),
             message_latency: histogram(),
             failures: BTreeMap::new(),
@@ -184,6 +233,8 @@ impl Merged {
             first_failure: None,
         };
         for shard in shards {
+            let latest = Duration::from_nanos(shard.latest_start_nanos.load(Ordering::Relaxed));
+            merged.latest_start = merged.latest_start.max(latest);
             merged
                 .call_latency
                 .add(&*lock(&shard.call_latency))

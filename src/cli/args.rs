@@ -1,13 +1,16 @@
 //! Command-line flags (clap derive).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::client::ConnectOptions;
 use crate::report::{ColorChoice, ReportFormat};
-use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
+use crate::scenario::bounds;
+use crate::transport::{
+    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW,
+};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -21,13 +24,19 @@ use crate::transport::{DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
         grpc-replay serve scenarios/calculator/maximum.yaml --listen 127.0.0.1:50051 --once\n  \
         grpc-replay check scenarios/                   # validate offline\n  \
         grpc-replay list                               # bundled services and methods\n\n\
-        Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
-        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure."
+        Exit codes: 0 all passed, 1 a scenario failed its expectations or a call was\n\
+        interrupted, 2 invalid input (usage, YAML, proto, scenario, report path),\n\
+        3 transport failure; the worst wins (3, then 2, then 1)."
 )]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// When to color the output (every command): auto colors on a terminal unless
+    /// NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto,
+          value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 /// The subcommands.
@@ -41,9 +50,10 @@ pub enum Command {
         grpc-replay run 'scenarios/**/*.yaml' -t localhost:50051 --jobs 4 --filter calculator\n  \
         grpc-replay run scenarios/ -t localhost:50051 --report junit=reports/junit.xml \\\n      \
         --report json=reports/transcript.json --fail-fast\n\n\
-        Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
-        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure\n\
-        (transport failures win over expectation failures).")]
+        Exit codes: 0 all passed, 1 a scenario failed its expectations or a call was\n\
+        interrupted (Ctrl-C, SIGTERM), 2 invalid input (usage, YAML, proto, scenario,\n\
+        report path; the files that load still play), 3 transport failure. The worst\n\
+        wins: 3, then 2, then 1.")]
     Run(RunArgs),
     /// Play the server role: send the `server:` lines, check the `client:` lines.
     #[command(after_help = "Examples:\n  \
@@ -70,6 +80,15 @@ pub enum Command {
     Bench(BenchArgs),
     /// Validate scenarios offline: YAML, methods, messages, durations, variables.
     Check(CheckArgs),
+    /// A transparent gRPC proxy that writes each call it forwards as a scenario file,
+    /// replayable as the client and as the server.
+    #[command(after_help = "Examples:\n  \
+        grpc-replay record --listen 127.0.0.1:50052 --upstream 127.0.0.1:50051 --out recordings/\n  \
+        grpc-replay record -l 127.0.0.1:0 -u 127.0.0.1:50051 --once 3 --loose created_at\n\n\
+        Point the client at --listen. Each finished call prints a line and becomes\n\
+        DIR/NNNN-Method.yaml; Ctrl-C prints a summary. Replay with\n\
+        `grpc-replay run DIR --target SERVER` and `grpc-replay serve DIR`.")]
+    Record(super::record::RecordArgs),
     /// List the services and methods of the bundled protos (or of --proto, --protoset,
     /// --reflect).
     List(CatalogArgs),
@@ -80,6 +99,31 @@ pub enum Command {
         grpc-replay describe routeguide.Point --proto api/route_guide.proto\n  \
         grpc-replay describe my.pkg.Service --reflect -t localhost:50051")]
     Describe(DescribeArgs),
+    /// Write a scenario skeleton for a method: the steps its kind implies, every field of
+    /// the request and the response with an example value and its type.
+    #[command(after_help = "Examples:\n  \
+        grpc-replay new routeguide.RouteGuide/RouteChat -o route_chat.yaml\n  \
+        grpc-replay new my.pkg.Service/Method --proto api.proto -o method.yaml\n  \
+        grpc-replay new my.pkg.Service/Method --reflect -t localhost:50051\n\n\
+        The file passes `check` and `run --loopback` as written; edit its values.")]
+    New(NewArgs),
+    /// Print the JSON Schema of the scenario format (for editors and CI; the same as
+    /// docs/scenario-schema.json).
+    Schema,
+}
+
+/// `grpc-replay new`.
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The method: `package.Service/Method`.
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+    /// Write the scenario to FILE (refused if it exists) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where descriptors come from.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
 }
 
 /// Where `list` and `describe` read descriptors.
@@ -120,7 +164,7 @@ pub struct ProtoArgs {
     #[arg(long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
     /// A directory to search for imports (repeatable).
-    #[arg(short = 'I', long = "import-path", value_name = "DIR")]
+    #[arg(short = 'I', long = "import-path", value_name = "DIR", value_parser = parse_dir)]
     pub import_paths: Vec<PathBuf>,
     /// A protoset (a binary FileDescriptorSet from `protoc -o FILE --include_imports` or
     /// `buf build -o FILE`) to load instead of the bundled protos (repeatable).
@@ -179,9 +223,6 @@ pub struct OutputArgs {
     /// Print every step as it happens.
     #[arg(short, long)]
     pub verbose: bool,
-    /// When to color the output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
     /// What standard output carries: lines for people, or JSON events, one object per
     /// line (call_started, step, call_finished, summary; `listening` for serve).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, value_name = "FORMAT")]
@@ -219,13 +260,57 @@ pub struct WireArgs {
     /// Deadline of a call whose scenario sets no `timeout:` (humantime: 500ms, 10s, 1m).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
-    /// HTTP/2 stream flow-control window in bytes: what one stream may hold unread.
-    #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES")]
+    /// HTTP/2 stream flow-control window in bytes: what one stream may hold unread
+    /// (1 to 2147483647).
+    #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES",
+          value_parser = parse_window)]
     pub http2_stream_window: u32,
-    /// HTTP/2 connection flow-control window in bytes (default: the largest allowed, which
-    /// keeps h2's small-frame guard from closing connections that carry many streams).
-    #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES")]
+    /// HTTP/2 connection flow-control window in bytes, 1 to 2147483647 (default: the
+    /// largest allowed, which keeps h2's small-frame guard from closing connections that
+    /// carry many streams).
+    #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES",
+          value_parser = parse_window)]
     pub http2_connection_window: u32,
+}
+
+/// TLS towards the server, for the commands that call one (`run`, `bench`).
+#[derive(Debug, Clone, Args)]
+pub struct ClientTlsArgs {
+    /// Connect with TLS.
+    #[arg(long)]
+    pub tls: bool,
+    /// CA certificate (PEM) to trust (implies --tls).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// Client certificate (PEM) for mutual TLS (implies --tls).
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client key (PEM) for mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// The :authority (and TLS server name) to send instead of the target's host.
+    #[arg(long, value_name = "HOST[:PORT]")]
+    pub authority: Option<String>,
+}
+
+impl ClientTlsArgs {
+    /// Whether any flag asks for TLS.
+    pub fn enabled(&self) -> bool {
+        self.tls || self.cacert.is_some() || self.cert.is_some()
+    }
+
+    /// The connection options these flags ask for, with `http2` windows.
+    pub fn connect_options(&self, http2: Http2Settings) -> ConnectOptions {
+        ConnectOptions {
+            tls: self.enabled(),
+            cacert: self.cacert.clone(),
+            cert: self.cert.clone(),
+            key: self.key.clone(),
+            authority: self.authority.clone(),
+            http2,
+            wait_for_target: Duration::ZERO,
+        }
+    }
 }
 
 /// `grpc-replay run`.
@@ -246,21 +331,13 @@ pub struct RunArgs {
     /// Stop after the first failed call; calls not played are reported as skipped.
     #[arg(long)]
     pub fail_fast: bool,
-    /// Connect with TLS.
-    #[arg(long)]
-    pub tls: bool,
-    /// CA certificate (PEM) to trust (implies --tls).
-    #[arg(long, value_name = "FILE")]
-    pub cacert: Option<PathBuf>,
-    /// Client certificate (PEM) for mutual TLS (implies --tls).
-    #[arg(long, value_name = "FILE", requires = "key")]
-    pub cert: Option<PathBuf>,
-    /// Client key (PEM) for mutual TLS.
-    #[arg(long, value_name = "FILE", requires = "cert")]
-    pub key: Option<PathBuf>,
-    /// The :authority (and TLS server name) to send instead of the target's host.
-    #[arg(long, value_name = "HOST[:PORT]")]
-    pub authority: Option<String>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
+    /// Keep trying to connect for up to this long (backing off from 50ms to 1s) when the
+    /// target does not answer yet: for a service that starts in the same CI job.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_for_target: Option<Duration>,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -275,11 +352,13 @@ pub struct RunArgs {
 /// `grpc-replay serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed on the readiness line).
-    /// Default: the scenario's `listen:`, else 127.0.0.1:50051.
+    /// Address to listen on (an IP address or a host name such as localhost); port 0
+    /// picks a free port (printed on the readiness line). Default: the scenario's
+    /// `listen:`, else 127.0.0.1:50051.
     #[arg(short, long, value_name = "HOST:PORT")]
-    pub listen: Option<SocketAddr>,
-    /// Exit by itself once every script has been played once (the CI mode).
+    pub listen: Option<String>,
+    /// Exit by itself once every script has been played once (the CI mode); stopped
+    /// before that (Ctrl-C, SIGTERM), the scripts not played are failures (exit 1).
     #[arg(long)]
     pub once: bool,
     /// Stop serving after the first failed call; scripts not played are reported as
@@ -311,13 +390,21 @@ pub struct ServeArgs {
 
 /// `grpc-replay bench`.
 #[derive(Debug, Clone, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct BenchArgs {
+    /// Instead of a benchmark: another bench action.
+    #[command(subcommand)]
+    pub action: Option<BenchAction>,
     /// The server to call (HOST:PORT); overrides the scenario's `target:`.
     #[arg(short, long, value_name = "HOST:PORT", conflicts_with = "loopback")]
     pub target: Option<String>,
     /// Also play the server role in this process, on a free loopback port.
     #[arg(long)]
     pub loopback: bool,
+    /// Keep trying to connect for up to this long (backing off from 50ms to 1s) when the
+    /// target does not answer yet.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_for_target: Option<Duration>,
     /// Iterations in flight at once.
     #[arg(short, long, default_value_t = 10, value_name = "C",
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -327,27 +414,55 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
     /// Stop starting iterations after this long (humantime: 30s, 5m).
-    #[arg(short, long, value_parser = parse_duration, value_name = "DURATION",
+    #[arg(short, long, value_parser = parse_run_length, value_name = "DURATION",
           conflicts_with = "iterations")]
     pub duration: Option<Duration>,
     /// Play this many iterations (default 1000 when --duration is not given).
     #[arg(short = 'n', long, value_name = "N",
           value_parser = clap::value_parser!(u64).range(1..))]
     pub iterations: Option<u64>,
-    /// Start this many iterations per second, all workers together (default: as fast as
-    /// the concurrency allows).
+    /// Start this many iterations per second, all workers together, and time each call
+    /// from when its iteration was due (default: as fast as the concurrency allows).
     #[arg(long, value_name = "PER_SECOND", value_parser = parse_rate)]
     pub rate: Option<f64>,
+    /// Climb linearly from zero to the full --rate (or, without one, to the full
+    /// --concurrency) over this long first (humantime: 10s, 1m).
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub ramp: Option<Duration>,
     /// Write the figures as JSON (PATH `-`: standard output; the table then goes to
     /// standard error).
     #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
     pub report: Option<ReportTarget>,
+    /// TLS towards the server.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
     /// HTTP/2 and timing.
     #[command(flatten)]
     pub wire: WireArgs,
+}
+
+/// What `grpc-replay bench` does besides benchmarking.
+#[derive(Debug, Clone, Subcommand)]
+pub enum BenchAction {
+    /// Combine the JSON reports of benchmarks run side by side (several machines, the pods
+    /// of a Kubernetes Job) into one: counts and latency histograms add up.
+    Merge(MergeArgs),
+}
+
+/// `grpc-replay bench merge`.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// Reports written by `bench --report json=PATH`, or glob patterns such as
+    /// '/reports/shard-*.json' (quoted, so that grpc-replay expands them).
+    #[arg(required = true, value_name = "REPORT|GLOB")]
+    pub reports: Vec<PathBuf>,
+    /// Write the combined report as JSON (PATH `-`: standard output; the table then goes
+    /// to standard error).
+    #[arg(long = "report", value_name = "json=PATH", value_parser = parse_bench_report)]
+    pub report: Option<ReportTarget>,
 }
 
 /// `grpc-replay check`.
@@ -439,4 +554,33 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. 500ms, 10s"))
+        .and_then(|d| bounds::duration(d).map_err(|e| format!("`{text}` {e}")))
+}
+
+/// How long `bench` runs: more than zero (a run of no calls measures nothing).
+fn parse_run_length(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("`{text}`: a run lasts more than 0s")),
+        length => Ok(length),
+    }
+}
+
+/// An HTTP/2 window: 1 to 2³¹ − 1 bytes (0 would stall every call; more is not HTTP/2).
+fn parse_window(text: &str) -> Result<u32, String> {
+    match text.parse::<u64>() {
+        Ok(n) if (1..=u64::from(MAX_WINDOW)).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "`{text}` is not an HTTP/2 window: a number of bytes from 1 to {MAX_WINDOW}"
+        )),
+    }
+}
+
+/// A directory that exists (for `-I`).
+fn parse_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(format!("`{text}` is not a directory"))
+    }
 }

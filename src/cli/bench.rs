@@ -7,12 +7,13 @@ use std::sync::Arc;
 
 use tonic::transport::Channel;
 
-use super::args::{BenchArgs, ReportTarget};
+use super::args::{BenchAction, BenchArgs, MergeArgs, ReportTarget};
 use super::exit::Exit;
 use super::load::load_scenarios_reflecting;
 use super::{create, write_all};
 use crate::bench::{
-    Bench, BenchOptions, BenchReport, LiveProgress, Merged, ServerSide, Setup, Shard, Stop,
+    expand_reports, merge, read_report, Bench, BenchOptions, BenchReport, LiveProgress, MergeError,
+    Merged, Schedule, ServerSide, Setup, Shard, Stop,
 };
 use crate::client::{connect, ConnectError, ConnectOptions};
 use crate::runner::PlayOptions;
@@ -25,18 +26,11 @@ const DEFAULT_ITERATIONS: u64 = 1000;
 
 /// Runs the command.
 pub async fn bench(args: BenchArgs) -> Exit {
-    let mut report_file = match &args.report {
-        Some(report) => match &report.path {
-            Some(path) => match create(path) {
-                Ok(file) => Some(file),
-                Err(error) => {
-                    eprintln!("error: cannot write the report {}: {error}", path.display());
-                    return Exit::Invalid;
-                }
-            },
-            None => None,
-        },
-        None => None,
+    if let Some(BenchAction::Merge(merge)) = &args.action {
+        return merge_reports(merge);
+    }
+    let Ok(mut report_file) = open_report(args.report.as_ref()) else {
+        return Exit::Invalid;
     };
     let json_on_stdout = args.report.as_ref().is_some_and(|r| r.path.is_none());
     let roles: &[Role] = if args.loopback {
@@ -46,12 +40,22 @@ pub async fn bench(args: BenchArgs) -> Exit {
     };
     let reflector = (!args.loopback)
         .then(|| super::reflect::reflector(args.target.clone(), ConnectOptions::default()));
-    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
+    let loaded = load_scenarios_reflecting(&args.load, roles, reflector);
+    if !loaded.errors.is_empty() {
         return Exit::Invalid;
-    };
+    }
+    let scenarios = loaded.scenarios;
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
+    };
+    if args.loopback && args.client_tls.enabled() {
+        eprintln!("error: --loopback serves without TLS: drop --tls, --cacert and --cert");
+        return Exit::Invalid;
+    }
+    let connect = ConnectOptions {
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
+        ..args.client_tls.connect_options(http2)
     };
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
@@ -81,7 +85,7 @@ pub async fn bench(args: BenchArgs) -> Exit {
             }
         },
     };
-    let channels = match connect_all(&target, http2, args.connections).await {
+    let channels = match connect_all(&target, &connect, args.connections).await {
         Ok(channels) => channels,
         Err(exit) => return exit,
     };
@@ -92,7 +96,10 @@ pub async fn bench(args: BenchArgs) -> Exit {
     };
     let options = BenchOptions {
         concurrency: args.concurrency as usize,
-        rate: args.rate,
+        schedule: Schedule {
+            rate: args.rate,
+            ramp: args.ramp.unwrap_or_default(),
+        },
         stop,
         play,
     };
@@ -137,29 +144,73 @@ pub async fn bench(args: BenchArgs) -> Exit {
         files,
         target,
         connections: channels.len(),
+        concurrency: bench.options().concurrency,
+        schedule: bench.options().schedule,
+        merged_from: Vec::new(),
     };
-    let report = BenchReport::new(setup, bench.options(), elapsed, merged, server_side);
-
-    let table = report.table();
-    if json_on_stdout {
-        eprint!("{table}");
-    } else {
-        print!("{table}");
-        let _ = std::io::stdout().flush();
-    }
-    let mut exit = if report.passed() {
+    let report = BenchReport::new(setup, elapsed, merged, server_side);
+    let exit = if report.passed() {
         Exit::Passed
     } else if transport_failures {
         Exit::Transport
     } else {
         Exit::Failed
     };
-    if let Some(target) = &args.report {
-        if !write_report(&report, target, report_file.as_mut()) {
-            exit = exit.max(Exit::Invalid);
+    exit.max(present(&report, args.report.as_ref(), report_file.as_mut()))
+}
+
+/// `bench merge`: reads the reports, prints the combined table, writes the combined
+/// report; fails when a benchmark failed, or (exit 2) when a report cannot be merged.
+fn merge_reports(args: &MergeArgs) -> Exit {
+    let Ok(mut report_file) = open_report(args.report.as_ref()) else {
+        return Exit::Invalid;
+    };
+    let read: Result<Vec<_>, MergeError> = expand_reports(&args.reports).and_then(|paths| {
+        paths
+            .iter()
+            .map(|path| Ok((path.display().to_string(), read_report(path)?)))
+            .collect()
+    });
+    let merged = match read.and_then(|reports| merge(&reports)) {
+        Ok(merged) => merged,
+        Err(error) => {
+            eprintln!("error: cannot merge {error}");
+            return Exit::Invalid;
         }
+    };
+    let exit = if merged.passed() {
+        Exit::Passed
+    } else {
+        Exit::Failed
+    };
+    exit.max(present(&merged, args.report.as_ref(), report_file.as_mut()))
+}
+
+/// Creates the file of a `--report json=PATH` (before the benchmark, so that a path that
+/// cannot be written fails at once); `Err` when it cannot (said on standard error).
+fn open_report(target: Option<&ReportTarget>) -> Result<Option<File>, ()> {
+    let Some(path) = target.and_then(|target| target.path.as_ref()) else {
+        return Ok(None);
+    };
+    create(path).map(Some).map_err(|error| {
+        eprintln!("error: cannot write the report {}: {error}", path.display());
+    })
+}
+
+/// Prints the table (on standard error when the JSON report takes standard output) and
+/// writes the report; `Exit::Invalid` when the report could not be written.
+fn present(report: &BenchReport, target: Option<&ReportTarget>, file: Option<&mut File>) -> Exit {
+    let table = report.table();
+    if target.is_some_and(|t| t.path.is_none()) {
+        eprint!("{table}");
+    } else {
+        print!("{table}");
+        let _ = std::io::stdout().flush();
     }
-    exit
+    match target {
+        Some(target) if !write_report(report, target, file) => Exit::Invalid,
+        _ => Exit::Passed,
+    }
 }
 
 /// Starts the in-process server of `--loopback`, counting its calls in `observer`.
@@ -190,14 +241,14 @@ async fn start_loopback(
 }
 
 /// Opens `count` connections to `target`.
-async fn connect_all(target: &str, http2: Http2Settings, count: u32) -> Result<Vec<Channel>, Exit> {
-    let options = ConnectOptions {
-        http2,
-        ..ConnectOptions::default()
-    };
+async fn connect_all(
+    target: &str,
+    options: &ConnectOptions,
+    count: u32,
+) -> Result<Vec<Channel>, Exit> {
     let mut channels = Vec::with_capacity(count as usize);
     for _ in 0..count {
-        match connect(target, &options).await {
+        match connect(target, options).await {
             Ok(channel) => channels.push(channel),
             Err(error) => {
                 eprintln!("error: {error}");

@@ -155,6 +155,12 @@ impl MetadataSpec {
                 .collect();
             let ok = match &entry.value {
                 EntryValue::Value(expected) => values.contains(&expected),
+                // `{$any: true}` alone takes anything, an absent key included.
+                EntryValue::Matchers(matchers)
+                    if values.is_empty() && matchers.iter().all(|m| matches!(m, Matcher::Any)) =>
+                {
+                    true
+                }
                 EntryValue::Matchers(matchers) => values.iter().any(|v| {
                     let subject = text_subject(&v.text());
                     matchers.iter().all(|m| m.check(&subject).is_ok())
@@ -236,5 +242,28 @@ fn text_subject(text: &str) -> Subject {
         text: text.to_string(),
         number: text.parse::<i128>().ok().map(super::matcher::Num::Int),
         len: text.chars().count(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(yaml: &str) -> MetadataSpec {
+        let node: Node = serde_saphyr::from_str(yaml).expect("valid YAML");
+        MetadataSpec::compile(&node).expect("a metadata mapping")
+    }
+
+    #[test]
+    fn any_passes_an_absent_key() {
+        assert!(spec("{x-id: {$any: true}}").check(&Vec::new()).is_ok());
+    }
+
+    #[test]
+    fn other_matchers_still_need_the_key() {
+        let diffs = spec("{x-id: {$regex: '^a'}}")
+            .check(&Vec::new())
+            .expect_err("an absent key fails a regex");
+        assert_eq!(diffs[0].actual, "absent");
     }
 }

@@ -45,6 +45,11 @@ impl Collector {
             .any(|r| r.file == file && r.call_id == call_id)
     }
 
+    /// How many calls have finished (it grows as they do).
+    pub fn count(&self) -> usize {
+        self.lock().len()
+    }
+
     /// Every finished call, in the order they ended.
     pub fn results(&self) -> Vec<CallResult> {
         self.lock().clone()

@@ -3,6 +3,7 @@
 
 mod captures;
 mod io;
+mod latency;
 mod observer;
 mod outcome;
 mod play;

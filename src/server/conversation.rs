@@ -19,7 +19,6 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::call::ServerCall;
 use super::candidate::{CandidateIo, Report, ServerAction};
 use super::registry::{Registry, ScriptId};
 use crate::matching::ReceivedMetadata;
@@ -133,9 +132,9 @@ impl Conversation {
 
     /// Follows the call to its end: returns the script it followed (or came closest to)
     /// and that script's result.
-    pub async fn run(
+    pub async fn run<I: CallIo>(
         mut self,
-        io: &mut ServerCall,
+        io: &mut I,
         first: Vec<PeerEvent>,
     ) -> (ScriptId, CallResult) {
         for event in first {
@@ -210,9 +209,9 @@ impl Conversation {
 
     /// Performs what the live candidates agree on, and settles disagreements by the rule.
     /// Returns the chosen candidate once the call is over.
-    async fn decide(
+    async fn decide<I: CallIo>(
         &mut self,
-        io: &mut ServerCall,
+        io: &mut I,
         parked: &mut VecDeque<PeerEvent>,
     ) -> Option<usize> {
         loop {
@@ -263,9 +262,9 @@ impl Conversation {
         }
     }
 
-    async fn perform(
+    async fn perform<I: CallIo>(
         &self,
-        io: &mut ServerCall,
+        io: &mut I,
         action: ServerAction,
         parked: &mut VecDeque<PeerEvent>,
     ) {
@@ -304,8 +303,8 @@ impl Conversation {
 }
 
 /// The next thing the client did: what was parked while a send waited, then the wire.
-async fn next_client_event(
-    io: &mut ServerCall,
+async fn next_client_event<I: CallIo>(
+    io: &mut I,
     parked: &mut VecDeque<PeerEvent>,
 ) -> Option<PeerEvent> {
     match parked.pop_front() {
@@ -352,4 +351,200 @@ fn client_checks(steps: &[Step]) -> usize {
             _ => 0,
         })
         .sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::matching::MetaValue;
+    use crate::runner::FinalStatus;
+    use crate::scenario::{load_str, LoadOptions, PoolCache};
+
+    const PING_PONG: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+script:
+  - client: {number: 1}
+  - server: {result: 1}
+  - client: {number: 2}
+  - server: {result: 2}
+  - close
+  - status: OK
+";
+
+    const CANCEL_AFTER_FIRST: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+script:
+  - client: {number: 1}
+  - server: {result: 1}
+  - cancel
+";
+
+    const PLAIN: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+script:
+  - client: {number: 1}
+  - server: {result: 10}
+  - close
+  - status: OK
+";
+
+    const WITH_METADATA: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+metadata: {x-mode: high}
+script:
+  - client: {number: 1}
+  - server: {result: 100}
+  - close
+  - status: OK
+";
+
+    /// A call whose client does `events` (then nothing), recording what the server does.
+    struct Scripted {
+        metadata: ReceivedMetadata,
+        events: VecDeque<PeerEvent>,
+        done: Vec<String>,
+    }
+
+    impl CallIo for Scripted {
+        async fn send_messages(
+            &mut self,
+            message: bytes::Bytes,
+            _: u64,
+            _: &mut VecDeque<PeerEvent>,
+        ) {
+            self.done.push(format!("send {:?}", &message[..]));
+        }
+        fn send_headers(&mut self, headers: Vec<(String, MetaValue)>) {
+            self.done.push(format!("headers {headers:?}"));
+        }
+        fn close_send(&mut self) {}
+        fn cancel(&mut self) {}
+        async fn finish(&mut self, status: FinalStatus) {
+            self.done
+                .push(format!("status {} {}", status.code.0, status.message));
+        }
+        async fn next_event(&mut self) -> Option<PeerEvent> {
+            match self.events.pop_front() {
+                Some(event) => Some(event),
+                None => std::future::pending().await,
+            }
+        }
+        fn request_metadata(&self) -> ReceivedMetadata {
+            self.metadata.clone()
+        }
+    }
+
+    /// MaximumRequest / MaximumResponse {field 1: n}.
+    fn number(n: u8) -> PeerEvent {
+        PeerEvent::Message(bytes::Bytes::from(vec![0x08, n]))
+    }
+
+    /// Plays a call with `events` against `files` (name, text) served together; returns
+    /// the chosen file, whether it passed, and what the server did.
+    async fn converse(
+        files: &[(&str, &str)],
+        metadata: ReceivedMetadata,
+        events: Vec<PeerEvent>,
+    ) -> (String, bool, Vec<String>) {
+        let mut pools = PoolCache::default();
+        let scenarios = files
+            .iter()
+            .map(|(name, text)| {
+                load_str(Path::new(name), text, &LoadOptions::default(), &mut pools)
+                    .expect("a valid scenario")
+            })
+            .collect();
+        let registry = Arc::new(Registry::new(scenarios, true));
+        let scripts: Vec<usize> = (0..files.len()).collect();
+        let conversation = Conversation::start(
+            registry.clone(),
+            &scripts,
+            &metadata,
+            &PlayOptions::default(),
+            None,
+        );
+        let mut io = Scripted {
+            metadata,
+            events: events.into(),
+            done: Vec::new(),
+        };
+        let (id, result) = tokio::time::timeout(
+            Duration::from_secs(5),
+            conversation.run(&mut io, Vec::new()),
+        )
+        .await
+        .expect("the conversation ends");
+        let file = registry.get(id).0.path.display().to_string();
+        (file, result.passed(), io.done)
+    }
+
+    #[tokio::test]
+    async fn a_later_message_picks_the_script_in_either_file_order() {
+        let events = vec![number(1), number(2), PeerEvent::HalfClosed];
+        for files in [
+            [
+                ("ping.yaml", PING_PONG),
+                ("cancel.yaml", CANCEL_AFTER_FIRST),
+            ],
+            [
+                ("cancel.yaml", CANCEL_AFTER_FIRST),
+                ("ping.yaml", PING_PONG),
+            ],
+        ] {
+            let (file, passed, done) = converse(&files, Vec::new(), events.clone()).await;
+            assert_eq!((file.as_str(), passed), ("ping.yaml", true));
+            assert_eq!(done, ["send [8, 1]", "send [8, 2]", "status 0 "]);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancel_after_the_shared_prefix_picks_the_cancel_script() {
+        let events = vec![number(1), PeerEvent::Cancelled("CANCEL".into())];
+        for files in [
+            [
+                ("ping.yaml", PING_PONG),
+                ("cancel.yaml", CANCEL_AFTER_FIRST),
+            ],
+            [
+                ("cancel.yaml", CANCEL_AFTER_FIRST),
+                ("ping.yaml", PING_PONG),
+            ],
+        ] {
+            let (file, passed, done) = converse(&files, Vec::new(), events.clone()).await;
+            assert_eq!((file.as_str(), passed), ("cancel.yaml", true));
+            assert_eq!(done, ["send [8, 1]"]);
+        }
+    }
+
+    #[tokio::test]
+    async fn when_answers_differ_the_more_specific_script_answers() {
+        let metadata = vec![("x-mode".to_string(), MetaValue::Text("high".into()))];
+        let events = vec![number(1), PeerEvent::HalfClosed];
+        let files = [("plain.yaml", PLAIN), ("high.yaml", WITH_METADATA)];
+        let (file, passed, done) = converse(&files, metadata, events.clone()).await;
+        assert_eq!((file.as_str(), passed), ("high.yaml", true));
+        assert_eq!(done, ["send [8, 100]", "status 0 "]);
+        // Without the metadata only the plain script fits.
+        let (file, passed, done) = converse(&files, Vec::new(), events).await;
+        assert_eq!((file.as_str(), passed), ("plain.yaml", true));
+        assert_eq!(done, ["send [8, 10]", "status 0 "]);
+    }
+
+    #[tokio::test]
+    async fn a_call_that_fits_no_script_gets_the_closest_ones_failure() {
+        let events = vec![number(1), number(3)];
+        let files = [
+            ("cancel.yaml", CANCEL_AFTER_FIRST),
+            ("ping.yaml", PING_PONG),
+        ];
+        let (file, passed, done) = converse(&files, Vec::new(), events).await;
+        assert_eq!((file.as_str(), passed), ("ping.yaml", false));
+        assert_eq!(done[0], "send [8, 1]");
+        assert!(
+            done[1].starts_with("status 9 grpc-replay: ping.yaml:6:5"),
+            "{done:?}"
+        );
+    }
 }

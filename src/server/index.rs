@@ -126,3 +126,55 @@ fn canonical(descriptor: &MessageDescriptor, bytes: &[u8]) -> Option<Bytes> {
     let message = DynamicMessage::decode(descriptor.clone(), bytes).ok()?;
     Some(Bytes::from(message.encode_to_vec()))
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scenario::{load_str, LoadOptions, PoolCache};
+
+    fn calls(text: &str) -> Vec<Call> {
+        let scenario = load_str(
+            Path::new("t.yaml"),
+            text,
+            &LoadOptions::default(),
+            &mut PoolCache::default(),
+        )
+        .expect("a valid scenario");
+        scenario.calls
+    }
+
+    const FILE: &str = "calls:
+  - id: one
+    call: calculator.CalculatorService/Maximum
+    script: [{client: {number: 1}}, {server: {result: 1}}]
+  - id: two
+    call: calculator.CalculatorService/Maximum
+    script: [{client: {number: 2}}, {server: {result: 2}}]
+  - id: any
+    call: calculator.CalculatorService/Maximum
+    script: [{client: {number: {$any: true}}}, {server: {result: 0}}]
+  - id: again-one
+    call: calculator.CalculatorService/Maximum
+    script: [{client: {number: 1}}, {server: {result: 1}}, cancel]
+";
+    const PATH: &str = "/calculator.CalculatorService/Maximum";
+
+    #[test]
+    fn a_first_message_finds_its_scripts_and_those_with_matchers() {
+        let calls = calls(FILE);
+        let index = ScriptIndex::new(calls.iter());
+        assert_eq!(index.lookup(PATH, &[0x08, 1]), [0, 2, 3]);
+        assert_eq!(index.lookup(PATH, &[0x08, 2]), [1, 2]);
+        assert!(index.all_start_with_client(PATH));
+    }
+
+    #[test]
+    fn a_message_filed_under_nothing_gives_every_script() {
+        let calls = calls(FILE);
+        let index = ScriptIndex::new(calls.iter());
+        assert_eq!(index.lookup(PATH, &[0x08, 9]), [0, 1, 2, 3]);
+        assert!(index.lookup("/Other/method", &[]).is_empty());
+    }
+}

@@ -6,6 +6,7 @@ mod candidate;
 mod conversation;
 mod grpc_message;
 mod index;
+mod reflection;
 mod registry;
 mod request_end;
 mod service;
@@ -17,7 +18,6 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use prost::Message as _;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -46,8 +46,9 @@ pub struct ServeOptions {
     pub client_ca: Option<PathBuf>,
     /// Engine limits.
     pub play: PlayOptions,
-    /// Keep the result of every call for the summary and reports; otherwise only failed
-    /// calls are kept (and all are counted), so a long run does not grow.
+    /// Keep the result of every call for the reports; otherwise only failed calls and each
+    /// script's first passed call are kept (and all are counted), so a long run does not
+    /// grow.
     pub keep_passed_results: bool,
 }
 
@@ -127,7 +128,7 @@ pub async fn start(
 
     let mut routes = Routes::default();
     if options.reflection {
-        routes = add_reflection_and_health(routes, &pools, &registry).await?;
+        routes = reflection::add_reflection_and_health(routes, registry.scenarios()).await?;
     }
     let router =
         std::mem::take(routes.axum_router_mut()).fallback_service(ReplayService::new(state));
@@ -178,45 +179,6 @@ fn distinct_pools(scenarios: &[Scenario]) -> Vec<prost_reflect::DescriptorPool> 
         }
     }
     pools
-}
-
-async fn add_reflection_and_health(
-    mut routes: Routes,
-    pools: &[prost_reflect::DescriptorPool],
-    registry: &Registry,
-) -> Result<Routes, ServeError> {
-    let mut files = prost_types::FileDescriptorSet::default();
-    for pool in pools {
-        for file in pool.file_descriptor_protos() {
-            if !files.file.iter().any(|f| f.name == file.name) {
-                files.file.push(file.clone());
-            }
-        }
-    }
-    let encoded = files.encode_to_vec();
-    let setup = |e: tonic_reflection::server::Error| ServeError::Setup(format!("reflection: {e}"));
-    let v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(&encoded)
-        .build_v1()
-        .map_err(setup)?;
-    let v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(&encoded)
-        .build_v1alpha()
-        .map_err(setup)?;
-    let (reporter, health) = tonic_health::server::health_reporter();
-    for scenario in registry.scenarios() {
-        for call in &scenario.calls {
-            let service = call.method.parent_service().full_name().to_string();
-            reporter
-                .set_service_status(service, tonic_health::ServingStatus::Serving)
-                .await;
-        }
-    }
-    routes = routes
-        .add_service(v1)
-        .add_service(v1alpha)
-        .add_service(health);
-    Ok(routes)
 }
 
 fn tls_config(options: &ServeOptions) -> Result<Option<ServerTlsConfig>, ServeError> {

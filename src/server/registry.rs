@@ -21,6 +21,8 @@ pub struct ScriptId {
 #[derive(Default)]
 struct Counts {
     finished: Vec<u64>,
+    /// Passed calls counted but not kept.
+    passed_not_kept: usize,
     results: Vec<CallResult>,
 }
 
@@ -38,7 +40,8 @@ pub struct Registry {
     gzip_paths: HashSet<String>,
     counts: Mutex<Counts>,
     changed: Notify,
-    /// Whether passed calls' results are kept, not only counted.
+    /// Whether every passed call's result is kept; otherwise only a script's first
+    /// passed call is (the others are counted), so memory stays flat however many calls.
     keep_passed: bool,
 }
 
@@ -47,6 +50,8 @@ pub struct Registry {
 pub struct ServeSummary {
     /// The calls kept (every call, or only the failed ones), in the order they ended.
     pub results: Vec<CallResult>,
+    /// Passed calls counted but not kept in `results`.
+    pub passed_not_kept: usize,
     /// Scripts no call played: (file, call id, method).
     pub never_played: Vec<(std::path::PathBuf, String, String)>,
 }
@@ -73,6 +78,7 @@ impl Registry {
             .collect();
         let counts = Counts {
             finished: vec![0; scripts.len()],
+            passed_not_kept: 0,
             results: Vec::new(),
         };
         Registry {
@@ -181,9 +187,12 @@ impl Registry {
     /// Records the end of a call.
     pub fn record(&self, id: ScriptId, result: CallResult) {
         let mut counts = self.counts.lock().expect("registry lock");
-        counts.finished[self.first_script[id.scenario] + id.call] += 1;
-        if self.keep_passed || !result.passed() {
+        let finished = &mut counts.finished[self.first_script[id.scenario] + id.call];
+        *finished += 1;
+        if self.keep_passed || !result.passed() || *finished == 1 {
             counts.results.push(result);
+        } else {
+            counts.passed_not_kept += 1;
         }
         drop(counts);
         self.changed.notify_waiters();
@@ -212,6 +221,7 @@ impl Registry {
         let counts = self.counts.lock().expect("registry lock");
         ServeSummary {
             results: counts.results.clone(),
+            passed_not_kept: counts.passed_not_kept,
             never_played: self
                 .scripts
                 .iter()

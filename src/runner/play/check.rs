@@ -18,6 +18,7 @@ impl<I: CallIo> Player<'_, I> {
         step: &Step,
         spec: &MetadataSpec,
     ) -> Result<(), Failure> {
+        self.scripted_pause(step.after);
         let began = Instant::now();
         let headers = loop {
             if let Some(headers) = self.headers.clone() {

@@ -14,10 +14,11 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::time::{sleep, timeout_at, Instant};
+use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::captures::Captures;
 use super::io::{CallIo, FinalStatus, PeerEvent};
+use super::latency::Pairing;
 use super::observer::Observer;
 use super::outcome::{
     CallResult, Failure, FailureKind, FailureReason, MetadataPlace, Seen, StepKind, StepOutcome,
@@ -34,10 +35,10 @@ pub struct PlayOptions {
     pub default_timeout: Duration,
     /// Record what the peer sent in each [`StepRecord`] (costs a decode per message).
     pub transcript: bool,
-    /// Measure each checked message's latency: from the oldest of this side's sends that no
-    /// earlier checked message answered, to the moment the script takes the message (the
-    /// i-th reply pairs with the i-th send, as on request/response streams); reported
-    /// through [`Observer::message_latency`].
+    /// Measure each checked message's latency: from the send it answers in the script (the
+    /// latest message this side sent before it) to the moment the script takes it, less
+    /// the scripted pauses in between (`runner/latency.rs`); reported through
+    /// [`Observer::message_latency`].
     pub latencies: bool,
     /// The variables captured by the file being played; give each file its own.
     pub captures: Captures,
@@ -84,7 +85,7 @@ pub async fn play_call<I: CallIo>(
         headers: None,
         records: Vec::new(),
         transcript: options.transcript.then(Vec::new),
-        unanswered: options.latencies.then(VecDeque::new),
+        pairing: options.latencies.then(Pairing::default),
         captures: options.captures.clone(),
         current: None,
     };
@@ -122,8 +123,8 @@ struct Player<'a, I> {
     records: Vec<StepRecord>,
     /// What the peer sent since the last record, when a transcript is kept.
     transcript: Option<Vec<Seen>>,
-    /// When this side's sends not yet answered were made, when latencies are measured.
-    unanswered: Option<VecDeque<Instant>>,
+    /// The latest send and the pauses since, when latencies are measured.
+    pairing: Option<Pairing>,
     /// The file's captured variables.
     captures: Captures,
     /// The step being played.
@@ -247,7 +248,8 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Cancel, Role::Server) => self.expect_cancel(step).await,
             (Action::Status(status), Role::Client) => self.check_status(step, status).await,
             (Action::Sleep(duration), _) => {
-                sleep(*duration).await;
+                self.scripted_pause(Some(*duration));
+                self.pause(*duration).await;
                 let slept = Subject::Sleep(*duration);
                 self.record(step, StepOutcome::Performed, slept, None, 1);
                 Ok(())
@@ -259,9 +261,26 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
-    pub(super) async fn wait_after(&self, step: &Step) {
+    pub(super) async fn wait_after(&mut self, step: &Step) {
+        self.scripted_pause(step.after);
         if let Some(after) = step.after {
-            sleep(after).await;
+            self.pause(after).await;
+        }
+    }
+
+    /// Waits `duration`, or until the call's deadline if that comes first: nothing the
+    /// script says outlives the call.
+    async fn pause(&self, duration: Duration) {
+        let end = Instant::now()
+            .checked_add(duration)
+            .map_or(self.deadline, |end| end.min(self.deadline));
+        sleep_until(end).await;
+    }
+
+    /// The script pauses (on either side): not part of the latency of what comes next.
+    pub(super) fn scripted_pause(&mut self, pause: Option<Duration>) {
+        if let (Some(pairing), Some(pause)) = (self.pairing.as_mut(), pause) {
+            pairing.paused(pause);
         }
     }
 

@@ -1,7 +1,6 @@
 //! Checked messages: one by one, and unordered groups.
 
 use std::borrow::Cow;
-use std::collections::VecDeque;
 
 use tokio::time::Instant;
 
@@ -41,6 +40,8 @@ impl<I: CallIo> Player<'_, I> {
                 };
                 return Err(self.failure(step, reason));
             }
+            // The peer paced each repetition by `after:`.
+            self.scripted_pause(step.after);
             self.answered();
             self.capture_from_message(step, expected.descriptor(), &bytes);
         }
@@ -55,10 +56,14 @@ impl<I: CallIo> Player<'_, I> {
         Ok(())
     }
 
-    /// A checked message answers the oldest unanswered send: reports its latency.
-    pub(super) fn answered(&mut self) {
-        if let Some(sent) = self.unanswered.as_mut().and_then(VecDeque::pop_front) {
-            self.observer.message_latency(sent.elapsed());
+    /// A checked message was taken now: reports its latency from the send it answers.
+    pub(super) fn answered(&self) {
+        let latency = self
+            .pairing
+            .as_ref()
+            .and_then(|p| p.answered(Instant::now()));
+        if let Some(latency) = latency {
+            self.observer.message_latency(latency);
         }
     }
 
@@ -96,6 +101,7 @@ impl<I: CallIo> Player<'_, I> {
                 Some((step, spec, left)) => {
                     *left -= 1;
                     let (step, checked) = (*step, Subject::Message(Written::of(spec)));
+                    self.scripted_pause(step.after);
                     self.answered();
                     self.capture_from_message(step, spec.descriptor(), &bytes);
                     self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);

@@ -26,9 +26,8 @@ impl<I: CallIo> Player<'_, I> {
             self.io
                 .send_messages(bytes.clone(), per_round, &mut self.pending)
                 .await;
-            if let Some(unanswered) = self.unanswered.as_mut() {
-                let now = Instant::now();
-                unanswered.extend(std::iter::repeat_n(now, per_round as usize));
+            if let Some(pairing) = self.pairing.as_mut() {
+                pairing.sent(Instant::now());
             }
         }
         // What this side sends, it knows: captures work the same in both roles.
