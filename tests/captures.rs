@@ -3,30 +3,26 @@
 //! both roles run over real TCP: the client checks what the server role sends, and the
 //! server role checks the metadata and messages built from the captured values.
 
+mod process;
+
 use std::path::Path;
-use std::process::{Command, Output};
+use std::time::Duration;
+
+use process::Finished;
 
 const FIXTURES: &str = "tests/fixtures/captures";
 
-fn grpc_replay(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_grpc-replay"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .output()
-        .expect("grpc-replay runs")
+/// Runs grpc-replay to its end, bounded.
+fn grpc_replay(args: &[&str]) -> Finished {
+    process::run_grpc_replay(args, Duration::from_secs(60))
 }
 
 fn fixture(name: &str) -> String {
     Path::new(FIXTURES).join(name).display().to_string()
 }
 
-fn text(output: &Output) -> String {
-    format!(
-        "exit {:?}\n--- stdout ---\n{}\n--- stderr ---\n{}",
-        output.status.code(),
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    )
+fn text(output: &Finished) -> String {
+    output.describe()
 }
 
 #[test]
@@ -38,7 +34,7 @@ fn message_fields_feed_later_calls_in_both_roles() {
         "--color",
         "never",
     ]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(out.code, Some(0), "{}", text(&out));
     assert!(
         text(&out).contains("1 file, 2 calls: 2 passed"),
         "{}",
@@ -57,7 +53,7 @@ fn headers_trailers_and_status_messages_can_be_captured() {
         "-v",
     ]);
     let all = text(&out);
-    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert_eq!(out.code, Some(0), "{all}");
     assert!(all.contains("PERMISSION_DENIED: no entry today"), "{all}");
     assert!(all.contains(r#""Hello no entry today""#), "{all}");
 }
@@ -72,7 +68,7 @@ fn a_captured_value_that_differs_fails_with_the_diff() {
         "never",
     ]);
     let all = text(&out);
-    assert_eq!(out.status.code(), Some(1), "{all}");
+    assert_eq!(out.code, Some(1), "{all}");
     assert!(
         all.contains("wrong_value.yaml:14:9: step `server`"),
         "{all}"
@@ -98,7 +94,7 @@ fn capture_mistakes_are_located_load_errors() {
     ] {
         let out = grpc_replay(&["check", &fixture(name)]);
         let all = text(&out);
-        assert_eq!(out.status.code(), Some(2), "{name}: {all}");
+        assert_eq!(out.code, Some(2), "{name}: {all}");
         assert!(
             all.contains(&format!("{name}:{at}")),
             "{name} at {at}: {all}"

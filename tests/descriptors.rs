@@ -333,16 +333,9 @@ fn a_server_without_reflection_gets_advice_to_load_protos() {
 #[test]
 fn reflection_from_go_seed_servers_v1_and_v1alpha() {
     for binary in ["seed-server", "seed-server-1.33"] {
-        let path = root().join("interop/go/bin").join(binary);
-        if !path.exists() {
-            assert!(
-                std::env::var_os("GRPC_REPLAY_REQUIRE_GO").is_none(),
-                "GRPC_REPLAY_REQUIRE_GO is set but {} is missing: run interop/go/build.sh",
-                path.display()
-            );
-            let _ = writeln!(std::io::stderr(), "skipped: {} is missing", path.display());
+        let Some(path) = process::go_peer(binary) else {
             continue;
-        }
+        };
         let mut server = Process::start(binary, Command::new(&path));
         let address = server.listening_address();
         let done = grpc_replay(&["list", "--reflect", "-t", &address], &[]);

@@ -21,8 +21,7 @@
 
 mod process;
 
-use process::{Finished, Process};
-use std::io::Write;
+use process::{grpc_replay, repo_root, Finished, Process};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
@@ -105,37 +104,8 @@ impl GoVersion {
             GoVersion::Current => "",
             GoVersion::V1_33 => "-1.33",
         };
-        let path = repo_root()
-            .join("interop/go/bin")
-            .join(format!("{program}{suffix}"));
-        if path.is_file() {
-            return Some(path);
-        }
-        assert!(
-            std::env::var_os("GRPC_REPLAY_REQUIRE_GO").is_none(),
-            "GRPC_REPLAY_REQUIRE_GO is set but {} is missing: run interop/go/build.sh",
-            path.display()
-        );
-        // Straight to stderr, past the test harness's capture, so the skip is visible.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: Go peers not built (run interop/go/build.sh): {} is missing",
-            path.display()
-        );
-        None
+        process::go_peer(&format!("{program}{suffix}"))
     }
-}
-
-fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `grpc-replay ARGS --color never`, run from the repository root.
-fn grpc_replay(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
-    command.args(args).args(["--color", "never"]);
-    command.current_dir(repo_root());
-    command
 }
 
 /// `FILE:LINE:` of the first line of the fixture `file` that contains `needle`.

@@ -14,14 +14,10 @@
 
 mod process;
 
-use process::Process;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use process::{grpc_replay, repo_root, Process};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
-
-/// The grpc-replay binary under test.
-const GRPC_REPLAY: &str = env!("CARGO_BIN_EXE_grpc-replay");
 
 /// The scenario directories of the seed services, in the Go seed-client's call order.
 /// (Not `scenarios/` as a whole, which may also hold scenarios for other peers.)
@@ -61,38 +57,8 @@ impl GoVersion {
             GoVersion::Current => "",
             GoVersion::V1_33 => "-1.33",
         };
-        let path = repo_root()
-            .join("interop/go/bin")
-            .join(format!("{program}{suffix}"));
-        if path.is_file() {
-            return Some(path);
-        }
-        // The project's test command sets this: there, a missing peer is a failure.
-        assert!(
-            std::env::var_os("GRPC_REPLAY_REQUIRE_GO").is_none(),
-            "GRPC_REPLAY_REQUIRE_GO is set but {} is missing: run interop/go/build.sh",
-            path.display()
-        );
-        // Straight to stderr, past the test harness's capture, so the skip is visible.
-        let _ = writeln!(
-            std::io::stderr(),
-            "skipped: Go peers not built (run interop/go/build.sh): {} is missing",
-            path.display()
-        );
-        None
+        process::go_peer(&format!("{program}{suffix}"))
     }
-}
-
-fn repo_root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// `grpc-replay ARGS`, run from the repository root with plain output.
-fn grpc_replay(args: &[&str]) -> Command {
-    let mut command = Command::new(GRPC_REPLAY);
-    command.args(args).args(["--color", "never"]);
-    command.current_dir(repo_root()).env("NO_COLOR", "1");
-    command
 }
 
 /// The end of grpc-replay's summary line when all `calls` calls passed:

@@ -99,31 +99,16 @@ struct GoPeers {
 }
 
 /// The Go programs and the test protos, or `None` after saying why the test is skipped.
-/// Panics instead when `GRPC_REPLAY_REQUIRE_GO=1`.
+/// Panics instead when `GRPC_REPLAY_REQUIRE_GO` is set.
 fn go_peers() -> Option<GoPeers> {
     let bin = repo_root().join("interop/go/bin");
     let peers = GoPeers {
         server: bin.join("interop-server"),
         client: bin.join("interop-client"),
     };
-    let missing: Vec<String> = [&peers.server, &peers.client, Path::new(TEST_PROTO)]
-        .into_iter()
-        .filter(|path| !path.is_file())
-        .map(|path| path.display().to_string())
-        .collect();
-    if missing.is_empty() {
-        return Some(peers);
-    }
-    let why = format!(
-        "skipped: interop peers missing: {} (run interop/go/build.sh)",
-        missing.join(", ")
-    );
-    if std::env::var("GRPC_REPLAY_REQUIRE_GO").as_deref() == Ok("1") {
-        panic!("{why}; GRPC_REPLAY_REQUIRE_GO=1 requires them");
-    }
-    // Straight to stderr, past the test harness's capture, so the skip is visible.
-    let _ = writeln!(std::io::stderr(), "{why}");
-    None
+    let paths = [&peers.server, &peers.client, Path::new(TEST_PROTO)];
+    process::peers_present(&paths, "GRPC_REPLAY_REQUIRE_GO", "run interop/go/build.sh")
+        .then_some(peers)
 }
 
 /// Says how a case went, past the test harness's capture.

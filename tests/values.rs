@@ -4,7 +4,6 @@
 //! with the values the test chose. The property test feeds arbitrary strings; the other
 //! tests pin each bug of the values issue.
 
-mod process;
 mod support;
 
 use std::collections::HashMap;
@@ -18,8 +17,8 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use process::{Finished, Process};
 use proptest::prelude::*;
+use support::process::{Finished, Process};
 use support::proto::unpackaged::chat_server::{Chat, ChatServer};
 use support::proto::unpackaged::ChatMessage;
 use tokio::sync::oneshot;

@@ -255,3 +255,45 @@ impl Merged {
         merged
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runner::{Expected, Limit, StatusSeen};
+    use crate::scenario::node::Pos;
+    use crate::scenario::StatusCode;
+
+    fn failure(reason: FailureReason) -> Failure {
+        Failure {
+            pos: Pos { line: 1, column: 1 },
+            step: StepKind::Status,
+            reason: Box::new(reason),
+        }
+    }
+
+    #[test]
+    fn failures_are_counted_by_reason_and_by_the_status_that_came_instead() {
+        let ended_with = |code| {
+            failure(FailureReason::StatusMismatch {
+                expected: StatusCode::OK,
+                received: StatusSeen {
+                    code: StatusCode(code),
+                    message: String::new(),
+                    trailers: Vec::new(),
+                    broken: None,
+                    own_deadline: false,
+                },
+                diffs: Vec::new(),
+            })
+        };
+        assert_eq!(failure_key(&ended_with(14)), "status UNAVAILABLE");
+        // The expected code with other details: counted as the reason.
+        assert_eq!(failure_key(&ended_with(0)), "status_mismatch");
+        let absent = failure(FailureReason::Absent {
+            expected: Expected::Status(StatusCode::OK),
+            limit: Limit::Deadline(Duration::from_secs(1)),
+            then: None,
+        });
+        assert_eq!(failure_key(&absent), "absent");
+    }
+}

@@ -82,7 +82,7 @@ pub async fn connect(target: &str, options: &ConnectOptions) -> Result<Channel, 
         .await
         .map_err(|reason| ConnectError::Unreachable {
             target: target.to_string(),
-            reason,
+            reason: with_tls_hint(reason, tls),
         })
 }
 
@@ -174,6 +174,16 @@ fn tls_config(options: &ConnectOptions) -> Result<ClientTlsConfig, ConnectError>
         config = config.domain_name(host.to_string());
     }
     Ok(config)
+}
+
+/// A TLS client whose server answers in plaintext sees a record of an unknown content type
+/// (rustls names it only in its error's text): the error then says so.
+fn with_tls_hint(reason: String, tls: bool) -> String {
+    if tls && reason.contains("InvalidContentType") {
+        format!("{reason}; the server may not use TLS: try without --tls")
+    } else {
+        reason
+    }
 }
 
 /// An error and its causes on one line.

@@ -167,10 +167,14 @@ fn expected_text(expected: &Expected, role: Role) -> String {
 }
 
 /// What came instead, as a clause.
-fn instead_text(seen: &Seen) -> String {
+fn instead_text(seen: &Seen, role: Role) -> String {
+    let peer = match role {
+        Role::Client => "the server",
+        Role::Server => "the client",
+    };
     match seen {
-        Seen::Headers(_) => "received headers".into(),
-        Seen::Message(_) => "received a message".into(),
+        Seen::Headers(_) => format!("{peer} sent headers"),
+        Seen::Message(_) => format!("{peer} sent another message"),
         Seen::HalfClose => "the client half-closed its stream".into(),
         Seen::Cancel(how) => format!("the client cancelled the call ({how})"),
         Seen::Reset(how) => format!("{how}, which is not a cancel"),
@@ -204,7 +208,7 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
             format!(
                 "expected {}, but {}",
                 expected_text(expected, role),
-                instead_text(seen)
+                instead_text(seen, role)
             )
         }
         FailureReason::Absent {
@@ -404,4 +408,215 @@ pub fn status_message(failure: &Failure, file: &Path) -> String {
         text.push_str(&diff_line(diff, &Style::plain()));
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use prost_reflect::{DynamicMessage, Value as Field};
+
+    use super::*;
+    use crate::report::ColorChoice;
+    use crate::runner::StepKind;
+    use crate::scenario::node::Pos;
+
+    /// A `routeguide.RouteSummary` with these fields.
+    fn summary(point_count: i32, distance: i32) -> MessageData {
+        let descriptor = crate::protos::bundled_pool()
+            .get_message_by_name("routeguide.RouteSummary")
+            .expect("the bundled protos hold RouteSummary");
+        let mut message = DynamicMessage::new(descriptor.clone());
+        message.set_field_by_name("point_count", Field::I32(point_count));
+        message.set_field_by_name("distance", Field::I32(distance));
+        MessageData {
+            descriptor,
+            bytes: prost::Message::encode_to_vec(&message).into(),
+        }
+    }
+
+    fn failure(reason: FailureReason) -> Failure {
+        Failure {
+            pos: Pos { line: 9, column: 5 },
+            step: StepKind::Server,
+            reason: Box::new(reason),
+        }
+    }
+
+    fn mismatch(expected: MessageData, received: MessageData) -> Failure {
+        failure(FailureReason::Mismatch {
+            expected: Written::Message(expected),
+            received,
+            diffs: vec![Mismatch {
+                path: "distance".into(),
+                expected: "10".into(),
+                actual: "11".into(),
+            }],
+            nth: None,
+        })
+    }
+
+    fn status(code: i32, message: &str) -> StatusSeen {
+        StatusSeen {
+            code: StatusCode(code),
+            message: message.into(),
+            trailers: Vec::new(),
+            broken: None,
+            own_deadline: false,
+        }
+    }
+
+    #[test]
+    fn a_mismatch_shows_the_diff_first_then_each_message_once_with_proto_names() {
+        let text = failure_text(
+            &mismatch(summary(4, 10), summary(4, 11)),
+            Path::new("f.yaml"),
+            Role::Client,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "f.yaml:9:5: step `server`: the server's message differs from the script",
+                "    distance: expected 10, received 11",
+                r#"    expected: {"point_count":4,"distance":10}"#,
+                r#"    received: {"point_count":4,"distance":11}"#,
+            ]
+        );
+        assert!(!text.contains("pointCount"), "{text}");
+    }
+
+    #[test]
+    fn the_peer_is_named_from_the_role_played() {
+        let seen = Seen::Message(summary(1, 1));
+        let reason = FailureReason::Unexpected {
+            expected: Expected::Status(StatusCode::OK),
+            seen,
+        };
+        assert_eq!(
+            headline(&reason, Role::Client),
+            "expected status OK, but the server sent another message"
+        );
+        assert_eq!(
+            headline(&reason, Role::Server),
+            "expected status OK, but the client sent another message"
+        );
+    }
+
+    #[test]
+    fn long_messages_are_cut_short_unless_asked_for_in_full() {
+        let long = MessageData {
+            descriptor: summary(0, 0).descriptor,
+            bytes: Vec::new().into(),
+        };
+        assert_eq!(message_text(&long, false), "{}");
+        let text = "x".repeat(MESSAGE_LIMIT + 50);
+        let cut = shorten(text.clone());
+        assert!(cut.starts_with(&"x".repeat(MESSAGE_LIMIT)), "{cut}");
+        assert!(cut.ends_with("… (250 characters; -v shows all)"), "{cut}");
+        assert_eq!(shorten("short".into()), "short");
+    }
+
+    #[test]
+    fn undecodable_bytes_say_how_many_they_are() {
+        let broken = MessageData {
+            descriptor: summary(0, 0).descriptor,
+            bytes: vec![0xff, 0xff, 0xff].into(),
+        };
+        assert_eq!(message_text(&broken, true), "<3 undecodable bytes>");
+        assert_eq!(message_json(&broken), None);
+    }
+
+    #[test]
+    fn the_diff_is_coloured_expected_green_received_red() {
+        let style = Style::new(ColorChoice::Always);
+        let render = Render {
+            role: Role::Client,
+            style: &style,
+            full: false,
+        };
+        let lines = failure_lines(
+            &mismatch(summary(4, 10), summary(4, 11)),
+            Path::new("f.yaml"),
+            render,
+        );
+        assert_eq!(
+            lines[1].trim_start(),
+            diff_line(
+                &Mismatch {
+                    path: "distance".into(),
+                    expected: "10".into(),
+                    actual: "11".into(),
+                },
+                &style
+            )
+        );
+        assert!(lines[1].contains(&style.good("10")), "{:?}", lines[1]);
+        assert!(lines[1].contains(&style.bad("11")), "{:?}", lines[1]);
+        assert_ne!(style.good("10"), "10", "colours are on");
+    }
+
+    #[test]
+    fn the_status_message_of_a_straying_client_is_one_line_with_its_diffs() {
+        let text = status_message(
+            &mismatch(summary(4, 10), summary(4, 11)),
+            Path::new("s.yaml"),
+        );
+        assert_eq!(
+            text,
+            "grpc-replay: s.yaml:9:5: step `server`: the client's message differs from the \
+             script; distance: expected 10, received 11"
+        );
+    }
+
+    #[test]
+    fn waits_name_their_limit_and_what_ended_the_call() {
+        let expected = Expected::Message(Written::Pattern("{}".into()));
+        let within = FailureReason::Absent {
+            expected: expected.clone(),
+            limit: Limit::Within(Duration::from_millis(200)),
+            then: None,
+        };
+        assert_eq!(
+            headline(&within, Role::Client),
+            "expected the server's message within 200ms, nothing came"
+        );
+        let deadline = FailureReason::Absent {
+            expected,
+            limit: Limit::Deadline(Duration::from_micros(1_500_400)),
+            then: Some(status(14, "gone")),
+        };
+        assert_eq!(
+            headline(&deadline, Role::Client),
+            "expected the server's message, nothing came before the call's deadline (1s 500ms); \
+             the call then ended with UNAVAILABLE: gone"
+        );
+    }
+
+    #[test]
+    fn a_status_that_differs_says_which_part() {
+        let received = status(0, "");
+        let trailers = [Mismatch {
+            path: "trailers.x".into(),
+            expected: "1".into(),
+            actual: "2".into(),
+        }];
+        assert_eq!(
+            status_headline(StatusCode::OK, &received, &trailers),
+            "the call ended with OK as expected, but its trailers differ"
+        );
+        assert_eq!(
+            status_headline(StatusCode(5), &status(3, "bad"), &[]),
+            "expected status NOT_FOUND, the call ended with INVALID_ARGUMENT: bad"
+        );
+        let broken = StatusSeen {
+            broken: Some(vec!["connection reset".into()]),
+            ..status(14, "transport error")
+        };
+        assert_eq!(
+            status_headline(StatusCode::OK, &broken, &[]),
+            "the connection failed: connection reset (UNAVAILABLE: transport error)"
+        );
+    }
 }

@@ -431,3 +431,60 @@ impl CallResult {
         self.failure.is_none()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn status(broken: Option<Vec<String>>) -> StatusSeen {
+        StatusSeen {
+            code: StatusCode(14),
+            message: String::new(),
+            trailers: Vec::new(),
+            broken,
+            own_deadline: false,
+        }
+    }
+
+    #[test]
+    fn a_status_from_a_broken_connection_is_a_transport_failure_not_a_mismatch() {
+        let mismatch = |broken| FailureReason::StatusMismatch {
+            expected: StatusCode::OK,
+            received: status(broken),
+            diffs: Vec::new(),
+        };
+        assert_eq!(mismatch(None).kind(), FailureKind::Mismatch);
+        assert_eq!(
+            mismatch(Some(vec!["reset".into()])).kind(),
+            FailureKind::Transport
+        );
+    }
+
+    #[test]
+    fn waits_are_timeouts_and_lost_calls_are_transport_failures() {
+        let absent = FailureReason::Absent {
+            expected: Expected::HalfClose,
+            limit: Limit::Within(Duration::from_millis(1)),
+            then: None,
+        };
+        assert_eq!(absent.kind(), FailureKind::Timeout);
+        assert_eq!(absent.name(), "absent");
+        let gone = FailureReason::Gone {
+            expected: Expected::Cancel,
+        };
+        assert_eq!(gone.kind(), FailureKind::Transport);
+        let unexpected = FailureReason::Unexpected {
+            expected: Expected::Headers,
+            seen: Seen::HalfClose,
+        };
+        assert_eq!(unexpected.kind(), FailureKind::Mismatch);
+        assert!(unexpected.diffs().is_empty());
+    }
+
+    #[test]
+    fn step_kinds_keep_the_file_keywords() {
+        assert_eq!(StepKind::of(&Action::Close).keyword(), "close");
+        assert_eq!(StepKind::of(&Action::Cancel), StepKind::Cancel);
+        assert_eq!(StepKind::Call.keyword(), "call");
+    }
+}

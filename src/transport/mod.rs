@@ -9,6 +9,7 @@ mod status;
 pub use metadata::{received_metadata, to_metadata_map};
 pub use queue::{EventReceiver, EventSender, Repeated};
 pub use settings::{
-    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW, SMALL_FRAME_GUARD,
+    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, HEADER_LIST_GUARD, MAX_WINDOW,
+    NOT_HTTP2_FRAMES, SMALL_FRAME_GUARD,
 };
 pub use status::status_event;

@@ -16,6 +16,17 @@ pub const SMALL_FRAME_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: too many small DA
     were pending unread (h2's guard); lower --http2-stream-window or raise \
     --http2-connection-window";
 
+/// What a failure says when h2 cut a connection because the peer sent a header block far
+/// over the size this side accepts (16 KiB, the limit of hyper's HTTP/2 client; h2 gives up
+/// on the connection at four times that).
+pub const HEADER_LIST_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: the server sent a header \
+    block (headers or trailers) far larger than the 16 KiB grpc-replay accepts (h2's guard)";
+
+/// What a failure says when the server's first bytes are not HTTP/2 frames: a TLS server
+/// answering a plaintext client looks like that.
+pub const NOT_HTTP2_FRAMES: &str = "the server's answer is not HTTP/2 (FRAME_SIZE_ERROR): \
+    it may expect TLS; try --tls (with --cacert for a private CA)";
+
 /// The default stream window: 64 KiB.
 pub const DEFAULT_STREAM_WINDOW: u32 = 64 * 1024;
 

@@ -47,7 +47,13 @@ fn transport_error(status: &Status) -> Option<String> {
     while let Some(error) = source {
         if let Some(h2) = error.downcast_ref::<h2::Error>() {
             if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
-                return Some(super::SMALL_FRAME_GUARD.into());
+                return Some(calm_cause(h2));
+            }
+            if h2.reason() == Some(h2::Reason::FRAME_SIZE_ERROR)
+                && h2.is_go_away()
+                && !h2.is_remote()
+            {
+                return Some(super::NOT_HTTP2_FRAMES.into());
             }
             if h2.is_go_away() || h2.is_io() {
                 broken = Some(h2.to_string());
@@ -64,4 +70,22 @@ fn transport_error(status: &Status) -> Option<String> {
         source = error.source();
     }
     broken
+}
+
+/// Why an HTTP/2 layer closed the connection with ENHANCE_YOUR_CALM. h2 names the guard
+/// that tripped only in the GOAWAY's debug data, which its error's text carries; each
+/// guard has its own cause and its own remedy.
+fn calm_cause(error: &h2::Error) -> String {
+    let text = error.to_string();
+    if error.is_remote() {
+        return format!("the server closed the connection ({text})");
+    }
+    if text.contains("too_many_data_frames") {
+        super::SMALL_FRAME_GUARD.into()
+    } else if text.contains("header_list_way_too_large") || text.contains("too_many_continuations")
+    {
+        super::HEADER_LIST_GUARD.into()
+    } else {
+        format!("{text}: grpc-replay's HTTP/2 layer (h2) closed the connection")
+    }
 }

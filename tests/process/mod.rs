@@ -4,12 +4,68 @@
 // Each test binary uses the part of this module it needs.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read};
+use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::TcpStream;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::thread;
 use std::time::{Duration, Instant};
+
+/// The repository root: fixture paths in the tests are relative to it.
+pub fn repo_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `grpc-replay ARGS`, run from the repository root with `NO_COLOR` set (its output is a
+/// pipe, so it has no colour either way).
+pub fn grpc_replay(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
+    command
+        .args(args)
+        .current_dir(repo_root())
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// Runs `grpc-replay ARGS` to its end within `limit`.
+pub fn run_grpc_replay(args: &[&str], limit: Duration) -> Finished {
+    Process::run("grpc-replay", grpc_replay(args), limit)
+}
+
+/// The skip policy for peers that are built or installed apart (the Go programs, Python
+/// modules): `true` when every one of `paths` is there. Otherwise the test is skipped —
+/// said on standard error, past the harness's capture — unless `require` is set in the
+/// environment (the project's test command sets it), where a missing peer fails the test.
+pub fn peers_present(paths: &[&Path], require: &str, remedy: &str) -> bool {
+    let missing: Vec<String> = paths
+        .iter()
+        .filter(|path| !path.exists())
+        .map(|path| path.display().to_string())
+        .collect();
+    if missing.is_empty() {
+        return true;
+    }
+    let why = format!("{} missing ({remedy})", missing.join(", "));
+    assert!(
+        std::env::var_os(require).is_none(),
+        "{require} is set but {why}"
+    );
+    let _ = writeln!(std::io::stderr(), "skipped: {why}");
+    false
+}
+
+/// A Go peer built by `interop/go/build.sh` (`interop/go/bin/PROGRAM`), or `None` when it
+/// is not built and the test is skipped (see [`peers_present`]; `GRPC_REPLAY_REQUIRE_GO`).
+pub fn go_peer(program: &str) -> Option<PathBuf> {
+    let path = repo_root().join("interop/go/bin").join(program);
+    peers_present(
+        &[&path],
+        "GRPC_REPLAY_REQUIRE_GO",
+        "run interop/go/build.sh",
+    )
+    .then_some(path)
+}
 
 /// How long a server may take to print `listening on …` or to accept connections.
 pub const LISTEN_LIMIT: Duration = Duration::from_secs(15);

@@ -14,10 +14,8 @@
 
 use std::collections::HashMap;
 use std::future::Future;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 use std::task::{Context, Poll};
 use std::thread::JoinHandle;
@@ -30,7 +28,13 @@ use tokio::sync::oneshot;
 use tonic::body::Body;
 use tonic::{Request, Response, Status, Streaming};
 
-/// The typed messages and stubs that build.rs generates from `proto/`.
+/// The one bounded process runner, shared with the tests that run peers.
+#[path = "../process/mod.rs"]
+pub mod process;
+
+/// The typed messages and stubs that build.rs generates from `proto/` (generated code:
+/// the crate's lints do not apply).
+#[allow(unused_qualifications, missing_docs)]
 pub mod proto {
     /// `calculator.CalculatorService`.
     pub mod calculator {
@@ -576,68 +580,17 @@ pub struct CliRun {
     pub elapsed: Duration,
 }
 
-/// Kills the child process if the test panics while it runs.
-struct KillOnDrop(Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-}
-
-/// Reads a pipe to its end on a thread, so that a chatty child never blocks on a full pipe.
-fn drain(pipe: Option<impl Read + Send + 'static>) -> JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut pipe) = pipe {
-            let mut bytes = Vec::new();
-            let _ = pipe.read_to_end(&mut bytes);
-            text = String::from_utf8_lossy(&bytes).into_owned();
-        }
-        text
-    })
-}
-
 /// Runs the `grpc-replay` binary with `args` in the package's root directory (so fixture
 /// paths are relative to it) and returns what it did; a run longer than
 /// [`RUN_TIME_LIMIT`] is killed and fails the test.
 pub fn grpc_replay(args: &[&str]) -> CliRun {
     let started = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_grpc-replay"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the grpc-replay binary");
-    let mut child = KillOnDrop(child);
-    let stdout = drain(child.0.stdout.take());
-    let stderr = drain(child.0.stderr.take());
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("wait for grpc-replay") {
-            break status;
-        }
-        if started.elapsed() > RUN_TIME_LIMIT {
-            drop(child);
-            panic!(
-                "grpc-replay {args:?} ran longer than {RUN_TIME_LIMIT:?} and was killed; \
-                 stdout so far:\n{}\nstderr so far:\n{}",
-                stdout.join().unwrap_or_default(),
-                stderr.join().unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let done = process::run_grpc_replay(args, RUN_TIME_LIMIT);
     CliRun {
         args: args.iter().map(|a| a.to_string()).collect(),
-        code: status.code(),
-        stdout: stdout.join().expect("read stdout"),
-        stderr: stderr.join().expect("read stderr"),
+        code: done.code,
+        stdout: done.stdout,
+        stderr: done.stderr,
         elapsed: started.elapsed(),
     }
 }
