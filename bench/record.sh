@@ -4,9 +4,9 @@
 # - throughput: grpc-go's seed-client pipelines N GreetEveryone messages on one stream to
 #   grpc-go's seed-server (`--service greet --flood N`), directly and through
 #   `grpc-replay record`; the ratio is direct time / proxied time (goal >= 0.5);
-# - latency: grpc-replay plays a ping-pong GreetEveryone script (one message, wait for
-#   the reply, P times) directly and through the proxy; the difference over P is the
-#   latency the proxy adds per message round trip.
+# - latency: `grpc-replay bench` plays a ping-pong GreetEveryone script (one message, wait
+#   for the reply; P round trips in all) directly and through the proxy; the difference
+#   of the per-message latencies (send to reply) is what the proxy adds.
 #
 # Each figure is the best of ROUNDS runs (default 3).
 #
@@ -14,7 +14,7 @@
 #   N=20000 P=500 bash bench/record.sh    # quicker
 #
 # Needs the Go peers (bash interop/go/build.sh current) and builds grpc-replay in release
-# mode.
+# mode (GRPC_REPLAY=PATH uses that binary instead, e.g. a debug build for a quick look).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,8 +29,10 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cargo build --release --locked --bin grpc-replay >&2
-GRPC_REPLAY=target/release/grpc-replay
+if [ -z "${GRPC_REPLAY:-}" ]; then
+    cargo build --release --locked --bin grpc-replay >&2
+    GRPC_REPLAY=target/release/grpc-replay
+fi
 [ -x interop/go/bin/seed-server ] || { echo "error: run interop/go/build.sh current first" >&2; exit 2; }
 
 # Starts a program that prints `listening on HOST:PORT`; sets ADDRESS.
@@ -79,22 +81,30 @@ proxied=$(best_ms flood "$PROXY")
     echo "call: greet.GreetService/GreetEveryone"
     echo "timeout: 60s"
     echo "script:"
-    for _ in $(seq "$P"); do
+    for _ in $(seq 50); do
         echo "  - client: {greeting: {first_name: Pat}}"
         echo "  - server: {result: Hello Pat!}"
     done
 } >"$WORK/ping_pong.yaml"
-play() { "$GRPC_REPLAY" run "$WORK/ping_pong.yaml" --target "$1" --quiet; }
-pp_direct=$(best_ms play "$SERVER")
-pp_proxied=$(best_ms play "$PROXY")
+# `grpc-replay bench` measures each message from its send to the reply that answers it;
+# prints "p50 mean" of that per-message latency, in ms.
+per_message() {
+    "$GRPC_REPLAY" bench "$WORK/ping_pong.yaml" --target "$1" -c 1 -n "$CALLS" |
+        awk '$1 == "per" && $2 == "message" { print $5, $4 }'
+}
+CALLS=$(((P + 49) / 50))
+read -r pp_direct_p50 pp_direct_mean < <(per_message "$SERVER")
+read -r pp_proxied_p50 pp_proxied_mean < <(per_message "$PROXY")
 
-awk -v n="$N" -v d="$direct" -v p="$proxied" -v pp="$P" -v pd="$pp_direct" -v pq="$pp_proxied" 'BEGIN {
+awk -v n="$N" -v d="$direct" -v p="$proxied" -v pp="$((CALLS * 50))" \
+    -v d50="$pp_direct_p50" -v dm="$pp_direct_mean" -v p50="$pp_proxied_p50" -v pm="$pp_proxied_mean" 'BEGIN {
     printf "pipelined stream, %d messages each way (best of runs):\n", n
     printf "  direct   %6d ms  %9.0f msg/s\n", d, n / (d / 1000)
     printf "  proxied  %6d ms  %9.0f msg/s\n", p, n / (p / 1000)
     ratio = d / p
     printf "  throughput ratio proxied/direct: %.2f (goal >= 0.5) %s\n", ratio, (ratio >= 0.5 ? "met" : "NOT met")
-    printf "ping-pong, %d round trips (best of runs):\n", pp
-    printf "  direct %d ms, proxied %d ms\n", pd, pq
-    printf "  added latency per round trip: %.1f us\n", (pq - pd) * 1000 / pp
+    printf "ping-pong, %d round trips, per message send to reply (ms):\n", pp
+    printf "  direct   p50 %.3f  mean %.3f\n", d50, dm
+    printf "  proxied  p50 %.3f  mean %.3f\n", p50, pm
+    printf "  added latency per message: p50 %.0f us, mean %.0f us\n", (p50 - d50) * 1000, (pm - dm) * 1000
 }'

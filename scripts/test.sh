@@ -56,9 +56,10 @@ export PATH="$PWD/target/venv/bin:$PATH"
 step "actionlint for tests/packaging.rs (Go module proxy, into target/tools)"
 GOBIN="$PWD/target/tools" go install github.com/rhysd/actionlint/cmd/actionlint@latest
 
-step "Python tools for tests/descriptors.rs and tests/schema.rs (target/venv, pip)"
+step "Python tools for tests/descriptors.rs, tests/schema.rs and tests/bench_k8s.rs (target/venv, pip)"
 python3 -m venv target/venv
-target/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools check-jsonschema
+target/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools check-jsonschema \
+    kubernetes-validate==1.37.0
 
 step "tests (cargo test)"
 mkdir -p target

@@ -26,9 +26,9 @@ const MANIFESTS: [&str; 5] = [
     "bench-job.yaml",
     "merge-job.yaml",
 ];
-/// The validator, and how to get it.
-const VALIDATOR: &str = "kubernetes-validate";
-const INSTALL: &str = "python3 -m pip install kubernetes-validate==1.37.0";
+/// How to get the validator (scripts/test.sh does).
+const INSTALL: &str =
+    "python3 -m venv target/venv && target/venv/bin/pip install kubernetes-validate==1.37.0";
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -38,20 +38,41 @@ fn manifest(name: &str) -> PathBuf {
     root().join(K8S).join(name)
 }
 
-/// `kubernetes-validate --strict` on `files`, to its end.
-fn validate(files: &[PathBuf]) -> Finished {
-    let mut command = Command::new(VALIDATOR);
-    command.args(["--strict", "--no-warn"]).args(files);
-    if let Err(e) = Command::new(VALIDATOR).arg("--version").output() {
-        panic!("{VALIDATOR} cannot run ({e}); install it with `{INSTALL}`");
+/// `kubernetes-validate` from target/venv, else from PATH; `None` (said on stderr) when
+/// neither runs and GRPC_REPLAY_REQUIRE_PY is unset.
+fn validator() -> Option<PathBuf> {
+    let venv = root().join("target/venv/bin/kubernetes-validate");
+    for candidate in [venv, PathBuf::from("kubernetes-validate")] {
+        let runs = Command::new(&candidate).arg("--version").output();
+        if runs.is_ok_and(|output| output.status.success()) {
+            return Some(candidate);
+        }
     }
-    Process::run(VALIDATOR, command, Duration::from_secs(120))
+    assert!(
+        std::env::var_os("GRPC_REPLAY_REQUIRE_PY").is_none(),
+        "GRPC_REPLAY_REQUIRE_PY is set but kubernetes-validate does not run: {INSTALL}"
+    );
+    eprintln!("skipped: no kubernetes-validate in target/venv or on PATH ({INSTALL})");
+    None
+}
+
+/// `kubernetes-validate --strict` on `files`, to its end; `None` without the validator.
+fn validate(files: &[PathBuf]) -> Option<Finished> {
+    let mut command = Command::new(validator()?);
+    command.args(["--strict", "--no-warn"]).args(files);
+    Some(Process::run(
+        "kubernetes-validate",
+        command,
+        Duration::from_secs(120),
+    ))
 }
 
 #[test]
 fn the_manifests_validate_against_the_kubernetes_schemas() {
     let files: Vec<PathBuf> = MANIFESTS.iter().map(|name| manifest(name)).collect();
-    let validated = validate(&files);
+    let Some(validated) = validate(&files) else {
+        return;
+    };
     assert_eq!(validated.code, Some(0), "{}", validated.describe());
     for name in MANIFESTS {
         assert!(validated.stdout.contains(name), "{}", validated.describe());
@@ -65,7 +86,9 @@ fn wrong_twin_a_misspelt_field_fails_validation() {
     assert!(text.contains("completionMode: Indexed"));
     let broken = dir.path().join("bench-job.yaml");
     std::fs::write(&broken, text.replace("completionMode:", "completionsMode:")).unwrap();
-    let validated = validate(&[broken]);
+    let Some(validated) = validate(&[broken]) else {
+        return;
+    };
     let output = format!("{}{}", validated.stdout, validated.stderr);
     assert!(
         validated.code != Some(0) && output.contains("completionsMode"),

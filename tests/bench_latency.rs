@@ -7,12 +7,12 @@ mod process;
 
 use bench_support::{bench, number, serve};
 
-/// The server's script: three replies to "Bob", the first after a 400ms pause.
+/// The server's script: three replies to "Bob", the first after a 1s pause.
 const PAUSED: &str = "tests/fixtures/bench/paused_replies.yaml";
 /// The same conversation, but the client's script does not know about the pause.
 const UNSCRIPTED: &str = "tests/fixtures/bench/paused_replies_unscripted.yaml";
 /// The scripted pause.
-const PAUSE_MS: f64 = 400.0;
+const PAUSE_MS: f64 = 1000.0;
 /// Calls played per bench run.
 const CALLS: u64 = 6;
 
@@ -42,10 +42,11 @@ fn each_reply_pairs_with_the_latest_send_and_the_scripted_pause_is_left_out() {
         (3 * CALLS) as f64,
         "{latency:#}"
     );
-    // Loopback replies take a few milliseconds; half the pause is a generous bound.
+    // Loopback replies take a few milliseconds; half the pause is a generous bound, even
+    // on a busy machine.
     assert!(
         number(&latency, "/max") < PAUSE_MS / 2.0,
-        "the 400ms scripted pause was counted as latency: {latency:#}"
+        "the 1s scripted pause was counted as latency: {latency:#}"
     );
 }
 
@@ -61,6 +62,6 @@ fn wrong_twin_a_pause_the_client_script_does_not_know_about_is_latency() {
     // explain it: every pair includes it.
     assert!(
         number(&latency, "/min") >= PAUSE_MS - 1.0,
-        "the server's unscripted 400ms wait is missing from the latency: {latency:#}"
+        "the server's unscripted 1s wait is missing from the latency: {latency:#}"
     );
 }

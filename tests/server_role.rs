@@ -431,6 +431,36 @@ async fn a_reset_passes_for_a_cancel_step() {
     }
 }
 
+/// A client that gives up at its deadline resets the stream then; the server's own timer
+/// for the same deadline must not win the race (10 runs: a repeat for soundness).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_at_the_clients_deadline_is_the_cancel_the_script_expects() {
+    for run in 1..=10 {
+        let served = Served::start(&["deadline/at_deadline.yaml"], &["--once"]);
+        let mut calculator = CalculatorServiceClient::new(served.connect().await);
+        let (sender, requests) = open_stream();
+        send(&sender, MaximumRequest { number: 1 }).await;
+        let mut request = Request::new(requests);
+        request.set_timeout(Duration::from_millis(300));
+        let status = bounded("Maximum", calculator.maximum(request))
+            .await
+            .expect_err("the call ends at its deadline");
+        // tonic reports its own timeout as CANCELLED "Timeout expired".
+        assert!(
+            matches!(status.code(), Code::Cancelled | Code::DeadlineExceeded),
+            "{status:?}"
+        );
+        drop((calculator, sender));
+        let finished = bounded(
+            "serve --once to exit",
+            tokio::task::spawn_blocking(move || served.finish()),
+        )
+        .await
+        .expect("the waiting thread joins");
+        assert_eq!(finished.code, Some(0), "run {run}:\n{}", finished.stdout);
+    }
+}
+
 /// A reset with a code that does not cancel (INTERNAL_ERROR, long before the deadline)
 /// is not a cancel.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -82,12 +82,10 @@ pub fn merge(reports: &[(String, BenchReport)]) -> Result<BenchReport, MergeErro
     let mut merged = Merged {
         counts: Counts::default(),
         latest_start: Duration::ZERO,
+        transport_failures: 0,
         call_latency: histogram(),
         message_latency: histogram(),
         failures: BTreeMap::new(),
-        // Shard reports count failures by kind; which were the transport's only decides a
-        // live run's exit code.
-        transport_failures: 0,
         first_failure: None,
     };
     for (name, report) in reports {
@@ -144,6 +142,7 @@ fn add_report(merged: &mut Merged, name: &str, report: &BenchReport) -> Result<(
     let counts = &mut merged.counts;
     counts.calls += report.calls.total;
     counts.failed += report.calls.failed;
+    merged.transport_failures += report.calls.transport_failed;
     counts.sent += report.messages.sent;
     counts.received += report.messages.received;
     if let Some(schedule) = &report.schedule {
@@ -246,10 +245,10 @@ mod tests {
                 late: rate.map_or(0, |_| 1),
             },
             latest_start: Duration::from_millis(3),
+            transport_failures: 0,
             call_latency: calls,
             message_latency: histogram(),
             failures,
-            transport_failures: 0,
             first_failure: (failed > 0).then(|| "the first".to_string()),
         };
         let setup = Setup {

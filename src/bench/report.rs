@@ -94,6 +94,8 @@ pub struct CallFigures {
     pub passed: u64,
     /// Calls that failed.
     pub failed: u64,
+    /// Of those, how many the transport failed (connection refused or reset, TLS).
+    pub transport_failed: u64,
     /// Calls ended per second.
     pub per_second: f64,
 }
@@ -231,6 +233,7 @@ impl BenchReport {
                 total: counts.calls,
                 passed: counts.calls - counts.failed,
                 failed: counts.failed,
+                transport_failed: client.transport_failures,
                 per_second: per_second(counts.calls),
             },
             messages: MessageFigures {

@@ -38,13 +38,6 @@ pub async fn bench(args: BenchArgs) -> Exit {
     } else {
         &[Role::Client]
     };
-    let reflector = (!args.loopback)
-        .then(|| super::reflect::reflector(args.target.clone(), ConnectOptions::default()));
-    let loaded = load_scenarios_reflecting(&args.load, roles, reflector);
-    if !loaded.errors.is_empty() {
-        return Exit::Invalid;
-    }
-    let scenarios = loaded.scenarios;
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
@@ -57,6 +50,13 @@ pub async fn bench(args: BenchArgs) -> Exit {
         wait_for_target: args.wait_for_target.unwrap_or_default(),
         ..args.client_tls.connect_options(http2)
     };
+    let reflector =
+        (!args.loopback).then(|| super::reflect::reflector(args.target.clone(), connect.clone()));
+    let loaded = load_scenarios_reflecting(&args.load, roles, reflector);
+    if !loaded.errors.is_empty() {
+        return Exit::Invalid;
+    }
+    let scenarios = loaded.scenarios;
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
         latencies: true,
@@ -180,6 +180,8 @@ fn merge_reports(args: &MergeArgs) -> Exit {
     };
     let exit = if merged.passed() {
         Exit::Passed
+    } else if merged.calls.transport_failed > 0 {
+        Exit::Transport
     } else {
         Exit::Failed
     };

@@ -30,18 +30,15 @@ pub type ResponseItems = mpsc::Receiver<(Result<Bytes, Status>, u64)>;
 /// One incoming call, as the engine sees it.
 pub struct ServerCall {
     metadata: ReceivedMetadata,
-    pending: VecDeque<PeerEvent>,
     events: EventReceiver,
     outgoing: Option<mpsc::Sender<(Result<Bytes, Status>, u64)>>,
     start: Option<oneshot::Sender<ResponseStart>>,
 }
 
 impl ServerCall {
-    /// Wraps an incoming call: `pending` holds events already read (the first message,
-    /// read to choose the script).
+    /// Wraps an incoming call.
     pub fn new(
         metadata: ReceivedMetadata,
-        pending: VecDeque<PeerEvent>,
         events: EventReceiver,
     ) -> (ServerCall, oneshot::Receiver<ResponseStart>, ResponseItems) {
         let (start_tx, start_rx) = oneshot::channel();
@@ -49,7 +46,6 @@ impl ServerCall {
         (
             ServerCall {
                 metadata,
-                pending,
                 events,
                 outgoing: Some(outgoing),
                 start: Some(start_tx),
@@ -119,7 +115,6 @@ impl CallIo for ServerCall {
     ) {
         self.begin(MetadataMap::new());
         if let Some(outgoing) = &self.outgoing {
-            parked.extend(self.pending.drain(..));
             let room = outgoing.reserve();
             tokio::pin!(room);
             loop {
@@ -167,9 +162,6 @@ impl CallIo for ServerCall {
     /// After the client half-closes, a reset no longer reaches the request stream; it shows
     /// as the response stream being dropped, which is read as a cancel.
     async fn next_event(&mut self) -> Option<PeerEvent> {
-        if let Some(event) = self.pending.pop_front() {
-            return Some(event);
-        }
         let outgoing = self.outgoing.clone();
         let reset = async move {
             match outgoing {

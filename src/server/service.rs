@@ -1,7 +1,6 @@
 //! The HTTP/2 service that answers every method path: each incoming call gets a script,
 //! chosen by method, metadata and first message, and played by the engine.
 
-use std::collections::VecDeque;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -151,7 +150,7 @@ async fn play_incoming(
         &state.play,
         peer_deadline,
     );
-    let (mut io, start, items) = ServerCall::new(metadata, VecDeque::new(), events);
+    let (mut io, start, items) = ServerCall::new(metadata, events);
     let play = async {
         let (id, result) = conversation.run(&mut io, first).await;
         drop(io);
