@@ -268,12 +268,15 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
-    /// Waits `duration`, or until the call's deadline if that comes first: nothing the
-    /// script says outlives the call.
+    /// Waits `duration`; a client stops waiting at the call's deadline (a server's whole
+    /// script is already bounded by it, in `play_within_deadline`).
     async fn pause(&self, duration: Duration) {
-        let end = Instant::now()
-            .checked_add(duration)
-            .map_or(self.deadline, |end| end.min(self.deadline));
+        let end = Instant::now().checked_add(duration);
+        let end = match (self.role, end) {
+            (Role::Client, Some(end)) => end.min(self.deadline),
+            (Role::Client, None) => self.deadline,
+            (Role::Server, end) => end.unwrap_or(self.deadline),
+        };
         sleep_until(end).await;
     }
 
