@@ -21,6 +21,13 @@ stream lengths. Load: wall time of `grpc-replay check` on a generated scenario. 
 byte: examples/bench_baseline.rs `first-byte` spawns `grpc-replay run` against a local
 listener and times spawn to first byte received.
 
+Load mode against ghz (bench/.bin/ghz, from the Go module proxy): the same unary call
+(bench/scenarios/ghz_unary.yaml) and the same 10-message bidi stream (ghz_stream.yaml)
+against grpc-go's seed-server (on CPU 0; the clients on CPU 1), the same number of calls
+at the same concurrency over one connection; calls/s and p50/p99 per call as each tool
+reports them, client CPU (user + system, GNU time). The figure is grpc-replay's calls per
+client CPU-second over ghz's; grpc-replay checks every reply, ghz only the status.
+
 Size: env BENCH_SIZE=smoke (seconds; checks that everything runs, not the figures) or
 full (the default: the sizes of the issue).
 Exit code 0 when every measurement ran (goals met or not), 1 when one could not be made.
@@ -45,10 +52,29 @@ ROOT = Path(__file__).resolve().parent.parent
 REPLAY = ROOT / "target" / "release" / "grpc-replay"
 BASELINE = ROOT / "target" / "release" / "examples" / "bench_baseline"
 GO_CLIENT = ROOT / "interop" / "go" / "bin" / "seed-client"
+GO_SERVER = ROOT / "interop" / "go" / "bin" / "seed-server"
+GHZ = ROOT / "bench" / ".bin" / "ghz"
 GRPCIO_CLIENT = ROOT / "bench" / "grpcio_client.py"
 PIPELINED = ROOT / "bench" / "scenarios" / "greet_pipelined.yaml"
 SERVER_STREAM = ROOT / "bench" / "scenarios" / "list_features_stream.yaml"
 SMALL_SCENARIO = ROOT / "scenarios" / "greet" / "greet_everyone.yaml"
+# The load-mode comparison with ghz: each shape's grpc-replay scenario and ghz's call.
+GHZ_SHAPES = {
+    "unary": {
+        "scenario": ROOT / "bench" / "scenarios" / "ghz_unary.yaml",
+        "proto": ROOT / "proto" / "route_guide.proto",
+        "call": "routeguide.RouteGuide/GetFeature",
+        "data": {"latitude": 408122808, "longitude": -743999179},
+    },
+    "bidi stream of 10": {
+        "scenario": ROOT / "bench" / "scenarios" / "ghz_stream.yaml",
+        "proto": ROOT / "proto" / "greet.proto",
+        "call": "greet.GreetService/GreetEveryone",
+        "data": [{"greeting": {"first_name": "Flo"}}] * 10,
+    },
+}
+# Calls in flight in the ghz comparison, both tools.
+GHZ_CONCURRENCY = 50
 
 SIZES = {
     "full": {
@@ -62,6 +88,7 @@ SIZES = {
         "slow_runs": 3,
         "first_byte_runs": 21,
         "bench_iterations": 20_000,
+        "ghz_calls": {"unary": 200_000, "bidi stream of 10": 40_000},
         "time_limit": 600,
     },
     "smoke": {
@@ -75,6 +102,7 @@ SIZES = {
         "slow_runs": 1,
         "first_byte_runs": 3,
         "bench_iterations": 200,
+        "ghz_calls": {"unary": 2_000, "bidi stream of 10": 400},
         "time_limit": 60,
     },
 }
@@ -222,6 +250,63 @@ def peak_rss_kib(command, what, scratch):
     return int(measured.read_text().split()[-1])
 
 
+def client_cpu_seconds(command, what, scratch):
+    """Runs a program to its end under /usr/bin/time; returns its output and the CPU
+    seconds (user + system) it used."""
+    measured = Path(scratch) / "cpu.txt"
+    output = run(["/usr/bin/time", "-f", "%U %S", "-o", measured, *command], what)
+    user, system = measured.read_text().split()[-2:]
+    return output, float(user) + float(system)
+
+
+@dataclass
+class Load:
+    """What one load run measured."""
+
+    calls: int
+    per_second: float
+    p50_ms: float
+    p99_ms: float
+    cpu_seconds: float
+
+    def per_cpu_second(self):
+        return self.calls / self.cpu_seconds if self.cpu_seconds else float("inf")
+
+    def text(self):
+        return (
+            f"{self.per_second:,.0f}/s p50 {self.p50_ms:.2f} p99 {self.p99_ms:.2f} ms "
+            f"cpu {self.cpu_seconds:.2f}s"
+        )
+
+
+def replay_load(addr, shape, calls, scratch):
+    """`grpc-replay bench` of the shape's scenario: every call must pass."""
+    report = Path(scratch) / "bench.json"
+    command = [REPLAY, "bench", GHZ_SHAPES[shape]["scenario"], "--target", addr]
+    command += ["-n", calls, "-c", GHZ_CONCURRENCY, "--connections", 1, "--report", f"json={report}"]
+    _, cpu = client_cpu_seconds(pinned(CLIENT_CPU, command), f"grpc-replay bench ({shape})", scratch)
+    figures = json.loads(report.read_text())
+    if figures["calls"]["passed"] != calls:
+        raise MeasurementFailed(f"grpc-replay bench ({shape}): {figures['calls']}")
+    latency = figures["call_latency_ms"]
+    return Load(calls, figures["calls"]["per_second"], latency["p50"], latency["p99"], cpu)
+
+
+def ghz_load(addr, shape, calls, scratch):
+    """ghz on the shape's call: every call must end OK."""
+    spec = GHZ_SHAPES[shape]
+    command = [GHZ, "--insecure", "--proto", spec["proto"], "--call", spec["call"]]
+    command += ["-d", json.dumps(spec["data"]), "-n", calls, "-c", GHZ_CONCURRENCY]
+    command += ["--connections", 1, "-O", "json", addr]
+    output, cpu = client_cpu_seconds(pinned(CLIENT_CPU, command), f"ghz ({shape})", scratch)
+    figures = json.loads(output)
+    ok = figures.get("statusCodeDistribution", {}).get("OK", 0)
+    if ok != calls:
+        raise MeasurementFailed(f"ghz ({shape}): {ok} of {calls} calls OK: {output[-300:]}")
+    percentiles = {d["percentage"]: d["latency"] / 1e6 for d in figures["latencyDistribution"]}
+    return Load(calls, figures["rps"], percentiles[50], percentiles[99], cpu)
+
+
 def wall_seconds(command, what):
     """Runs a program to its end; returns how long it took."""
     started = time.perf_counter()
@@ -243,13 +328,16 @@ def median_of(runs, measure):
     return statistics.median(measure() for _ in range(runs))
 
 
-def alternating(runs, first, second):
-    """Medians of two measurements taken in turn, so that drift hits both alike."""
+def alternating(runs, first, second, key=None):
+    """Medians of two measurements taken in turn, so that drift hits both alike; with
+    `key`, the measurements are records and the median is the one of median key."""
     firsts, seconds = [], []
     for _ in range(runs):
         firsts.append(first())
         seconds.append(second())
-    return statistics.median(firsts), statistics.median(seconds)
+    if key is None:
+        return statistics.median(firsts), statistics.median(seconds)
+    return tuple(sorted(runs, key=key)[len(runs) // 2] for runs in (firsts, seconds))
 
 
 def write_ping_pong(path, round_trips):
@@ -465,6 +553,26 @@ class Benchmark:
                     (SERVER_CPU, CLIENT_CPU),
                 ),
             )
+
+        with server(pinned(SERVER_CPU, [GO_SERVER, "--addr", "127.0.0.1:0"]), "Go seed-server") as go:
+            for shape, calls in size["ghz_calls"].items():
+
+                def against_ghz(shape=shape, calls=calls):
+                    replay, ghz = alternating(
+                        size["slow_runs"],
+                        lambda: replay_load(go, shape, calls, scratch),
+                        lambda: ghz_load(go, shape, calls, scratch),
+                        key=lambda load: load.per_cpu_second(),
+                    )
+                    ratio = replay.per_cpu_second() / ghz.per_cpu_second()
+                    return Row("", replay.text(), f"ghz {ghz.text()}", figure=ratio, met=ratio >= 1.5)
+
+                self.measure(
+                    f"load mode vs ghz, {shape}, {calls:,} calls -c {GHZ_CONCURRENCY}, "
+                    "calls per client CPU-second",
+                    ">= 1.5",
+                    against_ghz,
+                )
 
         small, large = size["memory_small"], size["memory_large"]
         for shape, scenario in [("pipelined bidi", PIPELINED), ("server streaming", SERVER_STREAM)]:

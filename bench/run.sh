@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The benchmark of issue 7, side by side in one run on this machine: grpc-replay against a
 # typed tonic client and server (examples/bench_baseline.rs), grpc-go's seed-client
-# (interop/go) and a grpcio (PyPI) client, plus memory, load time and time to first byte.
+# (interop/go) and a grpcio (PyPI) client, the load mode against ghz (Go module proxy), plus
+# memory, load time and time to first byte.
 # Prints a table of figures and ratios, then one line per target:
 # `<target>: <figure> (goal <goal>) met|NOT met`.
 #
@@ -9,7 +10,8 @@
 #   BENCH_SIZE=smoke bash bench/run.sh   # small sizes, seconds: checks that it all runs
 #
 # Builds in release mode; builds the Go peers when missing (interop/go/build.sh current),
-# installs GNU time (apt-get) and grpcio + grpcio-tools (pip) when missing. The measuring is done by
+# installs ghz into bench/.bin (go install), GNU time (apt-get) and grpcio + grpcio-tools
+# (pip) when missing. The measuring is done by
 # bench/harness.py (see its docstring for what each figure is).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,6 +24,11 @@ cargo build --release --locked --bin grpc-replay --example bench_baseline
 if [ ! -x interop/go/bin/seed-client ]; then
     step "Go peers (interop/go/build.sh current)"
     bash interop/go/build.sh current
+fi
+
+if [ ! -x bench/.bin/ghz ]; then
+    step "ghz (Go module proxy), for the load-mode comparison"
+    GOBIN="$PWD/bench/.bin" go install github.com/bojand/ghz/cmd/ghz@v0.93.0
 fi
 
 if [ ! -x /usr/bin/time ]; then

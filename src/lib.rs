@@ -11,5 +11,7 @@ pub mod record;
 pub mod report;
 pub mod runner;
 pub mod scenario;
+pub mod schema;
 pub mod server;
+pub mod skeleton;
 pub mod transport;

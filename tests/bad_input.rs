@@ -263,8 +263,8 @@ fn script_that_is_not_a_list() {
     )
     .expect("write the scenario");
     let path = path.to_string_lossy();
-    assert_rejected(Command::Check, &path, "3:3", &["expected sequence"]);
-    assert_rejected(Command::Run, &path, "3:3", &["expected sequence"]);
+    assert_rejected(Command::Check, &path, "3:3", &["expected a list here"]);
+    assert_rejected(Command::Run, &path, "3:3", &["expected a list here"]);
 }
 
 #[test]

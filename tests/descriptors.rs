@@ -166,6 +166,15 @@ fn editions_proto_text_compiles_through_protoc_and_plays() {
         "{}",
         done.describe()
     );
+    // A proto3 file whose import is an Editions file.
+    let importer = format!("{EDITIONS_DIR}/uses_levels.proto");
+    let done = grpc_replay(&["describe", "uses.U", "--proto", &importer], &env);
+    assert_exit(&done, 0);
+    assert!(
+        done.stdout.contains(".editions.levels.Level l = 1;"),
+        "{}",
+        done.describe()
+    );
 }
 
 /// Without a protoc that reads Editions, the error names the file and the line of its
@@ -352,4 +361,62 @@ fn reflection_from_go_seed_servers_v1_and_v1alpha() {
         let done = grpc_replay(&["run", "--reflect", "-t", &address, wrong], &[]);
         assert_exit(&done, 1);
     }
+}
+
+/// A self-signed certificate for localhost and 127.0.0.1 made by `openssl` in `dir`
+/// (`cert.pem`, `key.pem`), or `None` (said on stderr) without openssl.
+fn self_signed_certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+        ])
+        .args(["-nodes", "-days", "2", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !made {
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: openssl cannot make a certificate"
+        );
+        return None;
+    }
+    Some((cert, key))
+}
+
+/// Reflection over TLS uses the TLS flags: `list` and `run` with --cacert read a TLS
+/// server's reflection; without TLS the same server cannot be asked.
+#[test]
+fn reflection_over_tls_uses_the_tls_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some((cert, key)) = self_signed_certificate(dir.path()) else {
+        return;
+    };
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let (_server, address) = serve_vault(&["--tls-cert", cert, "--tls-key", key]);
+    let port = address.rsplit_once(':').unwrap().1;
+    let target = format!("localhost:{port}");
+    let done = grpc_replay(&["list", "--reflect", "-t", &target, "--cacert", cert], &[]);
+    assert_exit(&done, 0);
+    assert!(
+        done.stdout.contains("vault.v1.Vault/Open"),
+        "{}",
+        done.describe()
+    );
+    let client = format!("{REFLECT_DIR}/vault_client.yaml");
+    let run = ["run", "--reflect", "-t", &target, "--cacert", cert, &client];
+    assert_exit(&grpc_replay(&run, &[]), 0);
+    let done = grpc_replay(&["list", "--reflect", "-t", &target], &[]);
+    assert_exit(&done, 3);
 }

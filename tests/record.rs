@@ -480,3 +480,154 @@ mod interop {
         );
     }
 }
+
+/// The self-signed certificate (localhost, 127.0.0.1) of the TLS tests, and its key.
+const TLS_CERT: &str = "tests/fixtures/record/tls/cert.pem";
+const TLS_KEY: &str = "tests/fixtures/record/tls/key.pem";
+
+/// TLS client → TLS recorder → TLS `serve` of the Maximum scenario; `upstream_flags`
+/// say how the recorder trusts the upstream. Returns the client's run, the recorder and
+/// the server.
+fn record_over_tls(upstream_flags: &[&str]) -> (Finished, Process, Process) {
+    let scenario = "scenarios/calculator/maximum.yaml";
+    let serve_args = [
+        "serve",
+        scenario,
+        "--listen",
+        "127.0.0.1:0",
+        "--tls-cert",
+        TLS_CERT,
+        "--tls-key",
+        TLS_KEY,
+    ];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let flags = [
+        &[
+            "--once",
+            "1",
+            "--tls-cert",
+            TLS_CERT,
+            "--tls-key",
+            TLS_KEY,
+            "--upstream-tls",
+        ],
+        upstream_flags,
+    ]
+    .concat();
+    let (recorder, address) = start_recorder(&upstream, out.path(), &flags);
+    let run = run_grpc_replay(&[
+        "run", scenario, "--tls", "--cacert", TLS_CERT, "-t", &address,
+    ]);
+    (run, recorder, serve)
+}
+
+#[test]
+fn tls_on_both_sides_is_proxied_and_recorded() {
+    let (run, mut recorder, _serve) =
+        record_over_tls(&["--cacert", TLS_CERT, "--authority", "localhost"]);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n{}",
+        run.describe(),
+        recorder.output_so_far()
+    );
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert!(
+        recorded.stdout.contains("1 call recorded: 1 file written"),
+        "{}",
+        recorded.describe()
+    );
+}
+
+#[test]
+fn an_upstream_certificate_the_recorder_does_not_trust_is_refused() {
+    // The Web PKI roots do not hold the self-signed certificate.
+    let (run, mut recorder, _serve) = record_over_tls(&["--authority", "localhost"]);
+    assert_eq!(run.code, Some(3), "{}", run.describe());
+    // The recorder names the failed handshake (it saw no call: killed when dropped).
+    recorder.terminate();
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert!(
+        recorded.stderr.contains("TLS handshake with upstream")
+            && recorded.stdout.contains("0 calls recorded"),
+        "{}",
+        recorded.describe()
+    );
+}
+
+#[test]
+fn compressed_messages_are_forwarded_and_recorded_decoded() {
+    let fixture = "tests/fixtures/record/greet_gzip.yaml";
+    let serve_args = ["serve", fixture, "--listen", "127.0.0.1:0", "--once"];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "1"]);
+    let run = run_grpc_replay(&["run", fixture, "--target", &address]);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "{}\n{}",
+        run.describe(),
+        serve.output_so_far()
+    );
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.describe());
+    let (_, text) = only_file(out.path());
+    assert!(
+        text.contains("compression: gzip\n")
+            && text.contains("  - client: {greeting: {first_name: Bob}}\n")
+            && text.contains("  - server: {result: \"Hello Bob!\"}\n"),
+        "{text}"
+    );
+    let dir = out.path().to_str().expect("a UTF-8 temporary path");
+    let loopback = run_grpc_replay(&["run", "--loopback", dir]);
+    assert_eq!(loopback.code, Some(0), "{}", loopback.describe());
+}
+
+#[test]
+fn concurrent_pipelined_streams_are_each_recorded_and_replay() {
+    let version = GoVersion::Current;
+    let Some(client) = version.peer("seed-client") else {
+        return;
+    };
+    let Some((_server, upstream)) = start_go_server(version) else {
+        return;
+    };
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "8"]);
+    let mut command = Command::new(client);
+    command.args([
+        "--addr",
+        &address,
+        "--service",
+        "accumulate",
+        "--flood",
+        "1000",
+    ]);
+    command.args(["--streams", "8"]);
+    let flood = Process::run("Go seed-client flood", command, CLIENT_LIMIT);
+    assert!(
+        flood.code == Some(0) && flood.stdout.contains("flood: 8 streams x 1000 messages ok"),
+        "{}",
+        flood.describe()
+    );
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert!(
+        recorded
+            .stdout
+            .contains("8 calls recorded: 8 files written"),
+        "{}",
+        recorded.describe()
+    );
+    let dir = out.path().to_str().expect("a UTF-8 temporary path");
+    let run = run_grpc_replay(&["run", dir, "--target", &upstream, "--jobs", "8"]);
+    assert!(
+        run.code == Some(0) && run.stdout.contains(&all_passed(8)),
+        "{}",
+        run.describe()
+    );
+}

@@ -16,6 +16,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod parsers;
+mod process;
+
+use parsers::{junitparser, schema_errors, tap_parser, validate_junit_xsd};
+
 /// The fixtures, relative to the package root (the binary runs there, so that reports name
 /// files the same way on every machine).
 const FIXTURES: &str = "tests/fixtures/reports";
@@ -141,112 +146,6 @@ fn assert_valid(schema: &Value, instance: &Value) {
         "{instance}\nbreaks the schema:\n{}",
         errors.join("\n")
     );
-}
-
-fn schema_errors(schema: &Value, instance: &Value) -> Vec<String> {
-    let validator = jsonschema::options()
-        .should_validate_formats(true)
-        .build(schema)
-        .expect("the schema is a valid JSON Schema");
-    validator
-        .iter_errors(instance)
-        .map(|e| format!("{} at {}", e, e.instance_path()))
-        .collect()
-}
-
-/// Runs a Python script with `args`; `None` (the check skipped, said on stderr) when the
-/// `modules` are missing and GRPC_REPLAY_REQUIRE_PY is unset.
-fn python(modules: &str, script: &str, args: &[&Path]) -> Option<String> {
-    let probe = Command::new("python3")
-        .args(["-c", &format!("import {modules}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        let install = "python3 -m pip install junitparser xmlschema 'tap.py[yaml]'";
-        assert!(
-            std::env::var_os("GRPC_REPLAY_REQUIRE_PY").is_none(),
-            "GRPC_REPLAY_REQUIRE_PY is set but python3 cannot import {modules}: {install}"
-        );
-        eprintln!("SKIPPED: the check with python3 `{modules}` (not installed; {install})");
-        return None;
-    }
-    let mut command = Command::new("python3");
-    command
-        .arg("-c")
-        .arg(script)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = Guard(command.spawn().expect("python3 starts"));
-    let stdout = drain(child.0.stdout.take().expect("piped stdout"));
-    let done = finish(child, stdout);
-    assert_eq!(
-        done.code, 0,
-        "python3 {modules} check failed:\n{}",
-        done.stderr
-    );
-    Some(done.stdout)
-}
-
-/// The JUnit report as PyPI's junitparser reads it: totals, then every suite and case.
-fn junitparser(path: &Path) -> Option<Value> {
-    const SCRIPT: &str = r#"
-import json, sys
-from junitparser import JUnitXml
-xml = JUnitXml.fromfile(sys.argv[1])
-suites = []
-for suite in xml:
-    cases = []
-    for case in suite:
-        results = [{"kind": type(r).__name__, "type": r.type, "message": r.message,
-                    "text": r.text} for r in case.result]
-        cases.append({"name": case.name, "classname": case.classname, "time": case.time,
-                      "results": results})
-    suites.append({"name": suite.name, "tests": suite.tests, "failures": suite.failures,
-                   "errors": suite.errors, "skipped": suite.skipped, "time": suite.time,
-                   "cases": cases})
-print(json.dumps({"tests": xml.tests, "failures": xml.failures, "errors": xml.errors,
-                  "suites": suites}))
-"#;
-    let out = python("junitparser", SCRIPT, &[path])?;
-    Some(serde_json::from_str(&out).expect("junitparser's account is JSON"))
-}
-
-/// Validates a JUnit report against the Jenkins xUnit plugin's junit-10.xsd (PyPI's
-/// xmlschema); `false` when the check was skipped.
-fn validate_junit_xsd(path: &Path) -> bool {
-    const SCRIPT: &str = r#"
-import sys, xmlschema
-xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])
-print("valid")
-"#;
-    let xsd = root().join(FIXTURES).join("junit-10.xsd");
-    python("xmlschema", SCRIPT, &[&xsd, path]).is_some()
-}
-
-/// The TAP report as PyPI's tap.py reads it: the plan, every test point with its YAML
-/// block, and any line it did not understand.
-fn tap_parser(path: &Path) -> Option<Value> {
-    const SCRIPT: &str = r#"
-import json, sys
-from tap.parser import Parser
-plan, version, tests, unknown = None, None, [], []
-for line in Parser().parse_file(sys.argv[1]):
-    if line.category == "plan":
-        plan = line.expected_tests
-    elif line.category == "version":
-        version = line.version
-    elif line.category == "test":
-        tests.append({"ok": line.ok, "number": line.number, "description": line.description,
-                      "skip": line.skip, "yaml": line.yaml_block})
-    elif line.category == "unknown":
-        unknown.append(str(line))
-print(json.dumps({"plan": plan, "version": version, "tests": tests, "unknown": unknown}))
-"#;
-    let out = python("tap, yaml", SCRIPT, &[path])?;
-    Some(serde_json::from_str(&out).expect("tap.py's account is JSON"))
 }
 
 /// Plays `args` with every report format into `dir`; returns the run and the paths.

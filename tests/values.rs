@@ -563,4 +563,14 @@ fn errors_point_at_the_file_as_written_and_name_the_variable() {
         "columns.yaml:3:24",
         "`${LAT}` is \"north\" (from --var)",
     );
+    std::fs::write(
+        &file,
+        "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: ${LAT}}\n",
+    )
+    .unwrap();
+    assert_load_error(
+        &["check", &path, "--var", "LAT=1"],
+        "columns.yaml:3:25",
+        "a `${NAME}` must be quoted",
+    );
 }

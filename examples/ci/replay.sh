@@ -53,7 +53,8 @@ client_status=0
 
 # 3. The server ends by itself once every script played; past 10 s (a script no call
 #    matched), or at once when the client could not even load the scenarios, SIGTERM
-#    makes it write its report and exit.
+#    makes it write its report and exit: under --once a script not played is a failure
+#    (exit 1, a JUnit <failure type="interrupted">), so a client that skips a call fails.
 if [ "$client_status" -ne 2 ]; then
     for _ in $(seq 1 100); do
         kill -0 "$server_pid" 2>/dev/null || break

@@ -4,7 +4,7 @@
 //! every sample; the elapsed time is the longest, and the rates are recomputed from it.
 
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::Value;
@@ -22,6 +22,35 @@ pub struct MergeError {
     pub file: String,
     /// What is wrong with it.
     pub reason: String,
+}
+
+/// The report files `paths` name: each as given, or, when it does not exist and holds
+/// `*`, `?` or `[`, the files the glob pattern matches in name order (for a container
+/// without a shell: `'/reports/shard-*.json'`).
+pub fn expand_reports(paths: &[PathBuf]) -> Result<Vec<PathBuf>, MergeError> {
+    let mut expanded = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = path.to_string_lossy();
+        if path.exists() || !text.contains(['*', '?', '[']) {
+            expanded.push(path.clone());
+            continue;
+        }
+        let fail = |reason: String| MergeError {
+            file: text.to_string(),
+            reason,
+        };
+        let matches = glob::glob(&text).map_err(|e| fail(format!("not a glob pattern ({e})")))?;
+        let mut files: Vec<PathBuf> = matches
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect();
+        if files.is_empty() {
+            return Err(fail("no report file matches this pattern".into()));
+        }
+        files.sort();
+        expanded.extend(files);
+    }
+    Ok(expanded)
 }
 
 /// Reads the bench report at `path` (written by `bench --report json=PATH`).
@@ -308,6 +337,24 @@ mod tests {
         assert!(error
             .reason
             .starts_with("histograms.message_latency_ns: not base64"));
+    }
+
+    #[test]
+    fn patterns_expand_to_the_matching_files_in_name_order() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["shard-1.json", "shard-0.json", "merged.json"] {
+            std::fs::write(dir.path().join(name), "{}").unwrap();
+        }
+        let pattern = dir.path().join("shard-*.json");
+        let plain = dir.path().join("merged.json");
+        let expanded = expand_reports(&[pattern, plain.clone()]).unwrap();
+        let names: Vec<_> = expanded.iter().map(|p| p.file_name().unwrap()).collect();
+        assert_eq!(names, ["shard-0.json", "shard-1.json", "merged.json"]);
+        let none = dir.path().join("other-*.json");
+        let error = expand_reports(&[none]).unwrap_err();
+        assert!(error
+            .to_string()
+            .ends_with("other-*.json: no report file matches this pattern"));
     }
 
     #[test]

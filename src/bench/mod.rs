@@ -11,7 +11,7 @@ mod schedule;
 mod stats;
 
 pub use live::LiveProgress;
-pub use merge::{merge, read_report, MergeError};
+pub use merge::{expand_reports, merge, read_report, MergeError};
 pub use report::{
     BenchReport, CallFigures, Histograms, LatencySummary, MessageFigures, ScheduleFigures,
     ServerSide, Setup, REPORT_VERSION,

@@ -1,6 +1,5 @@
 //! Command-line flags (clap derive).
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,7 +7,10 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::client::ConnectOptions;
 use crate::report::{ColorChoice, ReportFormat};
-use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
+use crate::scenario::bounds;
+use crate::transport::{
+    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW,
+};
 
 /// Replay YAML gRPC scenarios as the client or as the server, against real peers in any
 /// language built from the same .proto files.
@@ -22,13 +24,19 @@ use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_
         grpc-replay serve scenarios/calculator/maximum.yaml --listen 127.0.0.1:50051 --once\n  \
         grpc-replay check scenarios/                   # validate offline\n  \
         grpc-replay list                               # bundled services and methods\n\n\
-        Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
-        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure."
+        Exit codes: 0 all passed, 1 a scenario failed its expectations or a call was\n\
+        interrupted, 2 invalid input (usage, YAML, proto, scenario, report path),\n\
+        3 transport failure; the worst wins (3, then 2, then 1)."
 )]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
+    /// When to color the output (every command): auto colors on a terminal unless
+    /// NO_COLOR is set.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto,
+          value_name = "WHEN")]
+    pub color: ColorChoice,
 }
 
 /// The subcommands.
@@ -42,9 +50,10 @@ pub enum Command {
         grpc-replay run 'scenarios/**/*.yaml' -t localhost:50051 --jobs 4 --filter calculator\n  \
         grpc-replay run scenarios/ -t localhost:50051 --report junit=reports/junit.xml \\\n      \
         --report json=reports/transcript.json --fail-fast\n\n\
-        Exit codes: 0 all passed, 1 a scenario failed its expectations,\n\
-        2 invalid input (usage, YAML, proto, scenario, report path), 3 transport failure\n\
-        (transport failures win over expectation failures).")]
+        Exit codes: 0 all passed, 1 a scenario failed its expectations or a call was\n\
+        interrupted (Ctrl-C, SIGTERM), 2 invalid input (usage, YAML, proto, scenario,\n\
+        report path; the files that load still play), 3 transport failure. The worst\n\
+        wins: 3, then 2, then 1.")]
     Run(RunArgs),
     /// Play the server role: send the `server:` lines, check the `client:` lines.
     #[command(after_help = "Examples:\n  \
@@ -90,6 +99,31 @@ pub enum Command {
         grpc-replay describe routeguide.Point --proto api/route_guide.proto\n  \
         grpc-replay describe my.pkg.Service --reflect -t localhost:50051")]
     Describe(DescribeArgs),
+    /// Write a scenario skeleton for a method: the steps its kind implies, every field of
+    /// the request and the response with an example value and its type.
+    #[command(after_help = "Examples:\n  \
+        grpc-replay new routeguide.RouteGuide/RouteChat -o route_chat.yaml\n  \
+        grpc-replay new my.pkg.Service/Method --proto api.proto -o method.yaml\n  \
+        grpc-replay new my.pkg.Service/Method --reflect -t localhost:50051\n\n\
+        The file passes `check` and `run --loopback` as written; edit its values.")]
+    New(NewArgs),
+    /// Print the JSON Schema of the scenario format (for editors and CI; the same as
+    /// docs/scenario-schema.json).
+    Schema,
+}
+
+/// `grpc-replay new`.
+#[derive(Debug, Clone, Args)]
+pub struct NewArgs {
+    /// The method: `package.Service/Method`.
+    #[arg(value_name = "METHOD")]
+    pub method: String,
+    /// Write the scenario to FILE (refused if it exists) instead of standard output.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Where descriptors come from.
+    #[command(flatten)]
+    pub catalog: CatalogArgs,
 }
 
 /// Where `list` and `describe` read descriptors.
@@ -130,7 +164,7 @@ pub struct ProtoArgs {
     #[arg(long = "proto", value_name = "FILE")]
     pub protos: Vec<PathBuf>,
     /// A directory to search for imports (repeatable).
-    #[arg(short = 'I', long = "import-path", value_name = "DIR")]
+    #[arg(short = 'I', long = "import-path", value_name = "DIR", value_parser = parse_dir)]
     pub import_paths: Vec<PathBuf>,
     /// A protoset (a binary FileDescriptorSet from `protoc -o FILE --include_imports` or
     /// `buf build -o FILE`) to load instead of the bundled protos (repeatable).
@@ -189,9 +223,6 @@ pub struct OutputArgs {
     /// Print every step as it happens.
     #[arg(short, long)]
     pub verbose: bool,
-    /// When to color the output.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
-    pub color: ColorChoice,
     /// What standard output carries: lines for people, or JSON events, one object per
     /// line (call_started, step, call_finished, summary; `listening` for serve).
     #[arg(long, value_enum, default_value_t = OutputFormat::Human, value_name = "FORMAT")]
@@ -229,12 +260,16 @@ pub struct WireArgs {
     /// Deadline of a call whose scenario sets no `timeout:` (humantime: 500ms, 10s, 1m).
     #[arg(long, default_value = "10s", value_parser = parse_duration, value_name = "DURATION")]
     pub timeout: Duration,
-    /// HTTP/2 stream flow-control window in bytes: what one stream may hold unread.
-    #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES")]
+    /// HTTP/2 stream flow-control window in bytes: what one stream may hold unread
+    /// (1 to 2147483647).
+    #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES",
+          value_parser = parse_window)]
     pub http2_stream_window: u32,
-    /// HTTP/2 connection flow-control window in bytes (default: the largest allowed, which
-    /// keeps h2's small-frame guard from closing connections that carry many streams).
-    #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES")]
+    /// HTTP/2 connection flow-control window in bytes, 1 to 2147483647 (default: the
+    /// largest allowed, which keeps h2's small-frame guard from closing connections that
+    /// carry many streams).
+    #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES",
+          value_parser = parse_window)]
     pub http2_connection_window: u32,
 }
 
@@ -273,6 +308,7 @@ impl ClientTlsArgs {
             key: self.key.clone(),
             authority: self.authority.clone(),
             http2,
+            wait_for_target: Duration::ZERO,
         }
     }
 }
@@ -298,6 +334,10 @@ pub struct RunArgs {
     /// TLS towards the server.
     #[command(flatten)]
     pub client_tls: ClientTlsArgs,
+    /// Keep trying to connect for up to this long (backing off from 50ms to 1s) when the
+    /// target does not answer yet: for a service that starts in the same CI job.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_for_target: Option<Duration>,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -312,11 +352,13 @@ pub struct RunArgs {
 /// `grpc-replay serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
-    /// Address to listen on; port 0 picks a free port (printed on the readiness line).
-    /// Default: the scenario's `listen:`, else 127.0.0.1:50051.
+    /// Address to listen on (an IP address or a host name such as localhost); port 0
+    /// picks a free port (printed on the readiness line). Default: the scenario's
+    /// `listen:`, else 127.0.0.1:50051.
     #[arg(short, long, value_name = "HOST:PORT")]
-    pub listen: Option<SocketAddr>,
-    /// Exit by itself once every script has been played once (the CI mode).
+    pub listen: Option<String>,
+    /// Exit by itself once every script has been played once (the CI mode); stopped
+    /// before that (Ctrl-C, SIGTERM), the scripts not played are failures (exit 1).
     #[arg(long)]
     pub once: bool,
     /// Stop serving after the first failed call; scripts not played are reported as
@@ -359,6 +401,10 @@ pub struct BenchArgs {
     /// Also play the server role in this process, on a free loopback port.
     #[arg(long)]
     pub loopback: bool,
+    /// Keep trying to connect for up to this long (backing off from 50ms to 1s) when the
+    /// target does not answer yet.
+    #[arg(long, value_parser = parse_duration, value_name = "DURATION")]
+    pub wait_for_target: Option<Duration>,
     /// Iterations in flight at once.
     #[arg(short, long, default_value_t = 10, value_name = "C",
           value_parser = clap::value_parser!(u32).range(1..))]
@@ -368,7 +414,7 @@ pub struct BenchArgs {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub connections: u32,
     /// Stop starting iterations after this long (humantime: 30s, 5m).
-    #[arg(short, long, value_parser = parse_duration, value_name = "DURATION",
+    #[arg(short, long, value_parser = parse_run_length, value_name = "DURATION",
           conflicts_with = "iterations")]
     pub duration: Option<Duration>,
     /// Play this many iterations (default 1000 when --duration is not given).
@@ -409,8 +455,9 @@ pub enum BenchAction {
 /// `grpc-replay bench merge`.
 #[derive(Debug, Clone, Args)]
 pub struct MergeArgs {
-    /// Reports written by `bench --report json=PATH`.
-    #[arg(required = true, value_name = "REPORT")]
+    /// Reports written by `bench --report json=PATH`, or glob patterns such as
+    /// '/reports/shard-*.json' (quoted, so that grpc-replay expands them).
+    #[arg(required = true, value_name = "REPORT|GLOB")]
     pub reports: Vec<PathBuf>,
     /// Write the combined report as JSON (PATH `-`: standard output; the table then goes
     /// to standard error).
@@ -507,4 +554,33 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 fn parse_duration(text: &str) -> Result<Duration, String> {
     humantime::parse_duration(text)
         .map_err(|e| format!("`{text}` is not a duration ({e}); write e.g. 500ms, 10s"))
+        .and_then(|d| bounds::duration(d).map_err(|e| format!("`{text}` {e}")))
+}
+
+/// How long `bench` runs: more than zero (a run of no calls measures nothing).
+fn parse_run_length(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("`{text}`: a run lasts more than 0s")),
+        length => Ok(length),
+    }
+}
+
+/// An HTTP/2 window: 1 to 2³¹ − 1 bytes (0 would stall every call; more is not HTTP/2).
+fn parse_window(text: &str) -> Result<u32, String> {
+    match text.parse::<u64>() {
+        Ok(n) if (1..=u64::from(MAX_WINDOW)).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "`{text}` is not an HTTP/2 window: a number of bytes from 1 to {MAX_WINDOW}"
+        )),
+    }
+}
+
+/// A directory that exists (for `-I`).
+fn parse_dir(text: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(text);
+    if path.is_dir() {
+        Ok(path)
+    } else {
+        Err(format!("`{text}` is not a directory"))
+    }
 }

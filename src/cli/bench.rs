@@ -12,8 +12,8 @@ use super::exit::Exit;
 use super::load::load_scenarios_reflecting;
 use super::{create, write_all};
 use crate::bench::{
-    merge, read_report, Bench, BenchOptions, BenchReport, LiveProgress, MergeError, Merged,
-    Schedule, ServerSide, Setup, Shard, Stop,
+    expand_reports, merge, read_report, Bench, BenchOptions, BenchReport, LiveProgress, MergeError,
+    Merged, Schedule, ServerSide, Setup, Shard, Stop,
 };
 use crate::client::{connect, ConnectError, ConnectOptions};
 use crate::runner::PlayOptions;
@@ -40,9 +40,11 @@ pub async fn bench(args: BenchArgs) -> Exit {
     };
     let reflector = (!args.loopback)
         .then(|| super::reflect::reflector(args.target.clone(), ConnectOptions::default()));
-    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
+    let loaded = load_scenarios_reflecting(&args.load, roles, reflector);
+    if !loaded.errors.is_empty() {
         return Exit::Invalid;
-    };
+    }
+    let scenarios = loaded.scenarios;
     let http2 = Http2Settings {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
@@ -51,7 +53,10 @@ pub async fn bench(args: BenchArgs) -> Exit {
         eprintln!("error: --loopback serves without TLS: drop --tls, --cacert and --cert");
         return Exit::Invalid;
     }
-    let connect = args.client_tls.connect_options(http2);
+    let connect = ConnectOptions {
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
+        ..args.client_tls.connect_options(http2)
+    };
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
         latencies: true,
@@ -160,11 +165,12 @@ fn merge_reports(args: &MergeArgs) -> Exit {
     let Ok(mut report_file) = open_report(args.report.as_ref()) else {
         return Exit::Invalid;
     };
-    let read: Result<Vec<_>, MergeError> = args
-        .reports
-        .iter()
-        .map(|path| Ok((path.display().to_string(), read_report(path)?)))
-        .collect();
+    let read: Result<Vec<_>, MergeError> = expand_reports(&args.reports).and_then(|paths| {
+        paths
+            .iter()
+            .map(|path| Ok((path.display().to_string(), read_report(path)?)))
+            .collect()
+    });
     let merged = match read.and_then(|reports| merge(&reports)) {
         Ok(merged) => merged,
         Err(error) => {

@@ -15,9 +15,11 @@ pub fn check(args: CheckArgs) -> Exit {
         Some(RoleArg::Server) => vec![Role::Server],
         Some(RoleArg::Both) => vec![Role::Client, Role::Server],
     };
-    let Some(scenarios) = load_scenarios(&args.load, &roles) else {
+    let loaded = load_scenarios(&args.load, &roles);
+    if !loaded.errors.is_empty() {
         return Exit::Invalid;
-    };
+    }
+    let scenarios = loaded.scenarios;
     let mut calls = 0;
     let mut out = String::new();
     for scenario in &scenarios {

@@ -5,13 +5,23 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::args::{check_var_name, LoadArgs};
 use crate::protos::Reflector;
+use crate::report::{ColorChoice, FileError};
 use crate::scenario::{
     collect_files, load_file, LoadError, LoadOptions, PoolCache, Role, Scenario, VarSources,
 };
 
-/// Loads every file for `roles` and keeps the calls `--filter` selects; on any error,
-/// prints them all and returns `None`. No server is asked for reflection.
-pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Option<Vec<Scenario>> {
+/// What loading produced: the scenarios that loaded, and an error for each file (or
+/// input every file needs) that did not, each already printed on standard error.
+pub struct Loaded {
+    /// The scenarios that loaded, with the calls `--filter` keeps.
+    pub scenarios: Vec<Scenario>,
+    /// What did not load.
+    pub errors: Vec<FileError>,
+}
+
+/// Loads every file for `roles` and keeps the calls `--filter` selects; a file that does
+/// not load does not stop the others. No server is asked for reflection.
+pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Loaded {
     load_scenarios_reflecting(args, roles, None)
 }
 
@@ -21,23 +31,21 @@ pub fn load_scenarios_reflecting(
     args: &LoadArgs,
     roles: &[Role],
     reflector: Option<Reflector>,
-) -> Option<Vec<Scenario>> {
+) -> Loaded {
+    let failed = |error: LoadError| Loaded {
+        scenarios: Vec::new(),
+        errors: vec![file_error(&error)],
+    };
     let files =
         match expand_globs(&args.paths).and_then(|paths| collect_files(&paths).map_err(Box::new)) {
             Ok(files) => without_repeats(files),
-            Err(error) => {
-                print_error(*error);
-                return None;
-            }
+            Err(error) => return failed(*error),
         };
     let mut file_vars = HashMap::new();
     for file in &args.vars_files {
         match read_vars_file(file) {
             Ok(vars) => file_vars.extend(vars),
-            Err(error) => {
-                print_error(*error);
-                return None;
-            }
+            Err(error) => return failed(*error),
         }
     }
     let options = LoadOptions {
@@ -52,29 +60,51 @@ pub fn load_scenarios_reflecting(
         roles: roles.to_vec(),
     };
     let mut pools = PoolCache::default();
-    let mut scenarios = Vec::with_capacity(files.len());
-    let mut failed = false;
+    let mut loaded = Loaded {
+        scenarios: Vec::with_capacity(files.len()),
+        errors: Vec::new(),
+    };
     for file in files {
         match load_file(&file, &options, &mut pools) {
-            Ok(scenario) => scenarios.push(scenario),
-            Err(error) => {
-                print_error(error);
-                failed = true;
-            }
+            Ok(scenario) => loaded.scenarios.push(scenario),
+            Err(error) => loaded.errors.push(file_error(&error)),
         }
     }
-    if failed {
-        return None;
-    }
-    let scenarios = keep_filtered(scenarios, &args.filters);
-    if scenarios.is_empty() {
-        eprintln!(
-            "error: no call matches --filter {}",
+    let any_loaded = !loaded.scenarios.is_empty();
+    loaded.scenarios = keep_filtered(loaded.scenarios, &args.filters);
+    if any_loaded && loaded.scenarios.is_empty() {
+        let message = format!(
+            "no call matches --filter {}",
             args.filters.join(", --filter ")
         );
-        return None;
+        loaded
+            .errors
+            .push(file_error(&LoadError::file(Path::new("--filter"), message)));
     }
-    Some(scenarios)
+    loaded
+}
+
+/// Prints `error` on standard error and returns it as a case for the reports.
+fn file_error(error: &LoadError) -> FileError {
+    print_error(error);
+    let mut text = String::new();
+    let plain = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::none())
+        .with_wrap_lines(false);
+    if plain.render_report(&mut text, error).is_err() {
+        text = error.to_string();
+    }
+    let name = error.path().file_stem().map_or_else(
+        || error.path().display().to_string(),
+        |stem| stem.to_string_lossy().into_owned(),
+    );
+    FileError {
+        file: error.path().to_path_buf(),
+        name,
+        line: error.line(),
+        column: error.column(),
+        message: error.message().to_string(),
+        text,
+    }
 }
 
 /// Replaces each path that does not exist and holds `*`, `?` or `[` by the directories and
@@ -160,8 +190,18 @@ fn keep_filtered(scenarios: Vec<Scenario>, filters: &[String]) -> Vec<Scenario> 
 }
 
 /// Prints a diagnostic to standard error with its snippet.
-pub fn print_error(error: impl miette::Diagnostic + Send + Sync + 'static) {
-    eprintln!("{:?}", miette::Report::new(error));
+pub fn print_error(error: &dyn miette::Diagnostic) {
+    let theme = match super::color() {
+        ColorChoice::Auto => miette::GraphicalTheme::default(),
+        ColorChoice::Always => miette::GraphicalTheme::unicode(),
+        ColorChoice::Never => miette::GraphicalTheme::none(),
+    };
+    let mut text = String::new();
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_wrap_lines(false);
+    if handler.render_report(&mut text, error).is_err() {
+        text = error.to_string();
+    }
+    eprintln!("{}", text.trim_end());
 }
 
 #[cfg(test)]

@@ -6,23 +6,24 @@ mod check;
 mod describe;
 mod exit;
 mod load;
+mod new;
 mod record;
 mod reflect;
+mod reporting;
 mod run;
 mod serve;
+mod signals;
 
 pub use args::Cli;
 pub use exit::Exit;
 
-use std::fs::File;
-use std::io::Write;
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use clap::Parser;
 
 use crate::report::{
-    EventStream, Progress, ReportFormat, RunOutcome, Stream, Style, TerminalReporter, Verbosity,
+    ColorChoice, EventStream, Progress, Stream, Style, TerminalReporter, Verbosity,
 };
 use crate::runner::PlayOptions;
 use crate::scenario::Role;
@@ -41,16 +42,30 @@ pub fn main() -> ExitCode {
             };
         }
     };
+    let _ = COLOR.set(cli.color);
     let exit = match cli.command {
         Command::Bench(args) => runtime().block_on(bench::bench(args)),
         Command::Check(args) => check::check(args),
         Command::List(args) => check::list(args),
         Command::Describe(args) => describe::describe(args),
+        Command::New(args) => new::new(args),
+        Command::Schema => {
+            check::emit(&crate::schema::scenario_schema_text());
+            Exit::Passed
+        }
         Command::Record(args) => runtime().block_on(record::record_command(args)),
         Command::Run(args) => runtime().block_on(run::run(args)),
         Command::Serve(args) => runtime().block_on(serve::serve(args)),
     };
     exit.into()
+}
+
+/// `--color`, set once the command line is read.
+static COLOR: OnceLock<ColorChoice> = OnceLock::new();
+
+/// When to color the output (`--color`).
+fn color() -> ColorChoice {
+    COLOR.get().copied().unwrap_or_default()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -74,7 +89,7 @@ fn progress(output: &OutputArgs, role: Role, grouped: bool) -> Arc<dyn Progress>
     } else {
         Verbosity::Normal
     };
-    let mut reporter = TerminalReporter::new(Style::new(output.color), verbosity);
+    let mut reporter = TerminalReporter::new(Style::new(color()), verbosity);
     if output.reports.iter().any(|r| r.path.is_none()) {
         reporter = reporter.to_stream(Stream::Stderr);
     }
@@ -93,89 +108,15 @@ fn play_options(wire: &WireArgs, transcript: bool) -> PlayOptions {
     }
 }
 
-/// The `--report` files, created before anything plays so that a bad path fails at once.
-struct ReportFiles {
-    /// Each report's format and file; `None` for standard output.
-    reports: Vec<(ReportFormat, Option<(std::path::PathBuf, File)>)>,
-    /// Whether the engine must keep a transcript (for the JSON report or events).
-    transcript: bool,
-}
-
-impl ReportFiles {
-    /// Creates the files (and their folders); on a bad path or two users of standard
-    /// output, says so and returns the exit code.
-    fn open(output: &OutputArgs) -> Result<ReportFiles, Exit> {
-        let on_stdout = output.reports.iter().filter(|r| r.path.is_none()).count()
-            + usize::from(output.output == OutputFormat::Json);
-        if on_stdout > 1 {
-            eprintln!(
-                "error: only one of --output json and the --report FORMAT=- options can use standard output"
-            );
-            return Err(Exit::Invalid);
-        }
-        let mut reports = Vec::with_capacity(output.reports.len());
-        for target in &output.reports {
-            let file = match &target.path {
-                None => None,
-                Some(path) => Some((
-                    path.clone(),
-                    create(path).map_err(|e| {
-                        eprintln!("error: cannot write the report {}: {e}", path.display());
-                        Exit::Invalid
-                    })?,
-                )),
-            };
-            reports.push((target.format, file));
-        }
-        let transcript = output.output == OutputFormat::Json
-            || output.reports.iter().any(|r| r.format.needs_transcript());
-        Ok(ReportFiles {
-            reports,
-            transcript,
-        })
-    }
-
-    /// Writes every report; `false` when one could not be written (said on standard error).
-    fn write(self, outcome: &RunOutcome) -> bool {
-        let mut written = true;
-        for (format, file) in self.reports {
-            let text = format.render(outcome);
-            let (name, result) = match file {
-                None => (
-                    "to standard output".to_string(),
-                    write_all(&mut std::io::stdout().lock(), &text),
-                ),
-                Some((path, mut file)) => (path.display().to_string(), write_all(&mut file, &text)),
-            };
-            if let Err(error) = result {
-                eprintln!("error: cannot write the report {name}: {error}");
-                written = false;
-            }
-        }
-        written
-    }
-}
-
-fn write_all(out: &mut impl Write, text: &str) -> std::io::Result<()> {
+fn write_all(out: &mut impl std::io::Write, text: &str) -> std::io::Result<()> {
     out.write_all(text.as_bytes())?;
     out.flush()
 }
 
 /// Creates `path`, and its folder when missing.
-fn create(path: &std::path::Path) -> std::io::Result<File> {
+fn create(path: &std::path::Path) -> std::io::Result<std::fs::File> {
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent)?;
     }
-    File::create(path)
-}
-
-/// Ends a command: the closing summary, then the reports; the exit code of `outcome`, or
-/// [`Exit::Invalid`] when a report could not be written.
-fn finish(progress: &dyn Progress, reports: ReportFiles, outcome: &RunOutcome, exit: Exit) -> Exit {
-    progress.summary(outcome);
-    if reports.write(outcome) {
-        exit
-    } else {
-        exit.max(Exit::Invalid)
-    }
+    std::fs::File::create(path)
 }

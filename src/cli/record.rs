@@ -8,11 +8,11 @@ use clap::Args;
 
 use super::args::ProtoArgs;
 use super::exit::Exit;
-use super::serve::StopSignals;
+use super::signals::StopSignals;
 use crate::protos::load_pool;
 use crate::record::{
-    record, Ending, LoosePaths, NotWritten, RecordObserver, RecordOptions, Recording, Secrets,
-    Side, Timing, Unwritten, WriteOptions,
+    record, Ending, ListenerTls, LoosePaths, NotWritten, RecordError, RecordObserver,
+    RecordOptions, Recording, Secrets, Side, Timing, Unwritten, UpstreamTls, WriteOptions,
 };
 use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
 
@@ -47,6 +47,22 @@ pub struct RecordArgs {
     /// Stop after N calls (for scripts).
     #[arg(long, value_name = "N")]
     pub once: Option<u64>,
+    /// The listener speaks TLS with this certificate chain (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Connect to the upstream over TLS (Web PKI roots, or --cacert).
+    #[arg(long)]
+    pub upstream_tls: bool,
+    /// Trust these roots (PEM) for the upstream instead of the Web PKI roots.
+    #[arg(long, value_name = "FILE", requires = "upstream_tls")]
+    pub cacert: Option<PathBuf>,
+    /// The `:authority` of forwarded calls and the upstream's TLS server name (default:
+    /// what the client sent, and the upstream's host).
+    #[arg(long, value_name = "HOST[:PORT]", value_parser = parse_authority)]
+    pub authority: Option<String>,
     /// HTTP/2 stream flow-control window in bytes, on both sides of the proxy.
     #[arg(long, default_value_t = DEFAULT_STREAM_WINDOW, value_name = "BYTES")]
     pub http2_stream_window: u32,
@@ -57,7 +73,17 @@ pub struct RecordArgs {
 
 /// Runs the proxy until Ctrl-C, SIGTERM or `--once`; prints a line per call and a summary.
 pub async fn record_command(args: RecordArgs) -> Exit {
-    let pool = match load_pool(&args.protos.sources()) {
+    let mut sources = args.protos.sources();
+    if args.protos.reflect {
+        match super::reflect::ask(&args.upstream, &Default::default()) {
+            Ok(reflected) => sources.reflected = Some(reflected),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return Exit::Transport;
+            }
+        }
+    }
+    let pool = match load_pool(&sources) {
         Ok(pool) => pool,
         Err(error) => {
             eprintln!("error: {error}");
@@ -81,6 +107,15 @@ pub async fn record_command(args: RecordArgs) -> Exit {
             stream_window: args.http2_stream_window,
             connection_window: args.http2_connection_window,
         },
+        listener_tls: args
+            .tls_cert
+            .clone()
+            .zip(args.tls_key.clone())
+            .map(|(cert, key)| ListenerTls { cert, key }),
+        upstream_tls: args.upstream_tls.then(|| UpstreamTls {
+            cacert: args.cacert.clone(),
+        }),
+        authority: args.authority.clone(),
     };
     let mut signals = match StopSignals::listen() {
         Ok(signals) => signals,
@@ -89,17 +124,30 @@ pub async fn record_command(args: RecordArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let stop = async move { signals.received().await };
+    let stop = async move {
+        signals.received().await;
+    };
     match record(options, Arc::new(Lines), stop).await {
         Ok(recordings) => {
             println!("{}", summary(&recordings, &args.out));
             Exit::Passed
         }
-        Err(error) => {
+        Err(RecordError::Io(error)) => {
             eprintln!("error: cannot record on {}: {error}", args.listen);
             Exit::Transport
         }
+        Err(error) => {
+            eprintln!("error: {error}");
+            Exit::Invalid
+        }
     }
+}
+
+/// An `:authority`: `HOST` or `HOST:PORT`.
+fn parse_authority(text: &str) -> Result<String, String> {
+    text.parse::<http::uri::Authority>()
+        .map(|_| text.to_string())
+        .map_err(|e| format!("`{text}` is not a valid authority: {e}"))
 }
 
 /// Prints a line per event for people.

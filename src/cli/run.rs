@@ -3,18 +3,20 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::Duration;
 
 use futures::StreamExt;
 use tonic::transport::Channel;
 
 use super::args::RunArgs;
 use super::exit::Exit;
-use super::load::load_scenarios_reflecting;
+use super::load::{load_scenarios_reflecting, Loaded};
 use super::reflect::reflector;
-use super::{finish, play_options, progress, ReportFiles};
-use crate::client::{connect, run_scenario, ConnectError};
-use crate::report::{Collector, Progress, RunOutcome, SkippedCall, Tally};
+use super::reporting::{exit_of, unfinished, Clock, Live, Reports};
+use super::signals::StopSignals;
+use super::{play_options, progress};
+use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
+use crate::report::{Collector, FileError, Progress, RunOutcome, SkippedCall};
 use crate::runner::{CallResult, Failure, FailureReason, Observer, PlayOptions, Silent, StepKind};
 use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions, ServerHandle};
@@ -25,10 +27,11 @@ const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a 
 
 /// Runs the command.
 pub async fn run(args: RunArgs) -> Exit {
-    let reports = match ReportFiles::open(&args.output) {
+    let reports = match Reports::open(&args.output) {
         Ok(reports) => reports,
         Err(exit) => return exit,
     };
+    let clock = Clock::start();
     let roles: &[Role] = if args.loopback {
         &[Role::Client, Role::Server]
     } else {
@@ -38,29 +41,20 @@ pub async fn run(args: RunArgs) -> Exit {
         stream_window: args.wire.http2_stream_window,
         connection_window: args.wire.http2_connection_window,
     };
-    let connect_options = args.client_tls.connect_options(http2);
+    let connect_options = ConnectOptions {
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
+        ..args.client_tls.connect_options(http2)
+    };
     let reflector =
         (!args.loopback).then(|| reflector(args.target.clone(), connect_options.clone()));
-    let Some(scenarios) = load_scenarios_reflecting(&args.load, roles, reflector) else {
-        return Exit::Invalid;
-    };
-    let started_at = SystemTime::now();
-    let started = Instant::now();
+    let Loaded {
+        scenarios,
+        mut errors,
+    } = load_scenarios_reflecting(&args.load, roles, reflector);
     let play = play_options(&args.wire, reports.transcript);
     let progress = progress(&args.output, Role::Client, args.jobs > 1);
-    let collector = Collector::new(progress.clone());
-
-    let server = if args.loopback {
-        let options = ServeOptions {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            http2,
-            reflection: false,
-            tls: None,
-            client_ca: None,
-            play: play.clone(),
-            keep_passed_results: false,
-        };
-        match start(scenarios.clone(), options, Arc::new(Silent)).await {
+    let server = if args.loopback && !scenarios.is_empty() {
+        match start_loopback(&scenarios, http2, &play).await {
             Ok(handle) => Some(handle),
             Err(error) => {
                 eprintln!("error: {error}");
@@ -70,79 +64,224 @@ pub async fn run(args: RunArgs) -> Exit {
     } else {
         None
     };
-
-    let target_of = |scenario: &Scenario| -> Option<String> {
-        match &server {
-            Some(handle) => Some(handle.addr.to_string()),
-            None => args.target.clone().or_else(|| scenario.target.clone()),
-        }
+    let loopback_addr = server.as_ref().map(|handle| handle.addr.to_string());
+    let (scenarios, targets) = with_targets(scenarios, &args, loopback_addr, &mut errors);
+    let session = Session {
+        progress: progress.clone(),
+        scenarios: scenarios.into(),
+        errors: errors.into(),
+        collector: Arc::new(Collector::new(progress.clone())),
+        clock,
     };
+    let live = reports.keep_written(session.live());
+    let stopped = match connect_all(&targets, &connect_options).await {
+        Ok(channels) => session.play(&args, &play, &targets, &channels).await,
+        Err(exit) => Err(exit.into()),
+    };
+    live.stop().await;
+    session.finish(stopped, server, &reports).await
+}
+
+/// Starts the in-process server of `--loopback` on a free loopback port.
+async fn start_loopback(
+    scenarios: &[Scenario],
+    http2: Http2Settings,
+    play: &PlayOptions,
+) -> Result<ServerHandle, crate::server::ServeError> {
+    let options = ServeOptions {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        http2,
+        reflection: false,
+        tls: None,
+        client_ca: None,
+        play: play.clone(),
+        keep_passed_results: false,
+    };
+    start(scenarios.to_vec(), options, Arc::new(Silent)).await
+}
+
+/// The scenarios that have a target, with their targets (the in-process server's with
+/// `--loopback`); a scenario without one is an error of its file.
+fn with_targets(
+    scenarios: Vec<Scenario>,
+    args: &RunArgs,
+    loopback: Option<String>,
+    errors: &mut Vec<FileError>,
+) -> (Vec<Scenario>, Vec<String>) {
+    let mut kept = Vec::with_capacity(scenarios.len());
     let mut targets = Vec::with_capacity(scenarios.len());
-    for scenario in &scenarios {
-        match target_of(scenario) {
-            Some(target) => targets.push(target),
+    for scenario in scenarios {
+        let target = loopback
+            .clone()
+            .or_else(|| args.target.clone())
+            .or_else(|| scenario.target.clone());
+        match target {
+            Some(target) => {
+                kept.push(scenario);
+                targets.push(target);
+            }
             None => {
-                eprintln!(
-                    "error: {}: no target: give --target HOST:PORT, `target:` in the file, or --loopback",
-                    scenario.path.display()
-                );
-                return Exit::Invalid;
+                let message =
+                    "no target: give --target HOST:PORT, `target:` in the file, or --loopback";
+                eprintln!("error: {}: {message}", scenario.path.display());
+                errors.push(whole_file_error(&scenario, message));
             }
         }
     }
+    (kept, targets)
+}
 
-    let mut channels: HashMap<&str, Result<Channel, (String, String)>> = HashMap::new();
-    for target in &targets {
-        if !channels.contains_key(target.as_str()) {
-            let channel = match connect(target, &connect_options).await {
+/// An error about the whole of `scenario`'s file.
+fn whole_file_error(scenario: &Scenario, message: &str) -> FileError {
+    FileError {
+        file: scenario.path.clone(),
+        name: scenario.name.clone(),
+        line: 0,
+        column: 0,
+        message: message.to_string(),
+        text: format!("{}: {message}", scenario.path.display()),
+    }
+}
+
+/// A channel per distinct target (or the target and why it could not be opened); `Err`
+/// when the options themselves are wrong (said on standard error).
+async fn connect_all(targets: &[String], options: &ConnectOptions) -> Result<Channels, Exit> {
+    let mut channels = HashMap::new();
+    for target in targets {
+        if !channels.contains_key(target) {
+            let channel = match connect(target, options).await {
                 Ok(channel) => Ok(channel),
                 Err(ConnectError::Invalid(message)) => {
                     eprintln!("error: {message}");
-                    return Exit::Invalid;
+                    return Err(Exit::Invalid);
                 }
                 Err(ConnectError::Unreachable { target, reason }) => Err((target, reason)),
             };
-            channels.insert(target, channel);
+            channels.insert(target.clone(), channel);
+        }
+    }
+    Ok(channels)
+}
+
+/// A channel per target, or the target and why it could not be opened.
+type Channels = HashMap<String, Result<Channel, (String, String)>>;
+
+/// What a run plays and what it has recorded.
+struct Session {
+    progress: Arc<dyn Progress>,
+    scenarios: Arc<[Scenario]>,
+    errors: Arc<[FileError]>,
+    collector: Arc<Collector>,
+    clock: Clock,
+}
+
+/// How playing ended: the calls not played (`--fail-fast`), or the signal that stopped
+/// it, or the exit code of options found wrong before anything played.
+type Stopped = Result<Vec<SkippedCall>, StopReason>;
+
+/// Why a run stopped before playing everything.
+enum StopReason {
+    /// A signal arrived.
+    Signal(&'static str),
+    /// Wrong options (already said).
+    Exit(Exit),
+}
+
+impl From<Exit> for StopReason {
+    fn from(exit: Exit) -> StopReason {
+        StopReason::Exit(exit)
+    }
+}
+
+impl Session {
+    /// What a report written while it plays holds.
+    fn live(&self) -> Live {
+        Live {
+            command: "run",
+            role: Role::Client,
+            scenarios: self.scenarios.clone(),
+            errors: self.errors.clone(),
+            collector: self.collector.clone(),
+            clock: self.clock,
         }
     }
 
-    let player = FilePlayer {
-        play: &play,
-        collector: &collector,
-        progress: progress.as_ref(),
-        fail_fast: args.fail_fast,
-    };
-    let skipped: Vec<SkippedCall> = futures::stream::iter(scenarios.iter().zip(&targets))
-        .map(|(scenario, target)| player.play(scenario, &channels[target.as_str()]))
-        .buffer_unordered(usize::from(args.jobs))
-        .collect::<Vec<Vec<SkippedCall>>>()
-        .await
-        .concat();
+    /// Plays every file, up to `--jobs` at a time, until done or a stop signal.
+    async fn play(
+        &self,
+        args: &RunArgs,
+        play: &PlayOptions,
+        targets: &[String],
+        channels: &Channels,
+    ) -> Stopped {
+        let mut stop = StopSignals::listen().map_err(|error| {
+            eprintln!("error: cannot listen for Ctrl-C and SIGTERM: {error}");
+            Exit::Transport
+        })?;
+        let player = FilePlayer {
+            play,
+            collector: &self.collector,
+            progress: self.progress.as_ref(),
+            fail_fast: args.fail_fast,
+        };
+        let playing = futures::stream::iter(self.scenarios.iter().zip(targets))
+            .map(|(scenario, target)| player.play(scenario, &channels[target]))
+            .buffer_unordered(usize::from(args.jobs))
+            .collect::<Vec<Vec<SkippedCall>>>();
+        tokio::select! {
+            skipped = playing => Ok(skipped.concat()),
+            signal = stop.received() => Err(StopReason::Signal(signal)),
+        }
+    }
 
-    let mut results = collector.results();
-    if let Some(handle) = server {
-        let server_side = server_side_failures(handle, &results).await;
-        for result in &server_side {
-            if let Some(scenario) = scenarios.iter().find(|s| s.path == result.file) {
-                progress.call_finished(scenario, result);
+    /// Stops the in-process server, says what was not played, writes the summary and the
+    /// reports, and returns the exit code.
+    async fn finish(
+        self,
+        stopped: Stopped,
+        server: Option<ServerHandle>,
+        reports: &Reports,
+    ) -> Exit {
+        let progress = self.progress.as_ref();
+        let mut results = self.collector.results();
+        let (skipped, forced) = match stopped {
+            Ok(skipped) => (skipped, None),
+            Err(StopReason::Signal(signal)) => {
+                let reason = format!("{signal} stopped the run before this call ended");
+                let role = Role::Client;
+                (unfinished(&self.scenarios, &results, role, &reason), None)
+            }
+            Err(StopReason::Exit(exit)) => (Vec::new(), Some(exit)),
+        };
+        for call in skipped.iter().filter(|call| call.interrupted) {
+            if let Some(scenario) = self.scenarios.iter().find(|s| s.path == call.file) {
+                progress.call_skipped(scenario, call);
             }
         }
-        results.extend(server_side);
+        if let Some(handle) = server {
+            let server_side = server_side_failures(handle, &results).await;
+            for result in &server_side {
+                if let Some(scenario) = self.scenarios.iter().find(|s| s.path == result.file) {
+                    progress.call_finished(scenario, result);
+                }
+            }
+            results.extend(server_side);
+        }
+        let exit = forced.unwrap_or_else(|| exit_of(&results, &skipped, &self.errors));
+        let outcome = RunOutcome {
+            passed_not_kept: 0,
+            command: "run",
+            role: Role::Client,
+            scenarios: &self.scenarios,
+            results: &results,
+            skipped: &skipped,
+            errors: &self.errors,
+            started_at: self.clock.started_at(),
+            elapsed: self.clock.elapsed(),
+            exit_code: exit as u8,
+        };
+        reports.finish(progress, &outcome, exit)
     }
-
-    let exit = Exit::from_tally(&Tally::of(&results, &skipped));
-    let outcome = RunOutcome {
-        passed_not_kept: 0,
-        command: "run",
-        role: Role::Client,
-        scenarios: &scenarios,
-        results: &results,
-        skipped: &skipped,
-        started_at,
-        elapsed: started.elapsed(),
-        exit_code: exit as u8,
-    };
-    finish(progress.as_ref(), reports, &outcome, exit)
 }
 
 /// Plays files, each with its calls in order, and reports what was not played.

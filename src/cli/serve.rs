@@ -2,16 +2,17 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
 
 use super::args::ServeArgs;
 use super::exit::Exit;
-use super::load::load_scenarios;
-use super::{finish, play_options, progress, ReportFiles};
-use crate::report::{Progress, RunOutcome, SkippedCall};
-use crate::runner::{CallResult, Observer, StepRecord};
-use crate::scenario::{Call, Role, Scenario};
-use crate::server::{start, ServeOptions};
+use super::load::{load_scenarios, Loaded};
+use super::reporting::{Clock, Live, Reports};
+use super::signals::StopSignals;
+use super::{play_options, progress};
+use crate::client::read_pem;
+use crate::report::{Collector, FileError, RunOutcome, SkippedCall};
+use crate::scenario::{Role, Scenario};
+use crate::server::{start, ServeError, ServeOptions};
 use crate::transport::Http2Settings;
 
 /// The address used when neither `--listen` nor the scenario's `listen:` says one.
@@ -19,27 +20,31 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 /// Runs the command.
 pub async fn serve(args: ServeArgs) -> Exit {
-    let reports = match ReportFiles::open(&args.output) {
+    let reports = match Reports::open(&args.output) {
         Ok(reports) => reports,
         Err(exit) => return exit,
     };
-    let Some(scenarios) = load_scenarios(&args.load, &[Role::Server]) else {
+    let clock = Clock::start();
+    let Loaded { scenarios, errors } = load_scenarios(&args.load, &[Role::Server]);
+    let scenarios: Arc<[Scenario]> = scenarios.into();
+    let errors: Arc<[FileError]> = errors.into();
+    if scenarios.is_empty() {
+        return nothing_to_serve(&reports, &args, &errors, clock);
+    }
+    if let Err(message) = check_tls_files(&args) {
+        eprintln!("error: {message}");
         return Exit::Invalid;
-    };
-    let listen = match args.listen {
-        Some(addr) => addr,
-        None => {
-            let text = scenarios
-                .iter()
-                .find_map(|s| s.listen.clone())
-                .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-            match text.parse::<SocketAddr>() {
-                Ok(addr) => addr,
-                Err(e) => {
-                    eprintln!("error: `listen: {text}` is not HOST:PORT with a numeric host ({e})");
-                    return Exit::Invalid;
-                }
-            }
+    }
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| scenarios.iter().find_map(|s| s.listen.clone()))
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    let listen = match resolve_listen(&listen).await {
+        Ok(addr) => addr,
+        Err(message) => {
+            eprintln!("error: {message}");
+            return Exit::Invalid;
         }
     };
     let options = ServeOptions {
@@ -57,14 +62,29 @@ pub async fn serve(args: ServeArgs) -> Exit {
     };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);
-    let collector = Arc::new(Watch::new(progress.clone()));
-    let started_at = SystemTime::now();
-    let started = Instant::now();
-    let handle = match start(scenarios.clone(), options, collector.clone()).await {
+    // Only reports need every result: without them, memory stays flat.
+    let collector = Arc::new(if args.output.reports.is_empty() {
+        Collector::forwarding(progress.clone())
+    } else {
+        Collector::new(progress.clone())
+    });
+    let live = reports.keep_written(Live {
+        command: "serve",
+        role: Role::Server,
+        scenarios: scenarios.clone(),
+        errors: errors.clone(),
+        collector: collector.clone(),
+        clock,
+    });
+    let handle = match start(scenarios.to_vec(), options, collector.clone()).await {
         Ok(handle) => handle,
         Err(error) => {
             eprintln!("error: {error}");
-            return Exit::Transport;
+            // Wrong TLS files or settings are invalid input; a busy address is not.
+            return match error {
+                ServeError::Setup(_) => Exit::Invalid,
+                _ => Exit::Transport,
+            };
         }
     };
     let mut stop = match StopSignals::listen() {
@@ -82,8 +102,12 @@ pub async fn serve(args: ServeArgs) -> Exit {
         _ = stop.received() => {}
     }
     let summary = handle.shutdown().await;
-    let reason = if args.fail_fast && collector.has_failed() {
+    live.stop().await;
+    let stopped_early = args.fail_fast && collector.has_failed();
+    let reason = if stopped_early {
         "never played: --fail-fast stopped the server after a failure"
+    } else if args.once {
+        "never played: the server was stopped before a client made this call (--once)"
     } else {
         "never played: no client made this call"
     };
@@ -92,7 +116,12 @@ pub async fn serve(args: ServeArgs) -> Exit {
         let Some((scenario, call)) = find_call(&scenarios, file, id) else {
             continue;
         };
-        let call = SkippedCall::new(scenario, call, Role::Server, reason);
+        // Under --once every script must play: one that did not fails the run.
+        let call = if args.once && !stopped_early {
+            SkippedCall::interrupted(scenario, call, Role::Server, reason)
+        } else {
+            SkippedCall::new(scenario, call, Role::Server, reason)
+        };
         progress.call_skipped(scenario, &call);
         skipped.push(call);
     }
@@ -103,13 +132,68 @@ pub async fn serve(args: ServeArgs) -> Exit {
         scenarios: &scenarios,
         results: &summary.results,
         skipped: &skipped,
-        started_at,
-        elapsed: started.elapsed(),
+        errors: &errors,
+        started_at: clock.started_at(),
+        elapsed: clock.elapsed(),
         exit_code: 0,
     };
     let exit = Exit::from_tally(&outcome.tally());
     outcome.exit_code = exit as u8;
-    finish(progress.as_ref(), reports, &outcome, exit)
+    reports.finish(progress.as_ref(), &outcome, exit)
+}
+
+/// Reads the TLS files given on the command line: each must be a PEM file of its kind.
+fn check_tls_files(args: &ServeArgs) -> Result<(), String> {
+    let files = [
+        (&args.tls_cert, "--tls-cert", "CERTIFICATE"),
+        (&args.tls_key, "--tls-key", "PRIVATE KEY"),
+        (&args.client_ca, "--client-ca", "CERTIFICATE"),
+    ];
+    for (path, flag, label) in files {
+        if let Some(path) = path {
+            read_pem(path, flag, label)?;
+        }
+    }
+    Ok(())
+}
+
+/// The address `text` (HOST:PORT, the host an IP address or a name such as localhost)
+/// stands for, IPv4 first.
+async fn resolve_listen(text: &str) -> Result<SocketAddr, String> {
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host(text)
+        .await
+        .map_err(|e| format!("cannot listen on `{text}`: not HOST:PORT with a known host ({e})"))?
+        .collect();
+    addrs
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addrs.first())
+        .copied()
+        .ok_or_else(|| format!("cannot listen on `{text}`: the host has no address"))
+}
+
+/// Ends `serve` when no file loaded: the errors in the reports.
+fn nothing_to_serve(
+    reports: &Reports,
+    args: &ServeArgs,
+    errors: &[FileError],
+    clock: Clock,
+) -> Exit {
+    let progress = progress(&args.output, Role::Server, false);
+    let exit = super::reporting::exit_of(&[], &[], errors);
+    let outcome = RunOutcome {
+        passed_not_kept: 0,
+        command: "serve",
+        role: Role::Server,
+        scenarios: &[],
+        results: &[],
+        skipped: &[],
+        errors,
+        started_at: clock.started_at(),
+        elapsed: clock.elapsed(),
+        exit_code: exit as u8,
+    };
+    reports.finish(progress.as_ref(), &outcome, exit)
 }
 
 /// The call `id` of the scenario read from `file`.
@@ -121,85 +205,4 @@ fn find_call<'a>(
     let scenario = scenarios.iter().find(|s| s.path == file)?;
     let call = scenario.calls.iter().find(|c| c.id == id)?;
     Some((scenario, call))
-}
-
-/// Ctrl-C and SIGTERM, listened to from before the readiness line on, so that a supervisor
-/// may stop the server as soon as it is ready and still get the summary and reports.
-pub(super) struct StopSignals {
-    #[cfg(unix)]
-    interrupt: tokio::signal::unix::Signal,
-    #[cfg(unix)]
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl StopSignals {
-    /// Starts listening for the signals.
-    pub(super) fn listen() -> std::io::Result<StopSignals> {
-        #[cfg(unix)]
-        {
-            use tokio::signal::unix::{signal, SignalKind};
-            Ok(StopSignals {
-                interrupt: signal(SignalKind::interrupt())?,
-                terminate: signal(SignalKind::terminate())?,
-            })
-        }
-        #[cfg(not(unix))]
-        Ok(StopSignals {})
-    }
-
-    /// Resolves when one arrives.
-    pub(super) async fn received(&mut self) {
-        #[cfg(unix)]
-        tokio::select! {
-            _ = self.interrupt.recv() => {}
-            _ = self.terminate.recv() => {}
-        }
-        #[cfg(not(unix))]
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
-/// Passes the engine's events on to the live output and notices the first failure (for
-/// `--fail-fast`). It keeps no result: the registry keeps what the summary and reports
-/// need, so a server's memory stays flat however many calls it serves.
-struct Watch {
-    progress: Arc<dyn Progress>,
-    failed: tokio::sync::watch::Sender<bool>,
-}
-
-impl Watch {
-    fn new(progress: Arc<dyn Progress>) -> Watch {
-        Watch {
-            progress,
-            failed: tokio::sync::watch::Sender::new(false),
-        }
-    }
-
-    /// Whether a call has failed.
-    fn has_failed(&self) -> bool {
-        *self.failed.borrow()
-    }
-
-    /// Resolves once a call has failed.
-    async fn first_failure(&self) {
-        let mut failed = self.failed.subscribe();
-        let _ = failed.wait_for(|failed| *failed).await;
-    }
-}
-
-impl Observer for Watch {
-    fn call_started(&self, scenario: &Scenario, call: &Call, role: Role) {
-        self.progress.call_started(scenario, call, role);
-    }
-
-    fn step(&self, scenario: &Scenario, call: &Call, role: Role, record: &StepRecord) {
-        self.progress.step(scenario, call, role, record);
-    }
-
-    fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
-        self.progress.call_finished(scenario, result);
-        if !result.passed() {
-            self.failed.send_replace(true);
-        }
-    }
 }

@@ -51,7 +51,9 @@ impl ClientCall {
         *request.metadata_mut() = to_metadata_map(metadata);
         if call.deadline_header {
             // Ballerina reads the deadline from this header, not from `grpc-timeout`.
-            let at = humantime::format_rfc3339_millis(std::time::SystemTime::now() + deadline);
+            // Four-digit years: a longer deadline (from --timeout) is written as the latest.
+            let header = deadline.min(crate::scenario::bounds::MAX_DEADLINE_HEADER);
+            let at = humantime::format_rfc3339_millis(std::time::SystemTime::now() + header);
             if let Ok(value) = at.to_string().parse() {
                 request.metadata_mut().insert("deadline", value);
             }

@@ -1,6 +1,6 @@
 //! Opening a channel to the target: plain HTTP/2 or TLS (rustls), with the HTTP/2 windows.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
@@ -22,7 +22,14 @@ pub struct ConnectOptions {
     pub authority: Option<String>,
     /// HTTP/2 windows.
     pub http2: Http2Settings,
+    /// How long to keep trying when the target does not answer (zero: one attempt).
+    pub wait_for_target: Duration,
 }
+
+/// The first pause between two attempts to connect; it doubles up to [`MAX_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(50);
+/// The longest pause between two attempts to connect.
+const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// Why a connection could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -71,20 +78,75 @@ pub async fn connect(target: &str, options: &ConnectOptions) -> Result<Channel, 
             .tls_config(tls_config(options)?)
             .map_err(|e| ConnectError::Invalid(format!("TLS: {e}")))?;
     }
-    endpoint
-        .connect()
+    connect_waiting(&endpoint, options.wait_for_target)
         .await
-        .map_err(|e| ConnectError::Unreachable {
+        .map_err(|reason| ConnectError::Unreachable {
             target: target.to_string(),
-            reason: error_chain(&e),
+            reason,
         })
 }
 
+/// Connects, trying again (with growing pauses) for up to `wait`; the last error when
+/// every attempt failed.
+async fn connect_waiting(endpoint: &Endpoint, wait: Duration) -> Result<Channel, String> {
+    let give_up = tokio::time::Instant::now() + wait;
+    let mut pause = FIRST_PAUSE;
+    loop {
+        match endpoint.connect().await {
+            Ok(channel) => return Ok(channel),
+            Err(error) => {
+                let left = give_up.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    let waited = if wait.is_zero() {
+                        String::new()
+                    } else {
+                        format!(
+                            " (still, after --wait-for-target {})",
+                            humantime::format_duration(wait)
+                        )
+                    };
+                    return Err(format!("{}{waited}", error_chain(&error)));
+                }
+                tokio::time::sleep(pause.min(left)).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+        }
+    }
+}
+
+/// Reads a PEM file given to `flag`: it must hold a `-----BEGIN …` block whose label holds
+/// `label` (`CERTIFICATE`, `PRIVATE KEY`). `Err` names the flag and the file.
+pub fn read_pem(path: &Path, flag: &str, label: &str) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| format!("{flag} {}: cannot read the file: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let has_block = text
+        .lines()
+        .any(|line| line.starts_with("-----BEGIN ") && line.contains(label));
+    if !has_block {
+        let what = if bytes.is_empty() {
+            "is empty"
+        } else {
+            "holds no"
+        };
+        let tail = if bytes.is_empty() {
+            String::new()
+        } else {
+            format!(" PEM {label} block (-----BEGIN … {label}-----)")
+        };
+        return Err(format!("{flag} {}: the file {what}{tail}", path.display()));
+    }
+    Ok(bytes)
+}
+
 fn tls_config(options: &ConnectOptions) -> Result<ClientTlsConfig, ConnectError> {
-    let read = |path: &PathBuf, what: &str| {
-        std::fs::read(path).map_err(|e| {
-            ConnectError::Invalid(format!("cannot read {what} {}: {e}", path.display()))
-        })
+    let read = |path: &PathBuf, flag: &str| {
+        let label = if flag == "--key" {
+            "PRIVATE KEY"
+        } else {
+            "CERTIFICATE"
+        };
+        read_pem(path, flag, label).map_err(ConnectError::Invalid)
     };
     let mut config = ClientTlsConfig::new();
     config = match &options.cacert {

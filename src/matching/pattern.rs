@@ -251,6 +251,12 @@ fn expand_generators(node: &Node) -> Result<Node, SpecError> {
                     ))
                 }
             };
+            if count as u64 > crate::scenario::bounds::MAX_MESSAGE_SIZE {
+                return Err(SpecError::new(
+                    entries[0].1.pos,
+                    format!("`$zeros: {count}` is larger than a gRPC message can be (4 MiB)"),
+                ));
+            }
             NodeValue::Str(base64_encode(&vec![0u8; count]))
         }
         NodeValue::Map(entries) => NodeValue::Map(
@@ -911,4 +917,104 @@ fn render_key(key: &MapKey) -> String {
 pub fn base64_encode(data: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(data)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protos::{load_pool, ProtoSources};
+
+    /// `values.Types` from the test fixtures: every kind of field.
+    fn types() -> MessageDescriptor {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/values");
+        let sources = ProtoSources {
+            files: vec![dir.join("types.proto")],
+            import_paths: vec![dir],
+            ..ProtoSources::default()
+        };
+        load_pool(&sources)
+            .unwrap()
+            .get_message_by_name("values.Types")
+            .unwrap()
+    }
+
+    fn spec(yaml: &str) -> Result<MessageSpec, SpecError> {
+        let node: Node = serde_saphyr::from_str(yaml).unwrap();
+        MessageSpec::compile(&node, &types(), MatchMode::Exact)
+    }
+
+    fn message(yaml: &str) -> DynamicMessage {
+        let node: Node = serde_saphyr::from_str(yaml).unwrap();
+        DynamicMessage::deserialize(types(), node.to_json()).unwrap()
+    }
+
+    /// Checks a received message as it comes off the wire.
+    fn check(spec: &MessageSpec, yaml: &str) -> Result<(), Vec<Mismatch>> {
+        spec.check(&message(yaml).encode_to_vec())
+    }
+
+    #[test]
+    fn map_diffs_name_missing_and_unexpected_keys_in_key_order() {
+        let expected = spec("{counts: {a: 1, b: 2, d: 4}}").unwrap();
+        for _ in 0..5 {
+            let diffs = check(&expected, "{counts: {e: 5, b: 3, c: 9, d: 4}}").unwrap_err();
+            let shown: Vec<(String, String, String)> = diffs
+                .into_iter()
+                .map(|d| (d.path, d.expected, d.actual))
+                .collect();
+            let row = |p: &str, e: &str, a: &str| (p.to_string(), e.to_string(), a.to_string());
+            assert_eq!(
+                shown,
+                vec![
+                    row("counts[\"a\"]", "1", "absent"),
+                    row("counts[\"b\"]", "2", "3"),
+                    row("counts[\"c\"]", "absent", "9"),
+                    row("counts[\"e\"]", "absent", "5"),
+                ]
+            );
+        }
+        assert!(check(&expected, "{counts: {d: 4, b: 2, a: 1}}").is_ok());
+    }
+
+    #[test]
+    fn two_members_of_a_oneof_are_an_error_at_the_second() {
+        let err = spec("{left: a, right: 2}").unwrap_err();
+        assert!(err.message.contains("oneof `choice`"), "{}", err.message);
+        assert_eq!(err.pos.column, 11);
+        assert!(spec("{left: a}").is_ok());
+    }
+
+    #[test]
+    fn text_is_typed_by_the_field_it_lands_in() {
+        let typed = spec(
+            r#"{flag: "true", wrapped_bool: "false", big: "-9223372036854775808", ratio: "1.5", color: "RED", text: "01234"}"#,
+        )
+        .unwrap();
+        let plain = spec(
+            "{flag: true, wrapped_bool: false, big: -9223372036854775808, ratio: 1.5, color: RED, text: \"01234\"}",
+        )
+        .unwrap();
+        assert_eq!(typed.to_send(), plain.to_send());
+        assert!(spec(r#"{flag: "NO"}"#).is_err());
+        assert!(spec(r#"{text: "NO"}"#).is_ok());
+    }
+
+    #[test]
+    fn captured_text_is_the_proto3_json_value_without_quotes() {
+        let m = message(
+            r#"{at: "2026-01-02T03:04:05Z", took: "1.5s", wrapped_int: "9007199254740993", wrapped_text: "a\"b", data: "AAE=", color: GREEN, ratio: "-Infinity", big: "-1"}"#,
+        );
+        let text = |name: &str| {
+            let field = m.descriptor().get_field_by_name(name).unwrap();
+            scalar_text(&m.get_field(&field), &field)
+        };
+        assert_eq!(text("at"), "2026-01-02T03:04:05Z");
+        assert_eq!(text("took"), "1.500s");
+        assert_eq!(text("wrapped_int"), "9007199254740993");
+        assert_eq!(text("wrapped_text"), "a\"b");
+        assert_eq!(text("data"), "AAE=");
+        assert_eq!(text("color"), "GREEN");
+        assert_eq!(text("ratio"), "-Infinity");
+        assert_eq!(text("big"), "-1");
+    }
 }

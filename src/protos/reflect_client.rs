@@ -94,6 +94,7 @@ async fn fetch_over(channel: Channel, path: &'static str) -> Result<Vec<u8>, Sta
             set.extend(bytes);
         }
     }
+    session.finish().await;
     Ok(set)
 }
 
@@ -146,6 +147,17 @@ impl Session {
             .await
             .map_err(|_| Status::unavailable("the reflection stream closed"))?;
         self.receive().await
+    }
+
+    /// Half-closes and reads the stream to its end, so that the call ends with a status
+    /// rather than a cancel.
+    async fn finish(self) {
+        let Session {
+            requests,
+            mut answers,
+        } = self;
+        drop(requests);
+        while let Ok(Some(_)) = answers.message().await {}
     }
 
     async fn receive(&mut self) -> Result<MessageResponse, Status> {

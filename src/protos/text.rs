@@ -16,18 +16,24 @@ pub fn compile_text(files: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u
         Ok(set) => return Ok(set),
         Err(error) => error,
     };
-    let Some((file, line)) = files.iter().find_map(|f| edition_line(f).map(|l| (f, l))) else {
-        return Err(protox_error);
+    let place = match files.iter().find_map(|f| edition_line(f).map(|l| (f, l))) {
+        Some((file, line)) => format!("{}:{line}: this file uses", file.display()),
+        // protox stops at the `edition` keyword of an imported file.
+        None if protox_error.contains("found 'edition'") => format!(
+            "{}: a file it imports uses",
+            files
+                .first()
+                .map_or(String::new(), |f| f.display().to_string())
+        ),
+        None => return Err(protox_error),
     };
     compile_with_protoc(files, &includes).map_err(|why| {
         format!(
-            "{}:{line}: this file uses Editions (`edition = ...`), which the built-in compiler \
-             does not read yet, and no protoc could compile it ({why}). Install protoc 27 or \
-             later (or `pip install grpcio-tools`) and set {PROTOC_ENV} if it is not on PATH, \
-             or compile it yourself — protoc -o api.pb --include_imports {} — and pass \
-             --protoset api.pb",
-            file.display(),
-            file.display()
+            "{place} Editions (`edition = ...`), which the built-in compiler does not read \
+             yet, and no protoc could compile it ({why}). Install protoc 27 or later (or \
+             `pip install grpcio-tools`) and set {PROTOC_ENV} if it is not on PATH, or \
+             compile it yourself — protoc -o api.pb --include_imports FILE.proto — and pass \
+             --protoset api.pb"
         )
     })
 }

@@ -47,6 +47,7 @@ impl FrameSplitter {
     }
 
     /// Bytes received that do not (yet) make a whole message.
+    #[cfg(test)]
     pub fn pending(&self) -> usize {
         self.buffer.len()
     }

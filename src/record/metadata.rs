@@ -58,11 +58,6 @@ impl Secrets {
     }
 }
 
-/// Whether a response carries this key as a header or trailer the scenario should hold.
-fn kept(key: &str, transport: &[&str]) -> bool {
-    !transport.contains(&key)
-}
-
 /// Request metadata as a YAML flow mapping (`None` when there is none); the variables
 /// used for secrets are added to `variables`.
 pub fn request_metadata(
@@ -91,7 +86,7 @@ fn mapping(
     let mut entries = Vec::new();
     for key in headers.keys() {
         let name = key.as_str();
-        if !kept(name, transport) {
+        if transport.contains(&name) {
             continue;
         }
         let value = match secrets.variable(name) {

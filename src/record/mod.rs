@@ -10,13 +10,15 @@ mod log;
 mod loose;
 mod metadata;
 mod proxy;
+mod tls;
 mod writer;
 mod yaml;
 
-pub use frames::{Frame, FrameSplitter};
+pub use frames::Frame;
 pub use log::{Event, RecordedCall, Side, Timed};
 pub use loose::LoosePaths;
 pub use metadata::Secrets;
+pub use tls::{ListenerTls, TlsError, UpstreamTls};
 pub use writer::{render, NotWritten, Timing, WriteOptions};
 
 use std::future::Future;
@@ -26,9 +28,11 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use h2::Reason;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
+use tokio_rustls::rustls::pki_types::ServerName;
 
 use crate::scenario::StatusCode;
 use crate::transport::Http2Settings;
@@ -49,7 +53,60 @@ pub struct RecordOptions {
     pub once: Option<u64>,
     /// HTTP/2 windows on both sides.
     pub settings: Http2Settings,
+    /// TLS on the listener.
+    pub listener_tls: Option<ListenerTls>,
+    /// TLS to the upstream.
+    pub upstream_tls: Option<UpstreamTls>,
+    /// `--authority`: the `:authority` of forwarded calls and the upstream's TLS server
+    /// name (default: what the client sent, and the upstream's host).
+    pub authority: Option<String>,
 }
+
+/// Why recording could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    /// The output folder or the listener.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// A TLS file.
+    #[error("{0}")]
+    Tls(#[from] TlsError),
+    /// A flag's value.
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// How connections are made on both sides.
+struct Endpoints {
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    connector: Option<(tokio_rustls::TlsConnector, ServerName<'static>)>,
+}
+
+impl Endpoints {
+    fn new(options: &RecordOptions) -> Result<Endpoints, RecordError> {
+        let acceptor = options
+            .listener_tls
+            .as_ref()
+            .map(tls::acceptor)
+            .transpose()?;
+        let connector = match &options.upstream_tls {
+            None => None,
+            Some(upstream) => {
+                let name = options.authority.as_deref().unwrap_or(&options.upstream);
+                let name = tls::server_name(name).map_err(RecordError::Invalid)?;
+                Some((tls::connector(upstream)?, name))
+            }
+        };
+        Ok(Endpoints {
+            acceptor,
+            connector,
+        })
+    }
+}
+
+/// A byte stream either side of the proxy: TCP or TLS over TCP.
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// How a recorded call ended, as the proxy saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,7 +162,8 @@ pub async fn record(
     options: RecordOptions,
     observer: Arc<dyn RecordObserver>,
     stop: impl Future<Output = ()>,
-) -> std::io::Result<Vec<Recording>> {
+) -> Result<Vec<Recording>, RecordError> {
+    let endpoints = Arc::new(Endpoints::new(&options)?);
     std::fs::create_dir_all(&options.out)?;
     let listener = TcpListener::bind(options.listen).await?;
     observer.listening(listener.local_addr()?);
@@ -117,6 +175,7 @@ pub async fn record(
         calls,
         sequence: AtomicU64::new(last_sequence(&options.out)),
         stopping: stopping_receiver,
+        authority: options.authority.clone(),
     });
     let mut recordings = Vec::new();
     let mut connections = JoinSet::new();
@@ -125,7 +184,9 @@ pub async fn record(
         tokio::select! {
             accepted = listener.accept() => {
                 let (socket, client) = accepted?;
-                connections.spawn(connection(socket, client, context.clone(), observer.clone()));
+                let endpoints = endpoints.clone();
+                let observer = observer.clone();
+                connections.spawn(connection(socket, client, context.clone(), endpoints, observer));
             }
             Some(call) = finished.recv() => {
                 let recording = write(&call, &options);
@@ -154,23 +215,51 @@ async fn connection(
     socket: TcpStream,
     client: SocketAddr,
     context: Arc<ProxyContext>,
+    endpoints: Arc<Endpoints>,
     observer: Arc<dyn RecordObserver>,
 ) {
-    let upstream = match TcpStream::connect(&context.upstream).await {
-        Ok(upstream) => upstream,
-        Err(error) => {
-            let error = format!("cannot connect to upstream {}: {error}", context.upstream);
-            return observer.connection_failed(client, &error);
-        }
+    let (downstream, upstream) = match open(socket, &context.upstream, &endpoints).await {
+        Ok(streams) => streams,
+        Err(error) => return observer.connection_failed(client, &error),
     };
-    let _ = socket.set_nodelay(true);
-    let _ = upstream.set_nodelay(true);
-    match serve_connection(socket, upstream, client, context).await {
+    match serve_connection(downstream, upstream, client, context).await {
         // A client that drops its TCP connection is no news: its calls say how they ended.
         Err(ProxyError::Client(error)) if error.is_io() => {}
         Err(error) => observer.connection_failed(client, &error.to_string()),
         Ok(()) => {}
     }
+}
+
+/// The client's stream (after the TLS handshake, if any) and a new upstream stream.
+async fn open(
+    socket: TcpStream,
+    upstream: &str,
+    endpoints: &Endpoints,
+) -> Result<(Box<dyn Io>, Box<dyn Io>), String> {
+    let _ = socket.set_nodelay(true);
+    let downstream: Box<dyn Io> = match &endpoints.acceptor {
+        Some(acceptor) => Box::new(
+            acceptor
+                .accept(socket)
+                .await
+                .map_err(|e| format!("TLS handshake with the client: {e}"))?,
+        ),
+        None => Box::new(socket),
+    };
+    let tcp = TcpStream::connect(upstream)
+        .await
+        .map_err(|e| format!("cannot connect to upstream {upstream}: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let upstream_stream: Box<dyn Io> = match &endpoints.connector {
+        Some((connector, name)) => Box::new(
+            connector
+                .connect(name.clone(), tcp)
+                .await
+                .map_err(|e| format!("TLS handshake with upstream {upstream}: {e}"))?,
+        ),
+        None => Box::new(tcp),
+    };
+    Ok((downstream, upstream_stream))
 }
 
 /// The highest sequence number among the files already in `out` (`0007-Method.yaml`), so

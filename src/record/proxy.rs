@@ -34,6 +34,8 @@ pub struct ProxyContext {
     /// Becomes `true` when recording stops: connections then finish the calls under way
     /// (GOAWAY) and close.
     pub stopping: watch::Receiver<bool>,
+    /// `--authority`: replaces the `:authority` of every forwarded call.
+    pub authority: Option<String>,
 }
 
 /// Why a connection could not be proxied.
@@ -109,6 +111,13 @@ where
     Ok(())
 }
 
+/// `uri` with another authority (a bad one, refused when the flag was read, keeps `uri`).
+fn with_authority(uri: &http::Uri, authority: &str) -> http::Uri {
+    let mut parts = uri.clone().into_parts();
+    parts.authority = authority.parse().ok().or(parts.authority);
+    http::Uri::from_parts(parts).unwrap_or_else(|_| uri.clone())
+}
+
 /// Who and when, for the recording.
 struct StreamStart {
     sequence: u64,
@@ -128,7 +137,10 @@ async fn proxy_call(
     let (parts, body) = request.into_parts();
     let mut forwarded = Request::new(());
     *forwarded.method_mut() = parts.method.clone();
-    *forwarded.uri_mut() = parts.uri.clone();
+    *forwarded.uri_mut() = match &context.authority {
+        Some(authority) => with_authority(&parts.uri, authority),
+        None => parts.uri.clone(),
+    };
     *forwarded.headers_mut() = parts.headers.clone();
     let ended = body.is_end_stream();
     let log = CallLog::default();

@@ -14,6 +14,8 @@ use crate::scenario::{Call, Role, Scenario};
 pub struct Collector {
     progress: Arc<dyn Progress>,
     results: Mutex<Vec<CallResult>>,
+    /// Whether results are kept (see [`Collector::forwarding`]).
+    keep: bool,
     failed: watch::Sender<bool>,
 }
 
@@ -23,7 +25,17 @@ impl Collector {
         Collector {
             progress,
             results: Mutex::new(Vec::new()),
+            keep: true,
             failed: watch::Sender::new(false),
+        }
+    }
+
+    /// Passes events on to `progress` and notices failures, but keeps no result (a
+    /// server without reports, whose memory must stay flat however many calls).
+    pub fn forwarding(progress: Arc<dyn Progress>) -> Collector {
+        Collector {
+            keep: false,
+            ..Collector::new(progress)
         }
     }
 
@@ -43,6 +55,11 @@ impl Collector {
         self.lock()
             .iter()
             .any(|r| r.file == file && r.call_id == call_id)
+    }
+
+    /// How many calls have finished (it grows as they do).
+    pub fn count(&self) -> usize {
+        self.lock().len()
     }
 
     /// Every finished call, in the order they ended.
@@ -66,7 +83,9 @@ impl Observer for Collector {
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
         self.progress.call_finished(scenario, result);
-        self.lock().push(result.clone());
+        if self.keep {
+            self.lock().push(result.clone());
+        }
         if !result.passed() {
             self.failed.send_replace(true);
         }

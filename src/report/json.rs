@@ -38,7 +38,7 @@ pub fn render(outcome: &RunOutcome) -> String {
                 .collect();
             json!({
                 "path": suite.file().display().to_string(),
-                "scenario": suite.scenario.name,
+                "scenario": suite.name,
                 "duration_ms": millis(suite.duration()),
                 "calls": calls,
             })
@@ -69,6 +69,8 @@ pub fn summary_json(tally: &Tally) -> Value {
         "failed": tally.failed,
         "transport_failures": tally.broken,
         "skipped": tally.skipped,
+        "interrupted": tally.interrupted,
+        "invalid_files": tally.invalid,
     })
 }
 
@@ -83,6 +85,23 @@ pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
             Value::Null,
         ),
         Verdict::Skipped(reason) => (Value::Null, Value::from(reason)),
+        Verdict::Interrupted(call) => {
+            let summary = format!("interrupted: {}", call.reason);
+            let text = format!(
+                "{}:{}:{}: {summary}",
+                file.display(),
+                call.pos.line,
+                call.pos.column
+            );
+            let at = (call.pos.line, call.pos.column);
+            let failure = located_json("interrupted", file, at, "call", &summary, &text);
+            (failure, Value::Null)
+        }
+        Verdict::Invalid(error) => {
+            let at = (error.line, error.column);
+            let failure = located_json("invalid", file, at, "load", &error.message, &error.text);
+            (failure, Value::Null)
+        }
     };
     let mut object = Map::new();
     object.insert("id".into(), case.call_id.into());
@@ -171,6 +190,29 @@ pub fn failure_json(failure: &Failure, file: &Path, role: Role) -> Value {
         "summary": headline(&failure.reason, role),
         "diffs": diffs,
         "text": failure_lines(failure, file, render).join("\n"),
+    })
+}
+
+/// A failure without differences: a call interrupted, or a file that did not load; its
+/// reason is the `kind` with the `cause`.
+fn located_json(
+    kind: &str,
+    file: &Path,
+    at: (u32, u32),
+    step: &str,
+    summary: &str,
+    text: &str,
+) -> Value {
+    json!({
+        "kind": kind,
+        "reason": {"type": kind, "cause": summary},
+        "file": file.display().to_string(),
+        "line": at.0,
+        "column": at.1,
+        "step": step,
+        "summary": summary,
+        "diffs": [],
+        "text": text,
     })
 }
 

@@ -22,9 +22,9 @@ pub fn render(outcome: &RunOutcome) -> String {
         xml,
         "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{}\">",
         escape(&format!("grpc-replay {}", outcome.command)),
-        tally.calls,
-        tally.failed,
-        tally.broken,
+        tally.calls + tally.invalid,
+        tally.failed + tally.interrupted,
+        tally.broken + tally.invalid,
         seconds(outcome.elapsed),
     );
     for suite in outcome.suites() {
@@ -41,8 +41,8 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
         "  <testsuite name=\"{file}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" skipped=\"{}\" \
          time=\"{}\" timestamp=\"{timestamp}\" file=\"{file}\">",
         suite.cases.len(),
-        suite.count(CaseStatus::Failed),
-        suite.count(CaseStatus::TransportFailure),
+        suite.count(CaseStatus::Failed) + suite.count(CaseStatus::Interrupted),
+        suite.count(CaseStatus::TransportFailure) + suite.count(CaseStatus::Invalid),
         suite.count(CaseStatus::Skipped),
         seconds(suite.duration()),
     );
@@ -65,12 +65,8 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
                     let kind = kind.label();
                     let description = failure_text(failure, &result.file, result.role);
                     let message = description.lines().next().unwrap_or_default();
-                    let _ = writeln!(
-                        xml,
-                        ">\n      <{element} type=\"{kind}\" message=\"{}\">{}</{element}>\n    </testcase>",
-                        escape(message),
-                        escape_text(&with_steps(&description, case)),
-                    );
+                    let text = with_steps(&description, case);
+                    write_element(xml, element, kind, message, &text);
                 }
             },
             Verdict::Skipped(reason) => {
@@ -80,9 +76,32 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
                     escape(reason)
                 );
             }
+            Verdict::Interrupted(call) => {
+                let message = format!(
+                    "{}:{}:{}: interrupted: {}",
+                    call.file.display(),
+                    call.pos.line,
+                    call.pos.column,
+                    call.reason
+                );
+                write_element(xml, "failure", "interrupted", &message, &message);
+            }
+            Verdict::Invalid(error) => {
+                write_element(xml, "error", "invalid", &error.headline(), &error.text);
+            }
         }
     }
     xml.push_str("  </testsuite>\n");
+}
+
+/// Closes an open `<testcase` with a `<failure>` or `<error>` element.
+fn write_element(xml: &mut String, element: &str, kind: &str, message: &str, text: &str) {
+    let _ = writeln!(
+        xml,
+        ">\n      <{element} type=\"{kind}\" message=\"{}\">{}</{element}>\n    </testcase>",
+        escape(message),
+        escape_text(text),
+    );
 }
 
 /// The failure's description, then every step as it happened.

@@ -8,6 +8,7 @@ mod json;
 mod junit;
 mod outcome;
 mod progress;
+mod sink;
 mod style;
 mod summary;
 mod tap;
@@ -16,8 +17,9 @@ mod text;
 
 pub use collect::Collector;
 pub use events::EventStream;
-pub use outcome::{Case, CaseStatus, RunOutcome, SkippedCall, Suite, Verdict};
+pub use outcome::{Case, CaseStatus, FileError, RunOutcome, SkippedCall, Suite, Verdict};
 pub use progress::Progress;
+pub use sink::{write_atomic, ReportSink, SinkError};
 pub use style::{ColorChoice, Style};
 pub use summary::Tally;
 pub use terminal::{format_duration, format_elapsed, Stream, TerminalReporter, Verbosity};

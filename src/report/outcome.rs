@@ -6,7 +6,41 @@ use std::time::{Duration, SystemTime};
 
 use super::summary::Tally;
 use crate::runner::{CallResult, FailureKind, StepKind, StepRecord};
+use crate::scenario::node::Pos;
 use crate::scenario::{Action, Call, Role, Scenario, Step};
+
+/// A file that could not be loaded (or an input every file needs, such as a
+/// `--vars-file`): a case of its own in every report, an error that fails the run.
+#[derive(Debug, Clone)]
+pub struct FileError {
+    /// The file at fault.
+    pub file: std::path::PathBuf,
+    /// Its stem, standing in for the scenario's name.
+    pub name: String,
+    /// 1-based line, 0 when the error concerns the whole file.
+    pub line: u32,
+    /// 1-based column, 0 when unknown.
+    pub column: u32,
+    /// What is wrong, without the location.
+    pub message: String,
+    /// The whole located message, with the snippet, as printed on standard error.
+    pub text: String,
+}
+
+impl FileError {
+    /// `file:line:column: message` (the file alone when no line is known).
+    pub fn headline(&self) -> String {
+        match self.line {
+            0 => format!("{}: {}", self.file.display(), self.message),
+            line => format!(
+                "{}:{line}:{}: {}",
+                self.file.display(),
+                self.column,
+                self.message
+            ),
+        }
+    }
+}
 
 /// A call that was not played, and why.
 #[derive(Debug, Clone)]
@@ -23,6 +57,11 @@ pub struct SkippedCall {
     pub role: Role,
     /// Why it was not played.
     pub reason: String,
+    /// Where the call is written.
+    pub pos: Pos,
+    /// Whether not playing it fails the run: the command was stopped (a signal, a lost
+    /// peer) before the call ended, or `serve --once` stopped with the script unplayed.
+    pub interrupted: bool,
 }
 
 impl SkippedCall {
@@ -35,6 +74,17 @@ impl SkippedCall {
             method: call.path.clone(),
             role,
             reason: reason.to_string(),
+            pos: call.pos,
+            interrupted: false,
+        }
+    }
+
+    /// `call` of `scenario`, not (or not completely) played in `role` because the command
+    /// was stopped: a failure.
+    pub fn interrupted(scenario: &Scenario, call: &Call, role: Role, reason: &str) -> SkippedCall {
+        SkippedCall {
+            interrupted: true,
+            ..SkippedCall::new(scenario, call, role, reason)
         }
     }
 }
@@ -56,6 +106,8 @@ pub struct RunOutcome<'a> {
     pub passed_not_kept: usize,
     /// Every call not played.
     pub skipped: &'a [SkippedCall],
+    /// The files that did not load.
+    pub errors: &'a [FileError],
     /// When the command started playing.
     pub started_at: SystemTime,
     /// How long it played.
@@ -67,16 +119,23 @@ pub struct RunOutcome<'a> {
 impl<'a> RunOutcome<'a> {
     /// The counts.
     pub fn tally(&self) -> Tally {
-        let mut tally = Tally::of(self.results, self.skipped);
+        let mut tally = Tally::of(self.results, self.skipped).with_errors(self.errors);
         tally.calls += self.passed_not_kept;
         tally.passed += self.passed_not_kept;
         tally
     }
 
-    /// A suite per scenario file that has cases, in the order the files were given; in
-    /// each, the cases in the order the file writes its calls.
+    /// A suite per file that did not load, then a suite per scenario file that has cases,
+    /// in the order the files were given; in each, the cases in the order the file writes
+    /// its calls.
     pub fn suites(&self) -> Vec<Suite<'a>> {
-        self.scenarios
+        let errors = self.errors.iter().map(|error| Suite {
+            file: &error.file,
+            name: &error.name,
+            cases: vec![Case::invalid(error, self.role)],
+        });
+        let played = self
+            .scenarios
             .iter()
             .map(|scenario| {
                 let mut cases: Vec<Case<'a>> = self
@@ -92,18 +151,24 @@ impl<'a> RunOutcome<'a> {
                     )
                     .collect();
                 cases.sort_by_key(|case| (case.order, case.role != self.role));
-                Suite { scenario, cases }
+                Suite {
+                    file: &scenario.path,
+                    name: &scenario.name,
+                    cases,
+                }
             })
-            .filter(|suite| !suite.cases.is_empty())
-            .collect()
+            .filter(|suite| !suite.cases.is_empty());
+        errors.chain(played).collect()
     }
 }
 
 /// The cases of one scenario file.
 #[derive(Debug, Clone)]
 pub struct Suite<'a> {
-    /// The scenario.
-    pub scenario: &'a Scenario,
+    /// The scenario file.
+    file: &'a Path,
+    /// The scenario's name (the file's stem for a file that did not load).
+    pub name: &'a str,
     /// Its cases.
     pub cases: Vec<Case<'a>>,
 }
@@ -111,7 +176,7 @@ pub struct Suite<'a> {
 impl Suite<'_> {
     /// The scenario file.
     pub fn file(&self) -> &Path {
-        &self.scenario.path
+        self.file
     }
 
     /// How many cases ended with `status`.
@@ -152,6 +217,10 @@ pub enum Verdict<'a> {
     Played(&'a CallResult),
     /// It was not played, for this reason.
     Skipped(&'a str),
+    /// The command stopped before it ended (a failure).
+    Interrupted(&'a SkippedCall),
+    /// Its file did not load (an error).
+    Invalid(&'a FileError),
 }
 
 /// A case's status, as reports name it.
@@ -165,6 +234,10 @@ pub enum CaseStatus {
     TransportFailure,
     /// Not played.
     Skipped,
+    /// Not played to its end: the command was stopped.
+    Interrupted,
+    /// The file did not load.
+    Invalid,
 }
 
 impl CaseStatus {
@@ -175,6 +248,8 @@ impl CaseStatus {
             CaseStatus::Failed => "failed",
             CaseStatus::TransportFailure => "transport_failure",
             CaseStatus::Skipped => "skipped",
+            CaseStatus::Interrupted => "interrupted",
+            CaseStatus::Invalid => "invalid",
         }
     }
 
@@ -217,8 +292,25 @@ impl<'a> Case<'a> {
             method: &skipped.method,
             role: skipped.role,
             call,
-            verdict: Verdict::Skipped(&skipped.reason),
+            verdict: if skipped.interrupted {
+                Verdict::Interrupted(skipped)
+            } else {
+                Verdict::Skipped(&skipped.reason)
+            },
             order,
+        }
+    }
+
+    /// The case standing for a file that did not load.
+    fn invalid(error: &'a FileError, role: Role) -> Case<'a> {
+        Case {
+            name: "load".to_string(),
+            call_id: "load",
+            method: "",
+            role,
+            call: None,
+            verdict: Verdict::Invalid(error),
+            order: 0,
         }
     }
 
@@ -227,6 +319,8 @@ impl<'a> Case<'a> {
         match self.verdict {
             Verdict::Played(result) => CaseStatus::of(result),
             Verdict::Skipped(_) => CaseStatus::Skipped,
+            Verdict::Interrupted(_) => CaseStatus::Interrupted,
+            Verdict::Invalid(_) => CaseStatus::Invalid,
         }
     }
 
@@ -234,7 +328,7 @@ impl<'a> Case<'a> {
     pub fn duration(&self) -> Duration {
         match self.verdict {
             Verdict::Played(result) => result.duration,
-            Verdict::Skipped(_) => Duration::ZERO,
+            _ => Duration::ZERO,
         }
     }
 
@@ -242,7 +336,7 @@ impl<'a> Case<'a> {
     pub fn steps(&self) -> &'a [StepRecord] {
         match self.verdict {
             Verdict::Played(result) => &result.steps,
-            Verdict::Skipped(_) => &[],
+            _ => &[],
         }
     }
 

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::outcome::{CaseStatus, SkippedCall};
+use super::outcome::{CaseStatus, FileError, SkippedCall};
 use super::style::Style;
 use super::terminal::format_duration;
 use crate::runner::CallResult;
@@ -23,6 +23,10 @@ pub struct Tally {
     pub broken: usize,
     /// Calls not played (`--fail-fast`, or scripts no client called).
     pub skipped: usize,
+    /// Calls not played to their end because the command was stopped (failures).
+    pub interrupted: usize,
+    /// Files that did not load (errors; not counted in `calls`).
+    pub invalid: usize,
 }
 
 impl Tally {
@@ -33,6 +37,7 @@ impl Tally {
             .map(|r| &r.file)
             .chain(skipped.iter().map(|s| &s.file))
             .collect();
+        let interrupted = skipped.iter().filter(|s| s.interrupted).count();
         let count = |status| {
             results
                 .iter()
@@ -45,22 +50,41 @@ impl Tally {
             passed: count(CaseStatus::Passed),
             failed: count(CaseStatus::Failed),
             broken: count(CaseStatus::TransportFailure),
-            skipped: skipped.len(),
+            skipped: skipped.len() - interrupted,
+            interrupted,
+            invalid: 0,
         }
+    }
+
+    /// These counts, and the files of `errors` (which did not load).
+    pub fn with_errors(mut self, errors: &[FileError]) -> Tally {
+        let known: BTreeSet<_> = errors.iter().map(|e| &e.file).collect();
+        self.files += known.len();
+        self.invalid += errors.len();
+        self
     }
 
     /// One line: `3 files, 5 calls: 4 passed, 1 failed (1.20s)`.
     pub fn line(&self, elapsed: Duration, style: &Style) -> String {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        let mut parts = vec![style.good(&format!("{} passed", self.passed))];
+        let mut parts = Vec::new();
+        if self.calls > 0 || self.invalid == 0 {
+            parts.push(style.good(&format!("{} passed", self.passed)));
+        }
         if self.failed > 0 {
             parts.push(style.bad(&format!("{} failed", self.failed)));
         }
         if self.broken > 0 {
             parts.push(style.bad(&plural(self.broken, "transport failure")));
         }
+        if self.interrupted > 0 {
+            parts.push(style.bad(&format!("{} interrupted", self.interrupted)));
+        }
         if self.skipped > 0 {
             parts.push(style.dim(&format!("{} skipped", self.skipped)));
+        }
+        if self.invalid > 0 {
+            parts.push(style.bad(&plural(self.invalid, "invalid file")));
         }
         format!(
             "{}, {}: {} ({})",

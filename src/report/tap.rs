@@ -41,6 +41,20 @@ pub fn render(outcome: &RunOutcome) -> String {
             Verdict::Skipped(reason) => {
                 let _ = writeln!(tap, "ok {number} - {title} # SKIP {}", description(reason));
             }
+            Verdict::Interrupted(call) => {
+                let _ = writeln!(tap, "not ok {number} - {title}");
+                let message = format!("interrupted: {}", call.reason);
+                let at = (call.pos.line, call.pos.column);
+                write_located(&mut tap, &message, "interrupted", &call.file, at, "call");
+                let _ = writeln!(tap, "  ...");
+            }
+            Verdict::Invalid(error) => {
+                let _ = writeln!(tap, "not ok {number} - {title}");
+                let at = (error.line, error.column);
+                write_located(&mut tap, &error.message, "invalid", &error.file, at, "load");
+                let _ = writeln!(tap, "  text: {}", quoted(&error.text));
+                let _ = writeln!(tap, "  ...");
+            }
         }
     }
     let _ = writeln!(
@@ -55,19 +69,9 @@ pub fn render(outcome: &RunOutcome) -> String {
 fn write_diagnostics(tap: &mut String, failure: &Failure, case: &Case, file: &std::path::Path) {
     let kind = failure.kind().label();
     let description = failure_text(failure, file, case.role);
-    let _ = writeln!(tap, "  ---");
-    let _ = writeln!(
-        tap,
-        "  message: {}",
-        quoted(description.lines().next().unwrap_or_default())
-    );
-    let _ = writeln!(tap, "  severity: fail");
-    let _ = writeln!(tap, "  kind: {kind}");
-    let _ = writeln!(tap, "  at:");
-    let _ = writeln!(tap, "    file: {}", quoted(&file.display().to_string()));
-    let _ = writeln!(tap, "    line: {}", failure.pos.line);
-    let _ = writeln!(tap, "    column: {}", failure.pos.column);
-    let _ = writeln!(tap, "    step: {}", quoted(failure.step.keyword()));
+    let message = description.lines().next().unwrap_or_default();
+    let at = (failure.pos.line, failure.pos.column);
+    write_located(tap, message, kind, file, at, failure.step.keyword());
     let diffs = failure.reason.diffs();
     if !diffs.is_empty() {
         let _ = writeln!(tap, "  diffs:");
@@ -89,6 +93,26 @@ fn write_diagnostics(tap: &mut String, failure: &Failure, case: &Case, file: &st
         let _ = writeln!(tap, "    - {}", quoted(line.trim()));
     }
     let _ = writeln!(tap, "  ...");
+}
+
+/// The start of a YAML block: its message, kind and place (`at` is the line and column).
+fn write_located(
+    tap: &mut String,
+    message: &str,
+    kind: &str,
+    file: &std::path::Path,
+    at: (u32, u32),
+    step: &str,
+) {
+    let _ = writeln!(tap, "  ---");
+    let _ = writeln!(tap, "  message: {}", quoted(message));
+    let _ = writeln!(tap, "  severity: fail");
+    let _ = writeln!(tap, "  kind: {kind}");
+    let _ = writeln!(tap, "  at:");
+    let _ = writeln!(tap, "    file: {}", quoted(&file.display().to_string()));
+    let _ = writeln!(tap, "    line: {}", at.0);
+    let _ = writeln!(tap, "    column: {}", at.1);
+    let _ = writeln!(tap, "    step: {}", quoted(step));
 }
 
 /// A YAML double-quoted scalar (JSON's string syntax is a subset of it).

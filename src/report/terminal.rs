@@ -265,14 +265,23 @@ impl Progress for TerminalReporter {
     }
 
     fn call_skipped(&self, _scenario: &Scenario, skipped: &SkippedCall) {
-        if self.verbosity >= Verbosity::Normal {
+        if skipped.interrupted || self.verbosity >= Verbosity::Normal {
+            let (mark, verdict) = if skipped.interrupted {
+                (
+                    self.style.bad("✗"),
+                    self.style.bad(&format!("interrupted: {}", skipped.reason)),
+                )
+            } else {
+                (
+                    self.style.dim("-"),
+                    self.style.dim(&format!("skipped: {}", skipped.reason)),
+                )
+            };
             let text = format!(
-                "{} {} [{}] {} {}",
-                self.style.dim("-"),
+                "{mark} {} [{}] {} {verdict}",
                 skipped.file.display(),
                 skipped.call_id,
                 skipped.method,
-                self.style.dim(&format!("skipped: {}", skipped.reason)),
             );
             self.print(&skipped.file, &text);
         }

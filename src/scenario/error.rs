@@ -16,7 +16,6 @@ pub struct LoadError(Box<Located>);
 /// The parts of a [`LoadError`], boxed so that results carrying one stay small.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{location}: {message}")]
-#[diagnostic(code(grpc_replay::scenario))]
 struct Located {
     /// `file:line:column`, or the file alone when no position is known.
     location: String,
@@ -26,6 +25,8 @@ struct Located {
     file: PathBuf,
     /// 1-based line, 0 when unknown.
     line: u32,
+    /// 1-based column, 0 when unknown.
+    column: u32,
     #[source_code]
     source_code: Option<NamedSource<Arc<str>>>,
     #[label("here")]
@@ -38,11 +39,24 @@ impl LoadError {
     /// An error at a position in a file whose text is `source`.
     pub fn at(file: &Path, source: &Arc<str>, pos: Pos, message: impl Into<String>) -> Self {
         let offset = offset_of(source, pos);
+        let line_length = offset.map_or(0, |o| line_around(source, o).len());
+        if line_length > MAX_SNIPPET_LINE {
+            // A huge value on one line: the place is enough, the line is not printed.
+            let mut error = LoadError::file(file, message);
+            error.0.location = format!("{}:{}:{}", file.display(), pos.line, pos.column);
+            error.0.line = pos.line;
+            error.0.column = pos.column;
+            return error.with_help(format!(
+                "line {} is {line_length} bytes long: no snippet is shown",
+                pos.line
+            ));
+        }
         LoadError(Box::new(Located {
             location: format!("{}:{}:{}", file.display(), pos.line, pos.column),
             message: message.into(),
             file: file.to_path_buf(),
             line: pos.line,
+            column: pos.column,
             source_code: Some(NamedSource::new(file.display().to_string(), source.clone())),
             span: offset.map(|o| SourceSpan::new(o.into(), 1)),
             help: None,
@@ -56,6 +70,7 @@ impl LoadError {
             message: message.into(),
             file: file.to_path_buf(),
             line: 0,
+            column: 0,
             source_code: None,
             span: None,
             help: None,
@@ -82,6 +97,23 @@ impl LoadError {
     pub fn line(&self) -> u32 {
         self.0.line
     }
+
+    /// The 1-based column, 0 when unknown.
+    pub fn column(&self) -> u32 {
+        self.0.column
+    }
+}
+
+/// The longest line shown in a snippet.
+const MAX_SNIPPET_LINE: usize = 1000;
+
+/// The line of `source` that holds byte `offset`.
+fn line_around(source: &str, offset: usize) -> &str {
+    let start = source[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = source[offset..]
+        .find('\n')
+        .map_or(source.len(), |i| offset + i);
+    &source[start..end]
 }
 
 /// The byte offset of a 1-based line and column.

@@ -120,6 +120,7 @@ pub fn load_str(
     pools: &mut PoolCache,
 ) -> Result<Scenario, LoadError> {
     let source: Arc<str> = Arc::from(text);
+    super::bounds::check_text(path, &source)?;
     let raw: RawFile = serde_saphyr::from_str_with_options(text, yaml_options(text))
         .map_err(|e| yaml_error(path, &source, &e))?;
     let file_vars = raw.vars.as_ref().map(|v| v.0.clone()).unwrap_or_default();
@@ -162,6 +163,7 @@ fn yaml_error(path: &Path, source: &Arc<str>, error: &serde_saphyr::Error) -> Lo
         .unwrap_or(&message)
         .trim()
         .to_string();
+    let message = super::wording::yaml_message(&message);
     let Some(loc) = inner.location() else {
         return LoadError::file(path, message);
     };
@@ -199,7 +201,9 @@ fn repeat_count(node: &Node) -> Option<u64> {
         NodeValue::Str(text) => text.parse::<u64>().ok()?,
         _ => return None,
     };
-    (n >= 1).then_some(n)
+    (1..=super::bounds::MAX_REPEAT as u64)
+        .contains(&n)
+        .then_some(n)
 }
 
 /// The keys that make a step what it is.
@@ -416,6 +420,11 @@ impl Loader<'_> {
         let mut sources = if from_cli {
             self.options.protos.clone()
         } else {
+            let missing = raw.import_paths.iter().flatten();
+            if let Some(dir) = missing.into_iter().find(|p| !base.join(&p.value).is_dir()) {
+                let message = format!("`import_paths:` `{}` is not a directory", dir.value);
+                return Err(self.err(Pos::of(dir), message));
+            }
             let mut import_paths: Vec<PathBuf> = raw
                 .import_paths
                 .iter()
@@ -499,15 +508,10 @@ impl Loader<'_> {
     }
 
     fn duration(&self, raw: &Located, key: &str) -> Result<Duration, LoadError> {
-        humantime::parse_duration(raw.value.trim()).map_err(|e| {
-            self.err(
-                Pos::of(raw),
-                format!(
-                    "`{key}: {}` is not a duration ({e}); write e.g. 250ms, 2s, 1m",
-                    raw.value
-                ),
-            )
-        })
+        humantime::parse_duration(raw.value.trim())
+            .map_err(|e| format!("is not a duration ({e}); write e.g. 250ms, 2s, 1m"))
+            .and_then(super::bounds::duration)
+            .map_err(|e| self.err(Pos::of(raw), format!("`{key}: {}` {e}", raw.value)))
     }
 
     fn call(
@@ -568,6 +572,9 @@ impl Loader<'_> {
         }
         self.check_shape(&script, kind, &method)?;
         self.check_client_first(&script, kind)?;
+        if let (Some(timeout), Some(true)) = (timeout, keys.deadline_header) {
+            super::bounds::deadline_header(timeout).map_err(|e| self.err(pos, e))?;
+        }
         add_implied_steps(&mut script, kind);
         let call = Call {
             id,
@@ -734,12 +741,10 @@ impl Loader<'_> {
             None => 1,
             Some(node) => match repeat_count(node) {
                 Some(n) => n,
-                _ => {
-                    return Err(self.err(
-                        node.pos,
-                        "`repeat:` takes a whole number of times, 1 or more",
-                    ))
-                }
+                _ => return Err(self.err(
+                    node.pos,
+                    "`repeat:` takes a whole number of times, 1 or more (at most 1,000,000,000)",
+                )),
             },
         };
         if repeat > 1

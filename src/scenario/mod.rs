@@ -1,6 +1,7 @@
 //! The scenario model: the YAML file format, its parsing and validation, and the loaded
 //! form the roles replay. Free of networking.
 
+pub mod bounds;
 mod error;
 mod load;
 mod model;
@@ -10,6 +11,7 @@ mod resolve;
 mod status_code;
 mod template;
 mod vars;
+mod wording;
 
 pub use error::LoadError;
 pub use load::{collect_files, load_file, load_str, unplayable, LoadOptions, PoolCache};

@@ -84,6 +84,8 @@ pub struct Resolver<'a> {
     captured: HashSet<String>,
     /// The file as written, to place errors inside a scalar.
     source: Arc<str>,
+    /// Where each line of `source` starts (byte offsets).
+    line_starts: Vec<usize>,
     /// The values put into each scalar, by the scalar's position.
     pub substituted: HashMap<Pos, Vec<Substitution>>,
     /// Every use of a captured variable: where, and which.
@@ -102,6 +104,9 @@ impl<'a> Resolver<'a> {
             sources,
             file_vars: file_vars.into_iter().map(|(k, v)| (k.value, v)).collect(),
             captured,
+            line_starts: std::iter::once(0)
+                .chain(source.match_indices('\n').map(|(i, _)| i + 1))
+                .collect(),
             source,
             substituted: HashMap::new(),
             captured_uses: Vec::new(),
@@ -183,9 +188,9 @@ impl<'a> Resolver<'a> {
     /// up to it is written as is on the scalar's line (else the scalar's start).
     fn inside(&self, pos: Pos, before: &str) -> Pos {
         let line = self
-            .source
-            .lines()
-            .nth(pos.line.saturating_sub(1) as usize)
+            .line_starts
+            .get(pos.line.saturating_sub(1) as usize)
+            .and_then(|start| self.source[*start..].lines().next())
             .unwrap_or_default();
         let from: String = line
             .chars()

@@ -9,6 +9,6 @@ mod status;
 pub use metadata::{received_metadata, to_metadata_map};
 pub use queue::{EventReceiver, EventSender, Repeated};
 pub use settings::{
-    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, SMALL_FRAME_GUARD,
+    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW, SMALL_FRAME_GUARD,
 };
 pub use status::status_event;

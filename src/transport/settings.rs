@@ -19,8 +19,11 @@ pub const SMALL_FRAME_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: too many small DA
 /// The default stream window: 64 KiB.
 pub const DEFAULT_STREAM_WINDOW: u32 = 64 * 1024;
 
-/// The default connection window: the largest HTTP/2 allows (2³¹ − 1 bytes).
-pub const DEFAULT_CONNECTION_WINDOW: u32 = i32::MAX as u32;
+/// The largest flow-control window HTTP/2 allows: 2³¹ − 1 bytes (RFC 9113 §6.9.1).
+pub const MAX_WINDOW: u32 = i32::MAX as u32;
+
+/// The default connection window: the largest HTTP/2 allows.
+pub const DEFAULT_CONNECTION_WINDOW: u32 = MAX_WINDOW;
 
 /// HTTP/2 settings for connections in either role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -175,10 +175,29 @@ impl Process {
 
     /// Sends SIGTERM, as a service manager would.
     pub fn terminate(&mut self) {
+        self.signal("TERM");
+    }
+
+    /// Sends the signal `name` (`INT`, `TERM`, `KILL`…).
+    pub fn signal(&mut self, name: &str) {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill").args(["-TERM", &pid]).status();
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
         if !matches!(status, Ok(status) if status.success()) {
-            self.fail(&format!("could not be sent SIGTERM ({status:?})"));
+            self.fail(&format!("could not be sent SIG{name} ({status:?})"));
+        }
+    }
+
+    /// Waits (bounded by `limit`) for a line of standard output that contains `text`.
+    pub fn wait_for_line(&mut self, text: &str, limit: Duration) -> String {
+        let deadline = Instant::now() + limit;
+        loop {
+            match self.next_line(deadline) {
+                Some(line) if line.contains(text) => return line,
+                Some(_) => {}
+                None => self.fail(&format!("printed no line with `{text}` within {limit:?}")),
+            }
         }
     }
 

@@ -14,7 +14,7 @@ use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::time::Duration;
 
-use tokio::time::{sleep, timeout_at, Instant};
+use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::captures::Captures;
 use super::io::{CallIo, FinalStatus, PeerEvent};
@@ -249,7 +249,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Status(status), Role::Client) => self.check_status(step, status).await,
             (Action::Sleep(duration), _) => {
                 self.scripted_pause(Some(*duration));
-                sleep(*duration).await;
+                self.pause(*duration).await;
                 let slept = Subject::Sleep(*duration);
                 self.record(step, StepOutcome::Performed, slept, None, 1);
                 Ok(())
@@ -264,8 +264,17 @@ impl<I: CallIo> Player<'_, I> {
     pub(super) async fn wait_after(&mut self, step: &Step) {
         self.scripted_pause(step.after);
         if let Some(after) = step.after {
-            sleep(after).await;
+            self.pause(after).await;
         }
+    }
+
+    /// Waits `duration`, or until the call's deadline if that comes first: nothing the
+    /// script says outlives the call.
+    async fn pause(&self, duration: Duration) {
+        let end = Instant::now()
+            .checked_add(duration)
+            .map_or(self.deadline, |end| end.min(self.deadline));
+        sleep_until(end).await;
     }
 
     /// The script pauses (on either side): not part of the latency of what comes next.
