@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*"; }
 
 # Scenarios that both roles can play: all but scenarios/interop/, whose client/ and server/
-# scripts are written for grpc-go's interop programs, one role each (tests/interop_suite.rs).
+# scripts follow the interop spec, one role each (tests/interop_suite.rs plays them).
 mapfile -t playable < <(find scenarios -mindepth 1 -maxdepth 1 -type d ! -name interop | sort)
 
 # Prerequisites (README, "The two commands"): Rust (cargo), Go (the version interop/go/go.mod
