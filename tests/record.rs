@@ -295,23 +295,37 @@ fn a_volatile_field_replays_with_loose_and_fails_without() {
 }
 
 /// The client cancels after one exchange: the proxy forwards the reset to the server and
-/// writes `cancel`; the recording replays as the client against the Go server. (grpc-replay's
-/// own client sometimes half-closes just before its RST_STREAM; the recording then holds
-/// `close` too, faithfully, so the server-role replay is not checked here.)
+/// writes `cancel`; the recording replays as the client against the same server. The
+/// upstream is `grpc-replay serve` playing the fixture itself, which waits for the reset
+/// (grpc-replay's own client may half-close just before it resets, and a Go server would
+/// end the call at that half-close, before the reset arrives).
 #[test]
 fn a_client_cancel_is_forwarded_and_recorded() {
     let fixture = "tests/fixtures/record/chat_cancel.yaml";
-    let Some((out, _server, upstream)) = record_grpc_replay_client(fixture, &[]) else {
-        return;
-    };
+    let serve_args = ["serve", fixture, "--listen", "127.0.0.1:0"];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "1"]);
+    let run = run_grpc_replay(&["run", fixture, "--target", &address]);
+    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.describe());
     let (_, text) = only_file(out.path());
     assert!(
         text.contains("  - server: \"Sam: Hi\"\n") && text.ends_with("  - cancel\n"),
         "{text}"
     );
     let dir = out.path().to_str().expect("a UTF-8 temporary path");
-    let run = run_grpc_replay(&["run", dir, "--target", &upstream]);
-    assert_eq!(run.code, Some(0), "{}", run.describe());
+    let replay = run_grpc_replay(&["run", dir, "--target", &upstream]);
+    assert_eq!(replay.code, Some(0), "{}", replay.describe());
+    serve.terminate();
+    let served = serve.finish(EXIT_LIMIT);
+    assert!(
+        served.code == Some(0) && !served.stdout.contains("failed"),
+        "{}",
+        served.describe()
+    );
 }
 
 #[test]

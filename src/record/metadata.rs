@@ -20,9 +20,11 @@ const REQUEST_TRANSPORT: &[&str] = &[
     "grpc-message-type",
 ];
 
-/// Response headers and trailers that belong to the transport or to the status.
+/// Response headers and trailers that belong to the transport or to the status (`date`:
+/// HTTP servers such as hyper stamp every response with the time).
 const RESPONSE_TRANSPORT: &[&str] = &[
     "content-type",
+    "date",
     "grpc-accept-encoding",
     "grpc-encoding",
     "grpc-status",
@@ -202,6 +204,13 @@ mod tests {
         );
         assert!(!written.contains("s3cret"));
         assert_eq!(variables, ["AUTHORIZATION", "X_API_KEY"]);
+    }
+
+    #[test]
+    fn a_servers_date_header_is_transport_not_metadata() {
+        let map = headers(&[("date", "Sun, 29 Nov 2026 21:12:42 GMT"), ("x-id", "7")]);
+        let written = response_metadata(&map, &Secrets::default(), &mut Vec::new());
+        assert_eq!(written.unwrap(), "{x-id: \"7\"}");
     }
 
     #[test]
