@@ -25,6 +25,10 @@ use crate::transport::Http2Settings;
 /// Why calls are skipped after a failure with `--fail-fast`.
 const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a failure";
 
+/// How long the connections get, after the last call, to send what is queued (a cancelled
+/// call's reset) before the process exits.
+const CANCEL_FLUSH: Duration = Duration::from_millis(50);
+
 /// Runs the command.
 pub async fn run(args: RunArgs) -> Exit {
     let reports = match Reports::open(&args.output) {
@@ -75,7 +79,13 @@ pub async fn run(args: RunArgs) -> Exit {
     };
     let live = reports.keep_written(session.live());
     let stopped = match connect_all(&targets, &connect_options).await {
-        Ok(channels) => session.play(&args, &play, &targets, &channels).await,
+        Ok(channels) => {
+            let stopped = session.play(&args, &play, &targets, &channels).await;
+            // A cancelled call's RST_STREAM is queued when the call ends; give the
+            // connections a moment to put it on the wire before the process exits.
+            tokio::time::sleep(CANCEL_FLUSH).await;
+            stopped
+        }
         Err(exit) => Err(exit.into()),
     };
     live.stop().await;
