@@ -207,7 +207,7 @@ fn repeat_count(node: &Node) -> Option<u64> {
 }
 
 /// The keys that make a step what it is.
-const ACTION_KEYS: &[&str] = &[
+pub(crate) const ACTION_KEYS: &[&str] = &[
     "client",
     "server",
     "headers",

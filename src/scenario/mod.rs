@@ -14,6 +14,7 @@ mod vars;
 mod wording;
 
 pub use error::LoadError;
+pub(crate) use load::ACTION_KEYS;
 pub use load::{collect_files, load_file, load_str, unplayable, LoadOptions, PoolCache};
 pub use model::{
     Action, Call, Capture, CaptureSource, Compression, MessageStep, Role, Scenario, StatusStep,

@@ -192,17 +192,10 @@ fn matcher_or_fields() -> Value {
 
 /// A step: `close` / `cancel`, or a mapping with exactly one action key and modifiers.
 fn step() -> Value {
-    let actions = [
-        "client",
-        "server",
-        "headers",
-        "close",
-        "cancel",
-        "status",
-        "sleep",
-        "unordered",
-    ];
-    let one_action: Vec<Value> = actions.iter().map(|a| json!({"required": [a]})).collect();
+    let one_action: Vec<Value> = crate::scenario::ACTION_KEYS
+        .iter()
+        .map(|a| json!({"required": [a]}))
+        .collect();
     json!({
         "description": "A step: close, cancel, or a mapping with one action (client, server, headers, close, cancel, status, sleep, unordered) and modifiers. README: \"Steps\".",
         "anyOf": [
