@@ -413,9 +413,18 @@ mod interop {
     }
 
     /// Runs every case of grpc-go's interop client against `address`; each must pass.
-    fn every_case_passes(client: &Path, address: &str, against: &mut Process) {
+    /// Cases whose call may never leave grpc-go's client (a cancel or a 1 ms deadline at
+    /// once): when it was not recorded, a later call of the case has no script of its own
+    /// and strays into another script of its method. tests/interop_suite.rs plays them
+    /// against the server role.
+    const MAY_NOT_ARRIVE: [&str; 2] = ["cancel_after_begin", "timeout_on_sleeping_server"];
+
+    fn every_case_passes(client: &Path, address: &str, against: &mut Process, all: bool) {
         let (host, port) = address.rsplit_once(':').expect("HOST:PORT");
-        for case in CASES {
+        let cases = CASES
+            .iter()
+            .filter(|case| all || !MAY_NOT_ARRIVE.contains(case));
+        for case in cases {
             let mut command = Command::new(client);
             command.args([
                 format!("--server_host={host}"),
@@ -450,7 +459,7 @@ mod interop {
         let upstream = format!("127.0.0.1:{port}");
         let out = tempfile::tempdir().expect("a temporary folder");
         let (mut recorder, address) = start_recorder(&upstream, out.path(), &protos());
-        every_case_passes(&client, &address, &mut recorder);
+        every_case_passes(&client, &address, &mut recorder, true);
         recorder.terminate();
         let recorded = recorder.finish(EXIT_LIMIT);
         assert!(
@@ -476,7 +485,7 @@ mod interop {
         let serve_args = [&["serve", dir, "--listen", "127.0.0.1:0"][..], &protos()].concat();
         let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
         let served_at = serve.listening_address();
-        every_case_passes(&client, &served_at, &mut serve);
+        every_case_passes(&client, &served_at, &mut serve, false);
         serve.terminate();
         // Calls cancelled or timed out at once may not reach any server: their scripts may
         // stay unplayed, but no played call may fail.
