@@ -9,6 +9,7 @@ use std::time::Duration;
 use prost_reflect::DescriptorPool;
 use serde_saphyr::Spanned;
 
+use super::details::{Details, DETAILS_TRAILER};
 use super::error::LoadError;
 use super::model::{
     Action, Call, Capture, CaptureSource, Compression, MessageStep, Role, Scenario, StatusStep,
@@ -676,8 +677,13 @@ impl Loader<'_> {
                 format!("`{keyword}: false` does nothing: leave the step out"),
             ));
         }
-        if keyword != "status" && (fields.message.is_some() || fields.trailers.is_some()) {
-            return Err(self.err(pos, "`message:` and `trailers:` go with `status:`"));
+        if keyword != "status"
+            && (fields.message.is_some() || fields.trailers.is_some() || fields.details.is_some())
+        {
+            return Err(self.err(
+                pos,
+                "`message:`, `trailers:` and `details:` go with `status:`",
+            ));
         }
         if !matches!(keyword, "client" | "server") && fields.expect.is_some() {
             return Err(self.err(pos, "`expect:` goes with `client:` or `server:`"));
@@ -705,7 +711,7 @@ impl Loader<'_> {
             }
             "close" => Action::Close,
             "cancel" => Action::Cancel,
-            "status" => Action::Status(self.status(fields)?),
+            "status" => Action::Status(self.status(fields, context.method, mode)?),
             "sleep" => Action::Sleep(self.duration(fields.sleep.as_ref().unwrap(), "sleep")?),
             "unordered" => {
                 if in_group {
@@ -889,9 +895,15 @@ impl Loader<'_> {
         }
     }
 
-    fn status(&self, fields: &RawStepFields) -> Result<StatusStep, LoadError> {
+    fn status(
+        &self,
+        fields: &RawStepFields,
+        method: &prost_reflect::MethodDescriptor,
+        mode: MatchMode,
+    ) -> Result<StatusStep, LoadError> {
         self.no_captured_use(fields.message.as_ref(), "message")?;
         self.no_captured_use(fields.trailers.as_ref(), "trailers")?;
+        self.no_captured_use(fields.details.as_ref(), "details")?;
         let node = fields.status.as_ref().unwrap();
         let text = scalar(node).unwrap_or_default();
         let code = StatusCode::parse(&text).ok_or_else(|| {
@@ -903,8 +915,13 @@ impl Loader<'_> {
                 ),
             )
         })?;
+        let details = match &fields.details {
+            Some(node) => self.details(node, fields, code, method, mode)?,
+            None => Details::default(),
+        };
         Ok(StatusStep {
             code,
+            details,
             message: fields
                 .message
                 .as_ref()
@@ -919,6 +936,39 @@ impl Loader<'_> {
                 .map_err(|e| self.spec_err(e))?
                 .unwrap_or_default(),
         })
+    }
+
+    /// `details:` of a status step: only with an error code, and not next to a
+    /// `grpc-status-details-bin` written in `trailers:`.
+    fn details(
+        &self,
+        node: &Node,
+        fields: &RawStepFields,
+        code: StatusCode,
+        method: &prost_reflect::MethodDescriptor,
+        mode: MatchMode,
+    ) -> Result<Details, LoadError> {
+        if code == StatusCode::OK {
+            return Err(self.err(
+                node.pos,
+                "`details:` go with an error code: gRPC sends no error details with OK",
+            ));
+        }
+        let raw_trailer = fields
+            .trailers
+            .as_ref()
+            .and_then(Node::as_map)
+            .and_then(|m| {
+                m.iter()
+                    .find(|(k, _)| k.name.eq_ignore_ascii_case(DETAILS_TRAILER))
+            });
+        if let Some((key, _)) = raw_trailer {
+            return Err(self.err(
+                key.pos,
+                format!("`{DETAILS_TRAILER}` is what `details:` sends: write one or the other"),
+            ));
+        }
+        Details::compile(node, method.parent_pool(), mode).map_err(|e| self.spec_err(e))
     }
 
     /// On a call whose client sends one message (unary, server streaming), a server's
@@ -1124,6 +1174,7 @@ fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
                 code: StatusCode::OK,
                 message: None,
                 trailers: MetadataSpec::default(),
+                details: Details::default(),
             }),
         ));
     }
@@ -1169,6 +1220,7 @@ pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
                 .trailers
                 .first_matcher()
                 .map(|pos| why("trailer", pos))
+                .or_else(|| s.details.first_matcher().map(|pos| why("detail", pos)))
                 .or_else(|| {
                     s.message
                         .as_ref()

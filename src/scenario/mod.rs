@@ -2,6 +2,7 @@
 //! form the roles replay. Free of networking.
 
 pub mod bounds;
+mod details;
 mod error;
 mod load;
 mod model;
@@ -13,6 +14,7 @@ mod template;
 mod vars;
 mod wording;
 
+pub use details::{Detail, Details, DETAILS_TRAILER};
 pub use error::LoadError;
 pub(crate) use load::ACTION_KEYS;
 pub use load::{collect_files, load_file, load_str, unplayable, LoadOptions, PoolCache};
