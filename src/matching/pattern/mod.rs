@@ -216,8 +216,8 @@ impl MessageSpec {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use prost_reflect::ReflectMessage;
     use crate::protos::{load_pool, ProtoSources};
+    use prost_reflect::ReflectMessage;
 
     /// `values.Types` from the test fixtures: every kind of field.
     fn types() -> MessageDescriptor {

@@ -2,7 +2,6 @@
 
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MapKey, MessageDescriptor, Value};
 
-
 /// Renders a message as compact proto JSON.
 pub fn render_message(message: &DynamicMessage) -> String {
     let options = prost_reflect::SerializeOptions::new().skip_default_fields(true);
