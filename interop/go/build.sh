@@ -2,7 +2,7 @@
 # Builds the Go side of grpc-replay's interop matrix into interop/go/bin/:
 #
 #   seed-server, seed-client           current grpc-go (go.mod), current Go
-#   rich-errors                        the same: google.rpc error details both ways
+#   rich-errors, big-note              the same: rich error details, a 5 MB message
 #   interop-server, interop-client     grpc-go's official interop programs, same release
 #                                      (the server with grpc-go's gzip codec linked in)
 #   seed-server-1.33, seed-client-1.33 Debian bookworm's grpc-go 1.33.3, Go 1.19, GOPATH mode
@@ -86,6 +86,7 @@ build_current() {
     "$GO" build -o "$BIN/seed-server" ./cmd/seed-server
     "$GO" build -o "$BIN/seed-client" ./cmd/seed-client
     "$GO" build -o "$BIN/rich-errors" ./cmd/rich-errors
+    "$GO" build -o "$BIN/big-note" ./cmd/big-note
     "$GO" vet ./...
     # grpc-go's own interop programs, from the grpc-go release go.mod pins.
     build_interop_server_with_gzip "$GO"
@@ -148,7 +149,7 @@ build_1_33() {
     export GO111MODULE=off GOFLAGS= GOPATH="$gopath:/usr/share/gocode" GOCACHE="$HERE/.gopath/cache-1.19"
     "$GO119" build -o "$BIN/seed-server-1.33" "$MODULE/cmd/seed-server"
     "$GO119" build -o "$BIN/seed-client-1.33" "$MODULE/cmd/seed-client"
-    # cmd/rich-errors is built by the current build only.
+    # cmd/rich-errors and cmd/big-note are built by the current build only.
     "$GO119" vet "$MODULE/cmd/seed-server" "$MODULE/cmd/seed-client" "$MODULE/internal/..."
   )
   log "built bin/seed-server-1.33 bin/seed-client-1.33"

@@ -20,6 +20,7 @@ use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::scenario::{Call, Compression};
 use crate::transport::{
     received_metadata, status_event, to_metadata_map, EventReceiver, EventSender, Repeated,
+    DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
@@ -35,15 +36,17 @@ impl ClientCall {
     /// call's request metadata.
     pub fn start(channel: Channel, call: &Call, deadline: Duration) -> ClientCall {
         let metadata = call.metadata.to_send().unwrap_or_default();
-        Self::start_with_metadata(channel, call, deadline, &metadata)
+        Self::start_with_metadata(channel, call, deadline, &metadata, DEFAULT_MAX_MESSAGE_SIZE)
     }
 
-    /// Starts `call` with this request metadata (built from captured variables).
+    /// Starts `call` with this request metadata (built from captured variables); a
+    /// response message over `max_message_size` bytes fails the call.
     pub fn start_with_metadata(
         channel: Channel,
         call: &Call,
         deadline: Duration,
         metadata: &[(String, MetaValue)],
+        max_message_size: u64,
     ) -> ClientCall {
         let (outgoing, requests) = mpsc::channel::<(Bytes, u64)>(SEND_QUEUE);
         let (mut events_tx, events) = EventSender::new();
@@ -62,8 +65,11 @@ impl ClientCall {
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);
         let reader = tokio::spawn(async move {
-            let mut grpc =
-                Grpc::new(StatusNames::new(channel)).accept_compressed(CompressionEncoding::Gzip);
+            let limit = usize::try_from(max_message_size).unwrap_or(usize::MAX);
+            let mut grpc = Grpc::new(StatusNames::new(channel, max_message_size))
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit);
             if gzip {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }

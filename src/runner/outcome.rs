@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use prost_reflect::MessageDescriptor;
 
+use super::io::MessageFault;
 use crate::matching::{MessageSpec, Mismatch, ReceivedMetadata};
 use crate::scenario::node::Pos;
 use crate::scenario::{Action, Role, StatusCode};
@@ -179,6 +180,8 @@ pub enum Seen {
     Reset(String),
     /// The call ended with a status.
     Status(StatusSeen),
+    /// A message that could not be read (over the size limit, or cut short).
+    Malformed(MessageFault),
 }
 
 /// One step as it happened.
@@ -305,6 +308,14 @@ pub enum FailureReason {
         /// The call's deadline.
         budget: Duration,
     },
+    /// A message over the size limit (`--max-message-size`), or cut short: one this side
+    /// was to send, or one the peer sent.
+    BadMessage {
+        /// The role whose message it is.
+        sender: Role,
+        /// What is wrong with it.
+        fault: MessageFault,
+    },
     /// The call could not start: the target cannot be reached.
     Unreachable {
         /// The target, as given.
@@ -369,6 +380,7 @@ impl FailureReason {
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
+            FailureReason::BadMessage { .. } => "bad_message",
         }
     }
 

@@ -23,7 +23,7 @@ use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
 use crate::runner::{CallResult, Observer, PlayOptions};
 use crate::scenario::Role;
-use crate::transport::{received_metadata, EventReceiver, Repeated};
+use crate::transport::{received_metadata, EventReceiver, FrameLimit, Repeated};
 
 /// Everything the handlers share.
 pub struct ServerState {
@@ -86,9 +86,19 @@ where
             if compress {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }
-            // Before tonic's decoder: it would read a reset request stream as its end.
-            let request =
-                request.map(|body| body.map_err(RequestReset::from_body_error as fn(_) -> _));
+            // Before tonic's decoder: it would read a reset request stream as its end, and
+            // report a message over the limit (or cut short) as an untyped status.
+            let limit = state.play.max_message_size;
+            let request = request.map(|body| {
+                FrameLimit::new(
+                    body.map_err(RequestReset::from_body_error as fn(_) -> _),
+                    limit,
+                )
+            });
+            let size = usize::try_from(limit).unwrap_or(usize::MAX);
+            grpc = grpc
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size);
             let handler = tower::service_fn(move |incoming: Request<Streaming<Bytes>>| {
                 let state = state.clone();
                 let path = path.clone();

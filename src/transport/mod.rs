@@ -4,6 +4,7 @@
 mod metadata;
 mod queue;
 mod settings;
+mod size;
 mod status;
 
 pub use metadata::{received_metadata, to_metadata_map};
@@ -12,4 +13,5 @@ pub use settings::{
     Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, HEADER_LIST_GUARD, MAX_WINDOW,
     NOT_HTTP2_FRAMES, SMALL_FRAME_GUARD,
 };
+pub use size::{fault_of, FrameError, FrameLimit, DEFAULT_MAX_MESSAGE_SIZE};
 pub use status::status_event;
