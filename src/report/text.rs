@@ -208,7 +208,10 @@ mod message_fault_tests {
             fault: MessageFault::Truncated,
         };
         let text = headline(&truncated, Role::Server);
-        assert!(text.starts_with("the client's message is cut short"), "{text}");
+        assert!(
+            text.starts_with("the client's message is cut short"),
+            "{text}"
+        );
         assert!(!text.contains("cancel"), "{text}");
     }
 }
