@@ -2,6 +2,7 @@
 //! summary, and the report files CI systems read (JUnit XML, a JSON transcript, TAP).
 //! Writers only read results.
 
+mod bench_table;
 mod collect;
 mod events;
 mod json;
@@ -15,6 +16,7 @@ mod tap;
 mod terminal;
 mod text;
 
+pub use bench_table::{bench_table, decimal, grouped};
 pub use collect::Collector;
 pub use events::EventStream;
 pub use outcome::{
