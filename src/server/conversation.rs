@@ -347,7 +347,7 @@ fn client_checks(steps: &[Step]) -> usize {
         .iter()
         .map(|step| match &step.action {
             Action::Client(_) | Action::Close | Action::Cancel => usize::from(!step.implied),
-            Action::Unordered(group) => client_checks(group),
+            Action::Unordered(_) | Action::Group(_) => client_checks(step.action.inner()),
             _ => 0,
         })
         .sum()
