@@ -305,3 +305,52 @@ fn ranges_out_of_order_are_located_errors() {
         out.describe()
     );
 }
+
+/// Serves `script` once and runs grpc-go's RecordRoute client (`route-record`, which
+/// sends rand(100)+2 random points) against it with `seed`.
+fn record_route_from_go(route_record: &Path, script: &str, seed: &str) -> (Finished, Finished) {
+    let path = fixture(script);
+    let args = [
+        "serve",
+        &path,
+        "--listen",
+        "127.0.0.1:0",
+        "--once",
+        "--color",
+        "never",
+    ];
+    let mut served = Process::start("grpc-replay serve", process::grpc_replay(&args));
+    let target = served.listening_address();
+    let mut command = std::process::Command::new(route_record);
+    command.args(["-addr", &target, "-seed", seed]);
+    let client = Process::run("route-record", command, LIMIT);
+    (served.finish(LIMIT), client)
+}
+
+#[test]
+fn grpc_gos_record_route_client_gets_the_count_it_sent() {
+    let Some(route_record) = process::go_peer("route-record") else {
+        return;
+    };
+    let time_seed = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(1, |t| t.as_nanos() as u64 | 1)
+        .to_string();
+    for seed in ["1", "7", "42", &time_seed] {
+        let ended = record_route_from_go(&route_record, "record_route_range.yaml", seed);
+        assert_codes(&ended, 0, 0);
+        assert!(
+            ended.1.stdout.contains("PASS sent"),
+            "{}",
+            ended.1.describe()
+        );
+    }
+    // The wrong twin: a script that answers another count.
+    let ended = record_route_from_go(&route_record, "record_route_wrong_count.yaml", "7");
+    assert_codes(&ended, 0, 1);
+    assert!(
+        ended.1.stdout.contains("summary point_count 1"),
+        "{}",
+        ended.1.describe()
+    );
+}
