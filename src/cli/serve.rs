@@ -10,7 +10,7 @@ use super::reporting::{Clock, Live, Reports};
 use super::signals::StopSignals;
 use super::{play_options, progress};
 use crate::client::read_pem;
-use crate::report::{Collector, FileError, RunOutcome, SkippedCall};
+use crate::report::{Collector, FileError, RunOutcome, SkipReason, SkippedCall};
 use crate::scenario::{Role, Scenario};
 use crate::server::{start, ServeError, ServeOptions};
 use crate::transport::Http2Settings;
@@ -101,11 +101,11 @@ pub async fn serve(args: ServeArgs) -> Exit {
     live.stop().await;
     let stopped_early = args.fail_fast && collector.has_failed();
     let reason = if stopped_early {
-        "never played: --fail-fast stopped the server after a failure"
+        SkipReason::FailFastServer
     } else if args.once {
-        "never played: the server was stopped before a client made this call (--once)"
+        SkipReason::ServerStoppedOnce
     } else {
-        "never played: no client made this call"
+        SkipReason::NeverCalled
     };
     let mut skipped = Vec::with_capacity(summary.never_played.len());
     for (file, id, _method) in &summary.never_played {

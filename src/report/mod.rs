@@ -17,7 +17,9 @@ mod text;
 
 pub use collect::Collector;
 pub use events::EventStream;
-pub use outcome::{Case, CaseStatus, FileError, RunOutcome, SkippedCall, Suite, Verdict};
+pub use outcome::{
+    Case, CaseStatus, FileError, RunOutcome, SkipReason, SkippedCall, Suite, Verdict,
+};
 pub use progress::Progress;
 pub use sink::{write_atomic, ReportSink, SinkError};
 pub use style::{ColorChoice, Style};
