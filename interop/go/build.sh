@@ -2,6 +2,8 @@
 # Builds the Go side of grpc-replay's interop matrix into interop/go/bin/:
 #
 #   seed-server, seed-client           current grpc-go (go.mod), current Go
+#   route-record                       grpc-go's route_guide RecordRoute client (random
+#                                      number of points), same build
 #   interop-server, interop-client     grpc-go's official interop programs, same release
 #                                      (the server with grpc-go's gzip codec linked in)
 #   seed-server-1.33, seed-client-1.33 Debian bookworm's grpc-go 1.33.3, Go 1.19, GOPATH mode
@@ -84,13 +86,14 @@ build_current() {
     run_protoc "$HERE" "$BIN/plugins/protoc-gen-go" "$BIN/plugins/protoc-gen-go-grpc"
     "$GO" build -o "$BIN/seed-server" ./cmd/seed-server
     "$GO" build -o "$BIN/seed-client" ./cmd/seed-client
+    "$GO" build -o "$BIN/route-record" ./cmd/route-record
     "$GO" vet ./...
     # grpc-go's own interop programs, from the grpc-go release go.mod pins.
     build_interop_server_with_gzip "$GO"
     "$GO" build -o "$BIN/interop-client" google.golang.org/grpc/interop/client
     "$GO" list -m -f '{{.Path}} {{.Version}}' google.golang.org/grpc google.golang.org/protobuf google.golang.org/grpc/cmd/protoc-gen-go-grpc >&2
   )
-  log "built bin/seed-server bin/seed-client bin/interop-server bin/interop-client"
+  log "built bin/seed-server bin/seed-client bin/route-record bin/interop-server bin/interop-client"
 }
 
 # grpc-go's interop server registers no compressor, so it answers any gzip request

@@ -163,6 +163,7 @@ fn subject_json(subject: &Subject) -> Value {
             json!({"kind": "status", "code": code.name(), "message": message})
         }
         Subject::Sleep(duration) => json!({"kind": "sleep", "duration_ms": millis(*duration)}),
+        Subject::Rounds(rounds) => json!({"kind": "rounds", "rounds": rounds}),
         Subject::Failed(reason) => json!({"kind": "failed", "reason": reason_json(reason)}),
     }
 }

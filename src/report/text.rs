@@ -132,6 +132,8 @@ pub fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
         Subject::Status { code, message } if message.is_empty() => code.name(),
         Subject::Status { code, message } => format!("{code}: {message}"),
         Subject::Sleep(duration) => humantime::format_duration(*duration).to_string(),
+        Subject::Rounds(1) => "1 round".into(),
+        Subject::Rounds(rounds) => format!("{rounds} rounds"),
         Subject::Failed(reason) => headline(reason, role),
     }
 }

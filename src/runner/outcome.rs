@@ -43,6 +43,8 @@ pub enum StepKind {
     Sleep,
     /// `unordered:` a group of messages in any order.
     Unordered,
+    /// `group:` steps repeated as a block.
+    Group,
 }
 
 impl StepKind {
@@ -57,6 +59,7 @@ impl StepKind {
             Action::Status(_) => StepKind::Status,
             Action::Sleep(_) => StepKind::Sleep,
             Action::Unordered(_) => StepKind::Unordered,
+            Action::Group(_) => StepKind::Group,
         }
     }
 
@@ -72,6 +75,7 @@ impl StepKind {
             StepKind::Status => "status",
             StepKind::Sleep => "sleep",
             StepKind::Unordered => "unordered",
+            StepKind::Group => "group",
         }
     }
 }
@@ -128,6 +132,8 @@ pub enum Subject {
     },
     /// A pause.
     Sleep(Duration),
+    /// The rounds a `group:` played.
+    Rounds(u64),
     /// Why the step failed.
     Failed(Box<FailureReason>),
 }
