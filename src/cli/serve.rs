@@ -13,7 +13,7 @@ use crate::client::read_pem;
 use crate::report::{Collector, FileError, RunOutcome, SkippedCall};
 use crate::scenario::{Role, Scenario};
 use crate::server::{start, ServeError, ServeOptions};
-use crate::transport::Http2Settings;
+use crate::transport::{ConnectionLimits, Http2Settings};
 
 /// The address used when neither `--listen` nor the scenario's `listen:` says one.
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -57,6 +57,10 @@ pub async fn serve(args: ServeArgs) -> Exit {
         reflection: !args.no_reflection,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         client_ca: args.client_ca.clone(),
+        connections: ConnectionLimits {
+            handshake_timeout: args.handshake_timeout,
+            idle_timeout: args.idle_timeout,
+        },
         play: play_options(&args.wire, reports.transcript),
         // Only a report lists every call; the summary needs counts.
         keep_passed_results: keep_passed,

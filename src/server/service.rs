@@ -23,7 +23,7 @@ use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
 use crate::runner::{CallResult, Observer, PlayOptions};
 use crate::scenario::Role;
-use crate::transport::{received_metadata, EventReceiver, Repeated};
+use crate::transport::{received_metadata, ConnectionInfo, EventReceiver, OpenCall, Repeated};
 
 /// Everything the handlers share.
 pub struct ServerState {
@@ -86,13 +86,20 @@ where
             if compress {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }
+            // The idle timeout leaves the connection open while the call is.
+            let open_call = request
+                .extensions()
+                .get::<ConnectionInfo>()
+                .map(ConnectionInfo::call_opened);
             // Before tonic's decoder: it would read a reset request stream as its end.
             let request =
                 request.map(|body| body.map_err(RequestReset::from_body_error as fn(_) -> _));
+            let open_call = std::sync::Mutex::new(open_call);
             let handler = tower::service_fn(move |incoming: Request<Streaming<Bytes>>| {
                 let state = state.clone();
                 let path = path.clone();
-                async move { handle(state, path, incoming).await }
+                let open_call = open_call.lock().ok().and_then(|mut call| call.take());
+                async move { handle(state, path, incoming, open_call).await }
             });
             Ok(minimal_grpc_message(grpc.streaming(handler, request).await))
         })
@@ -105,6 +112,7 @@ async fn handle(
     state: Arc<ServerState>,
     path: String,
     incoming: Request<Streaming<Bytes>>,
+    open_call: Option<OpenCall>,
 ) -> Result<Response<ResponseStream>, Status> {
     let metadata = received_metadata(incoming.metadata());
     let deadline = requested_deadline(&metadata).map(|wait| tokio::time::Instant::now() + wait);
@@ -113,7 +121,10 @@ async fn handle(
     // The call is chosen and played in a task of its own: when the client resets the stream
     // while the choice waits for its first message, hyper drops this future, but the script
     // still plays (a `cancel` script passes) and the call is counted.
-    tokio::spawn(play_incoming(state, path, metadata, events, answer_tx));
+    tokio::spawn(async move {
+        play_incoming(state, path, metadata, events, answer_tx).await;
+        drop(open_call);
+    });
     answer.await.unwrap_or_else(|_| {
         Err(Status::internal(
             "grpc-replay: the script ended without answering",
