@@ -305,6 +305,11 @@ pub enum FailureReason {
         /// The call's deadline.
         budget: Duration,
     },
+    /// grpc-replay itself failed: the call's handling panicked (a bug to report).
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
     /// The call could not start: the target cannot be reached.
     Unreachable {
         /// The target, as given.
@@ -323,6 +328,8 @@ pub enum FailureKind {
     Timeout,
     /// The connection failed or was lost.
     Transport,
+    /// grpc-replay failed (a panic).
+    Internal,
 }
 
 impl FailureKind {
@@ -332,6 +339,7 @@ impl FailureKind {
             FailureKind::Mismatch => "mismatch",
             FailureKind::Timeout => "timeout",
             FailureKind::Transport => "transport",
+            FailureKind::Internal => "internal",
         }
     }
 }
@@ -347,6 +355,7 @@ impl FailureReason {
             | FailureReason::Transport { .. }
             | FailureReason::LocalGoaway { .. }
             | FailureReason::Unreachable { .. } => FailureKind::Transport,
+            FailureReason::Panicked { .. } => FailureKind::Internal,
             FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
                 FailureKind::Transport
             }
@@ -369,6 +378,7 @@ impl FailureReason {
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
+            FailureReason::Panicked { .. } => "panicked",
         }
     }
 
