@@ -254,6 +254,7 @@ async fn start_loopback(
     observer: Arc<Shard>,
 ) -> Result<ServerHandle, Exit> {
     let options = ServeOptions {
+        connections: crate::transport::ConnectionLimits::default(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         http2,
         reflection: false,

@@ -247,6 +247,9 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
         FailureReason::Unreachable { target, cause } => {
             format!("cannot connect to {target}: {cause}")
         }
+        FailureReason::Panicked { message } => format!(
+            "grpc-replay panicked while playing this call: {message} (a bug: please report it)"
+        ),
     }
 }
 

@@ -23,7 +23,7 @@ use super::candidate::{CandidateIo, Report, ServerAction};
 use super::registry::{Registry, ScriptId};
 use crate::matching::ReceivedMetadata;
 use crate::runner::{
-    play_call, CallIo, CallResult, Captures, PeerEvent, PlayOptions, Silent, StepOutcome,
+    caught, play_call, CallIo, CallResult, Captures, PeerEvent, PlayOptions, Silent, StepOutcome,
 };
 use crate::scenario::{Action, Call, Role, Step};
 
@@ -322,7 +322,7 @@ async fn play_candidate(
     peer_deadline: Option<Duration>,
 ) {
     let (scenario, call) = registry.get(id);
-    let result = play_call(
+    let play = play_call(
         scenario,
         call,
         Role::Server,
@@ -330,8 +330,8 @@ async fn play_candidate(
         &options,
         peer_deadline,
         &Silent,
-    )
-    .await;
+    );
+    let result = caught(scenario, call, Role::Server, play).await;
     io.report(Report::Done(Box::new(result)));
 }
 
