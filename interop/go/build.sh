@@ -2,6 +2,8 @@
 # Builds the Go side of grpc-replay's interop matrix into interop/go/bin/:
 #
 #   seed-server, seed-client           current grpc-go (go.mod), current Go
+#   route-record                       grpc-go's route_guide RecordRoute client (random
+#                                      number of points), same build
 #   rich-errors, big-note              the same: rich error details, a 5 MB message
 #   interop-server, interop-client     grpc-go's official interop programs, same release
 #                                      (the server with grpc-go's gzip codec linked in)
@@ -85,6 +87,7 @@ build_current() {
     run_protoc "$HERE" "$BIN/plugins/protoc-gen-go" "$BIN/plugins/protoc-gen-go-grpc"
     "$GO" build -o "$BIN/seed-server" ./cmd/seed-server
     "$GO" build -o "$BIN/seed-client" ./cmd/seed-client
+    "$GO" build -o "$BIN/route-record" ./cmd/route-record
     "$GO" build -o "$BIN/rich-errors" ./cmd/rich-errors
     "$GO" build -o "$BIN/big-note" ./cmd/big-note
     "$GO" vet ./...
@@ -93,7 +96,7 @@ build_current() {
     "$GO" build -o "$BIN/interop-client" google.golang.org/grpc/interop/client
     "$GO" list -m -f '{{.Path}} {{.Version}}' google.golang.org/grpc google.golang.org/protobuf google.golang.org/grpc/cmd/protoc-gen-go-grpc >&2
   )
-  log "built bin/seed-server bin/seed-client bin/interop-server bin/interop-client"
+  log "built bin/seed-server bin/seed-client bin/route-record bin/rich-errors bin/big-note bin/interop-server bin/interop-client"
 }
 
 # grpc-go's interop server registers no compressor, so it answers any gzip request
@@ -149,7 +152,8 @@ build_1_33() {
     export GO111MODULE=off GOFLAGS= GOPATH="$gopath:/usr/share/gocode" GOCACHE="$HERE/.gopath/cache-1.19"
     "$GO119" build -o "$BIN/seed-server-1.33" "$MODULE/cmd/seed-server"
     "$GO119" build -o "$BIN/seed-client-1.33" "$MODULE/cmd/seed-client"
-    # cmd/rich-errors and cmd/big-note are built by the current build only.
+    # The other cmd/ programs (route-record, rich-errors, big-note) are built by the
+    # current build only.
     "$GO119" vet "$MODULE/cmd/seed-server" "$MODULE/cmd/seed-client" "$MODULE/internal/..."
   )
   log "built bin/seed-server-1.33 bin/seed-client-1.33"

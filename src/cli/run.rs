@@ -96,6 +96,7 @@ async fn start_loopback(
     play: &PlayOptions,
 ) -> Result<ServerHandle, crate::server::ServeError> {
     let options = ServeOptions {
+        connections: crate::transport::ConnectionLimits::default(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         http2,
         reflection: false,

@@ -20,7 +20,6 @@ use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::scenario::{Call, Compression};
 use crate::transport::{
     received_metadata, status_event, to_metadata_map, EventReceiver, EventSender, Repeated,
-    DEFAULT_MAX_MESSAGE_SIZE,
 };
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
@@ -32,13 +31,6 @@ pub struct ClientCall {
 }
 
 impl ClientCall {
-    /// Starts `call` on `channel` with the given deadline (sent as `grpc-timeout`) and the
-    /// call's request metadata.
-    pub fn start(channel: Channel, call: &Call, deadline: Duration) -> ClientCall {
-        let metadata = call.metadata.to_send().unwrap_or_default();
-        Self::start_with_metadata(channel, call, deadline, &metadata, DEFAULT_MAX_MESSAGE_SIZE)
-    }
-
     /// Starts `call` with this request metadata (built from captured variables); a
     /// response message over `max_message_size` bytes fails the call.
     pub fn start_with_metadata(

@@ -163,6 +163,7 @@ fn subject_json(subject: &Subject) -> Value {
             json!({"kind": "status", "code": code.name(), "message": message})
         }
         Subject::Sleep(duration) => json!({"kind": "sleep", "duration_ms": millis(*duration)}),
+        Subject::Rounds(rounds) => json!({"kind": "rounds", "rounds": rounds}),
         Subject::Failed(reason) => json!({"kind": "failed", "reason": reason_json(reason)}),
     }
 }
@@ -266,6 +267,7 @@ fn reason_json(reason: &FailureReason) -> Value {
         FailureReason::BadMessage { sender, fault } => {
             json!({"sender": sender.label(), "fault": fault_json(fault)})
         }
+        FailureReason::Panicked { message } => json!({"message": message}),
     };
     fields["type"] = reason.name().into();
     fields

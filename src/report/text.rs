@@ -132,6 +132,8 @@ pub fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
         Subject::Status { code, message } if message.is_empty() => code.name(),
         Subject::Status { code, message } => format!("{code}: {message}"),
         Subject::Sleep(duration) => humantime::format_duration(*duration).to_string(),
+        Subject::Rounds(1) => "1 round".into(),
+        Subject::Rounds(rounds) => format!("{rounds} rounds"),
         Subject::Failed(reason) => headline(reason, role),
     }
 }
@@ -308,6 +310,9 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
             format!("cannot connect to {target}: {cause}")
         }
         FailureReason::BadMessage { sender, fault } => bad_message_text(*sender, fault, role),
+        FailureReason::Panicked { message } => format!(
+            "grpc-replay panicked while playing this call: {message} (a bug: please report it)"
+        ),
     }
 }
 

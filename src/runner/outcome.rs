@@ -44,6 +44,8 @@ pub enum StepKind {
     Sleep,
     /// `unordered:` a group of messages in any order.
     Unordered,
+    /// `group:` steps repeated as a block.
+    Group,
 }
 
 impl StepKind {
@@ -58,6 +60,7 @@ impl StepKind {
             Action::Status(_) => StepKind::Status,
             Action::Sleep(_) => StepKind::Sleep,
             Action::Unordered(_) => StepKind::Unordered,
+            Action::Group(_) => StepKind::Group,
         }
     }
 
@@ -73,6 +76,7 @@ impl StepKind {
             StepKind::Status => "status",
             StepKind::Sleep => "sleep",
             StepKind::Unordered => "unordered",
+            StepKind::Group => "group",
         }
     }
 }
@@ -129,6 +133,8 @@ pub enum Subject {
     },
     /// A pause.
     Sleep(Duration),
+    /// The rounds a `group:` played.
+    Rounds(u64),
     /// Why the step failed.
     Failed(Box<FailureReason>),
 }
@@ -316,6 +322,11 @@ pub enum FailureReason {
         /// What is wrong with it.
         fault: MessageFault,
     },
+    /// grpc-replay itself failed: the call's handling panicked (a bug to report).
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
     /// The call could not start: the target cannot be reached.
     Unreachable {
         /// The target, as given.
@@ -334,6 +345,8 @@ pub enum FailureKind {
     Timeout,
     /// The connection failed or was lost.
     Transport,
+    /// grpc-replay failed (a panic).
+    Internal,
 }
 
 impl FailureKind {
@@ -343,6 +356,7 @@ impl FailureKind {
             FailureKind::Mismatch => "mismatch",
             FailureKind::Timeout => "timeout",
             FailureKind::Transport => "transport",
+            FailureKind::Internal => "internal",
         }
     }
 }
@@ -358,6 +372,7 @@ impl FailureReason {
             | FailureReason::Transport { .. }
             | FailureReason::LocalGoaway { .. }
             | FailureReason::Unreachable { .. } => FailureKind::Transport,
+            FailureReason::Panicked { .. } => FailureKind::Internal,
             FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
                 FailureKind::Transport
             }
@@ -381,6 +396,7 @@ impl FailureReason {
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
             FailureReason::BadMessage { .. } => "bad_message",
+            FailureReason::Panicked { .. } => "panicked",
         }
     }
 

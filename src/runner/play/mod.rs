@@ -7,6 +7,7 @@ mod check;
 mod deadline;
 mod events;
 mod failure;
+mod group;
 mod receive;
 mod send;
 
@@ -92,6 +93,7 @@ pub async fn play_call<I: CallIo>(
         captures: options.captures.clone(),
         current: None,
         max_message_size: options.max_message_size,
+        unread: None,
     };
     let failure = player.play_within_deadline().await;
     if let Some(failure) = &failure {
@@ -135,6 +137,8 @@ struct Player<'a, I> {
     current: Option<&'a Step>,
     /// The largest message this side sends, in bytes.
     max_message_size: u64,
+    /// An event read and put back (see `events.rs`), read before any other.
+    unread: Option<Seen>,
 }
 
 impl<I: CallIo> Player<'_, I> {
@@ -221,6 +225,14 @@ impl<I: CallIo> Player<'_, I> {
     }
 
     pub(super) async fn step(&mut self, step: &Step) -> Result<(), Failure> {
+        match &step.action {
+            Action::Group(group) => self.group(step, group).await,
+            _ => self.single(step).await,
+        }
+    }
+
+    /// Plays a step that is not a `group:` (those are played round by round, in `group.rs`).
+    async fn single(&mut self, step: &Step) -> Result<(), Failure> {
         match (&step.action, self.role) {
             (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
                 self.send(step, m).await
@@ -265,6 +277,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Cancel, Role::Client) | (Action::Status(_), Role::Server) => {
                 unreachable!("handled by play()")
             }
+            (Action::Group(_), _) => unreachable!("handled by step()"),
         }
     }
 

@@ -18,9 +18,10 @@ impl<I: CallIo> Player<'_, I> {
         })?;
         self.check_size(step, bytes.len())?;
         // Paced repetitions go one by one; the others go out as one queue item.
+        let count = step.repeat.sent();
         let (rounds, per_round) = match step.after {
-            Some(_) => (step.repeat, 1),
-            None => (1, step.repeat),
+            Some(_) => (count, 1),
+            None => (u64::from(count > 0), count),
         };
         for _ in 0..rounds {
             self.wait_after(step).await;
@@ -32,9 +33,12 @@ impl<I: CallIo> Player<'_, I> {
             }
         }
         // What this side sends, it knows: captures work the same in both roles.
-        self.capture_from_message(step, spec.descriptor(), &bytes);
+        if count > 0 {
+            self.capture_from_message(step, spec.descriptor(), &bytes);
+        }
+        self.capture_count(step, count);
         let sent = Subject::Message(Written::of(&spec));
-        self.record(step, StepOutcome::Performed, sent, None, step.repeat);
+        self.record(step, StepOutcome::Performed, sent, None, count);
         Ok(())
     }
 
