@@ -648,3 +648,41 @@ fn concurrent_pipelined_streams_are_each_recorded_and_replay() {
         run.describe()
     );
 }
+
+/// A server that answers the request metadata with headers at once races the client's
+/// first message, so the recorder writes them in either order (grpc-go's interop
+/// FullDuplexCall did, and `run --loopback` of the headers-first file once hung). Both
+/// orders replay beside a longer script of the same method that checks no metadata.
+#[test]
+fn either_recorded_order_of_early_headers_replays_in_loopback() {
+    for order in ["headers_first", "client_first"] {
+        let dir = format!("tests/fixtures/record/echo_order/{order}");
+        let run = run_grpc_replay(&["run", "--loopback", &dir]);
+        assert!(
+            run.code == Some(0) && run.stdout.contains(&all_passed(2)),
+            "{order}\n{}",
+            run.describe()
+        );
+    }
+}
+
+/// The wrong twin: two recordings with the same client side and different answers (a
+/// stateful server) cannot both be served together — the first in file order answers,
+/// and the other's loopback client fails.
+#[test]
+fn recordings_a_server_cannot_tell_apart_fail_in_loopback() {
+    let run = run_grpc_replay(&[
+        "run",
+        "--loopback",
+        "tests/fixtures/record/echo_order/ambiguous",
+    ]);
+    assert!(
+        run.code == Some(1)
+            && run
+                .stdout
+                .contains("✗ tests/fixtures/record/echo_order/ambiguous/second.yaml")
+            && run.stdout.contains("received: {\"result\":\"7\"}"),
+        "{}",
+        run.describe()
+    );
+}
