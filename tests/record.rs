@@ -328,6 +328,86 @@ fn a_client_cancel_is_forwarded_and_recorded() {
     );
 }
 
+/// A bare HTTP/2 call of `path` that sends `message` and its half-close only once the
+/// response has ended; returns the response's `grpc-status`.
+async fn send_after_the_answer(
+    address: std::net::SocketAddr,
+    path: &str,
+    message: &[u8],
+) -> String {
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("the recorder accepts");
+    let (requests, connection) = h2::client::handshake(tcp)
+        .await
+        .expect("an HTTP/2 handshake");
+    tokio::spawn(connection);
+    let request = http::Request::post(format!("http://{address}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("a valid request");
+    let mut requests = requests.ready().await.expect("a stream");
+    let (response, mut send) = requests.send_request(request, false).expect("sent");
+    let response = response.await.expect("a response");
+    assert!(response.body().is_end_stream(), "a Trailers-Only answer");
+    let status = response
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap_or("?").to_string());
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    send.send_data(framed.into(), true)
+        .expect("the message is queued");
+    // Leave the connection up long enough for the data to leave.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    status.unwrap_or_default()
+}
+
+/// A server that refuses a call answers its headers at once, before the client's message
+/// has crossed the proxy (grpc-go's interop unimplemented_service did, and the recording
+/// then had no message: not a valid unary script). The message and half-close that arrive
+/// after the status are recorded, before it.
+#[test]
+fn a_message_that_arrives_after_the_status_is_recorded_before_it() {
+    let fixture = "tests/fixtures/record/chat_cancel.yaml";
+    let serve_args = ["serve", fixture, "--listen", "127.0.0.1:0"];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "1"]);
+    let address = address.parse().expect("HOST:PORT");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    // HelloWorld/hello "x": a method the upstream does not serve.
+    let status = runtime.block_on(send_after_the_answer(
+        address,
+        "/HelloWorld/hello",
+        b"\x0a\x01x",
+    ));
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(
+        (status.as_str(), recorded.code),
+        ("12", Some(0)),
+        "{}",
+        recorded.describe()
+    );
+    let (_, text) = only_file(out.path());
+    assert!(
+        text.contains("  - client: x\n  - close\n  - status: UNIMPLEMENTED\n"),
+        "{text}"
+    );
+    let dir = out.path().to_str().expect("a UTF-8 temporary path");
+    for args in [
+        vec!["check", dir, "--role", "both"],
+        vec!["run", dir, "--target", &upstream],
+    ] {
+        let run = run_grpc_replay(&args);
+        assert_eq!(run.code, Some(0), "{args:?}\n{}", run.describe());
+    }
+    serve.terminate();
+}
+
 #[test]
 fn a_method_without_proto_is_forwarded_and_its_missing_proto_named() {
     let version = GoVersion::Current;

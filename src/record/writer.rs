@@ -10,7 +10,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Serialize
 use serde_json::Value;
 
 use super::frames::Frame;
-use super::log::{Event, RecordedCall, Side};
+use super::log::{Event, RecordedCall, Side, Timed};
 use super::loose::LoosePaths;
 use super::metadata::{grpc_timeout, request_metadata, response_metadata, status_message, Secrets};
 use super::yaml::{flow, scalar};
@@ -141,7 +141,7 @@ fn steps(
     let mut counts = [0usize; 2];
     let mut previous = call.started_at;
     let mut steps = Vec::new();
-    for timed in &call.events {
+    for timed in status_last(&call.events) {
         let lines = match &timed.event {
             Event::Message(side, frame) => {
                 let (descriptor, encoding, count) = match side {
@@ -175,6 +175,26 @@ fn steps(
         steps.push(step_text(lines, gap));
     }
     Ok(steps)
+}
+
+/// The events in the order a script can hold them: the client's messages and half-close
+/// that arrived after the server's status (sent before the client learned of it) come
+/// before the status, which ends a script.
+fn status_last(events: &[Timed]) -> Vec<&Timed> {
+    let Some(status) = events
+        .iter()
+        .position(|t| matches!(t.event, Event::Status(_)))
+    else {
+        return events.iter().collect();
+    };
+    let (before, after) = events.split_at(status);
+    let (client, rest): (Vec<&Timed>, Vec<&Timed>) = after[1..]
+        .iter()
+        .partition(|t| matches!(t.event, Event::Message(Side::Client, _) | Event::HalfClose));
+    let mut ordered: Vec<&Timed> = before.iter().chain(client).collect();
+    ordered.push(&after[0]);
+    ordered.extend(rest);
+    ordered
 }
 
 /// The pause to write before a step seen at `at`, when `--timing gaps` asks for it and
@@ -452,6 +472,28 @@ mod tests {
             "{written}"
         );
         assert!(!written.contains("Bearer"), "{written}");
+    }
+
+    /// A server that refused the call before its message reached the proxy: the message
+    /// and half-close that arrived after the status are written before it.
+    #[test]
+    fn client_events_after_the_status_are_written_before_it() {
+        let mut unimplemented = HeaderMap::new();
+        unimplemented.insert("grpc-status", "12".parse().unwrap());
+        let mut recorded = call(
+            "/HelloWorld/hello",
+            "x".to_string().encode_to_vec(),
+            unimplemented,
+        );
+        recorded.events.remove(2);
+        recorded.events.rotate_left(2);
+        assert!(matches!(recorded.events[0].event, Event::Status(_)));
+        let written = render(&recorded, &options()).unwrap();
+        assert!(
+            written.ends_with("  - client: x\n  - close\n  - status: UNIMPLEMENTED\n"),
+            "{written}"
+        );
+        load(&written);
     }
 
     #[test]
