@@ -10,6 +10,9 @@
 
 mod go_peers;
 mod process;
+// Only its bare HTTP/2 client (which chooses the RST_STREAM code) is used here.
+#[allow(dead_code)]
+mod server_support;
 
 use go_peers::{repo_root, GoVersion};
 use process::{Finished, Process};
@@ -326,6 +329,72 @@ fn a_client_cancel_is_forwarded_and_recorded() {
         "{}",
         served.describe()
     );
+}
+
+/// A bare HTTP/2 client resets a chat through the recorder with `reason` after one
+/// exchange; returns the file written and what the upstream `serve` said.
+fn record_a_reset(reason: h2::Reason) -> (String, Finished) {
+    let fixture = "tests/fixtures/record/chat_cancel.yaml";
+    let serve_args = ["serve", fixture, "--listen", "127.0.0.1:0", "--once"];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "1"]);
+    let address = address.parse().expect("HOST:PORT");
+    // ChatMessage {name: "Sam", message: "Hi"}.
+    let message = b"\x0a\x03Sam\x12\x02Hi";
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let mut call = server_support::H2Call::start(address, "/Chat/chat", message).await;
+        // google.protobuf.StringValue "Sam: Hi".
+        assert_eq!(call.next_message().await, b"\x0a\x07Sam: Hi");
+        call.reset(reason);
+    });
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.describe());
+    let (_, text) = only_file(out.path());
+    (text, serve.finish(EXIT_LIMIT))
+}
+
+/// The RST_STREAM code crosses the proxy unchanged and stays in the recording: STREAM_CLOSED
+/// (Ballerina's cancel) passes the upstream's `cancel` step and is written as `cancel` with
+/// the code in a comment; INTERNAL_ERROR reaches the upstream as itself (not a cancel, so
+/// its `cancel` step fails) and is written the same way. CANCEL (the twin) is a bare
+/// `cancel`.
+#[test]
+fn a_client_reset_keeps_its_code_through_the_proxy_and_in_the_file() {
+    let comment = |name: &str, code: u32| {
+        format!(
+            "  - cancel  # the client reset the stream with {name} (code {code}); a scenario \
+             has no reset code, so this replays as CANCEL\n"
+        )
+    };
+    let cases = [
+        (h2::Reason::CANCEL, "  - cancel\n".to_string(), true),
+        (h2::Reason::STREAM_CLOSED, comment("STREAM_CLOSED", 5), true),
+        (
+            h2::Reason::INTERNAL_ERROR,
+            comment("INTERNAL_ERROR", 2),
+            false,
+        ),
+    ];
+    for (reason, last_step, upstream_passes) in cases {
+        let (text, served) = record_a_reset(reason);
+        assert!(
+            text.contains("  - server: \"Sam: Hi\"\n") && text.ends_with(&last_step),
+            "{reason:?}\n{text}"
+        );
+        let seen = format!("the client reset the stream ({reason:?})");
+        let story = served.describe();
+        if upstream_passes {
+            assert!(served.code == Some(0), "{reason:?}\n{story}");
+        } else {
+            assert!(
+                served.code == Some(1) && served.stdout.contains(&seen),
+                "{story}"
+            );
+        }
+    }
 }
 
 /// A bare HTTP/2 call of `path` that sends `message` and its half-close only once the
