@@ -5,7 +5,7 @@ mod compat;
 mod connect;
 
 pub use call::ClientCall;
-pub use connect::{connect, error_chain, read_pem, ConnectError, ConnectOptions};
+pub use connect::{connect, read_pem, ConnectError, ConnectOptions};
 
 use futures::future::join_all;
 use tonic::transport::Channel;

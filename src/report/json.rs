@@ -84,7 +84,7 @@ pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
                 .map_or(Value::Null, |f| failure_json(f, file, result.role)),
             Value::Null,
         ),
-        Verdict::Skipped(reason) => (Value::Null, Value::from(reason)),
+        Verdict::Skipped(reason) => (Value::Null, Value::from(reason.to_string())),
         Verdict::Interrupted(call) => {
             let summary = format!("interrupted: {}", call.reason);
             let text = format!(

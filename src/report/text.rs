@@ -410,6 +410,27 @@ pub fn status_message(failure: &Failure, file: &Path) -> String {
     text
 }
 
+impl std::fmt::Display for super::SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::SkipReason::*;
+        match self {
+            FailFastRun => f.write_str("not played: --fail-fast stopped the run after a failure"),
+            FailFastServer => {
+                f.write_str("never played: --fail-fast stopped the server after a failure")
+            }
+            ServerStoppedOnce => f.write_str(
+                "never played: the server was stopped before a client made this call (--once)",
+            ),
+            NeverCalled => f.write_str("never played: no client made this call"),
+            Signal(signal) => write!(f, "{signal} stopped the run before this call ended"),
+            Unfinished => f.write_str(
+                "not finished when this report was written \
+                 (grpc-replay was still playing, or was killed)",
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::path::Path;

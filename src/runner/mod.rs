@@ -15,4 +15,4 @@ pub use outcome::{
     CallResult, Expected, Failure, FailureKind, FailureReason, Limit, MessageData, MetadataPlace,
     Seen, StatusSeen, StepKind, StepOutcome, StepRecord, Subject, Written,
 };
-pub use play::{play_call, PlayOptions, STRAYED_CODE};
+pub use play::{play_call, PlayOptions};
