@@ -33,13 +33,6 @@ pub struct ClientCall {
 }
 
 impl ClientCall {
-    /// Starts `call` on `channel` with the given deadline (sent as `grpc-timeout`) and the
-    /// call's request metadata.
-    pub fn start(channel: Channel, call: &Call, deadline: Duration) -> ClientCall {
-        let metadata = call.metadata.to_send().unwrap_or_default();
-        Self::start_with_metadata(channel, call, deadline, &metadata)
-    }
-
     /// Starts `call` with this request metadata (built from captured variables).
     pub fn start_with_metadata(
         channel: Channel,

@@ -84,7 +84,7 @@ pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
                 .map_or(Value::Null, |f| failure_json(f, file, result.role)),
             Value::Null,
         ),
-        Verdict::Skipped(reason) => (Value::Null, Value::from(reason)),
+        Verdict::Skipped(reason) => (Value::Null, Value::from(reason.to_string())),
         Verdict::Interrupted(call) => {
             let summary = format!("interrupted: {}", call.reason);
             let text = format!(
@@ -163,6 +163,7 @@ fn subject_json(subject: &Subject) -> Value {
             json!({"kind": "status", "code": code.name(), "message": message})
         }
         Subject::Sleep(duration) => json!({"kind": "sleep", "duration_ms": millis(*duration)}),
+        Subject::Rounds(rounds) => json!({"kind": "rounds", "rounds": rounds}),
         Subject::Failed(reason) => json!({"kind": "failed", "reason": reason_json(reason)}),
     }
 }
@@ -263,6 +264,7 @@ fn reason_json(reason: &FailureReason) -> Value {
         FailureReason::Unbuildable { cause } => json!({"cause": cause}),
         FailureReason::DeadlinePassed { budget } => json!({"deadline_ms": millis(*budget)}),
         FailureReason::Unreachable { target, cause } => json!({"target": target, "cause": cause}),
+        FailureReason::Panicked { message } => json!({"message": message}),
     };
     fields["type"] = reason.name().into();
     fields

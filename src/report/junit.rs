@@ -59,7 +59,7 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
                 Some(failure) => {
                     let kind = failure.kind();
                     let element = match kind {
-                        FailureKind::Transport => "error",
+                        FailureKind::Transport | FailureKind::Internal => "error",
                         FailureKind::Mismatch | FailureKind::Timeout => "failure",
                     };
                     let kind = kind.label();
@@ -73,7 +73,7 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
                 let _ = writeln!(
                     xml,
                     ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    escape(reason)
+                    escape(&reason.to_string())
                 );
             }
             Verdict::Interrupted(call) => {

@@ -63,7 +63,7 @@ impl TerminalReporter {
     }
 
     /// Prints to `stream` instead.
-    pub fn to_stream(mut self, stream: Stream) -> Self {
+    pub fn writing_to(mut self, stream: Stream) -> Self {
         self.stream = stream;
         self
     }

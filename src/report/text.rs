@@ -132,6 +132,8 @@ pub fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
         Subject::Status { code, message } if message.is_empty() => code.name(),
         Subject::Status { code, message } => format!("{code}: {message}"),
         Subject::Sleep(duration) => humantime::format_duration(*duration).to_string(),
+        Subject::Rounds(1) => "1 round".into(),
+        Subject::Rounds(rounds) => format!("{rounds} rounds"),
         Subject::Failed(reason) => headline(reason, role),
     }
 }
@@ -245,6 +247,9 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
         FailureReason::Unreachable { target, cause } => {
             format!("cannot connect to {target}: {cause}")
         }
+        FailureReason::Panicked { message } => format!(
+            "grpc-replay panicked while playing this call: {message} (a bug: please report it)"
+        ),
     }
 }
 
@@ -259,12 +264,19 @@ fn status_headline(expected: StatusCode, received: &StatusSeen, diffs: &[Mismatc
             code_and_message(received)
         );
     }
-    let message_differs = diffs.iter().any(|d| d.path == "message");
-    let trailers_differ = diffs.iter().any(|d| d.path != "message");
-    let parts = match (message_differs, trailers_differ) {
-        (true, true) => "message and trailers",
-        (true, false) => "message",
-        _ => "trailers",
+    let differs = |part: &str| {
+        diffs
+            .iter()
+            .any(|d| d.path.split(['.', '[']).next() == Some(part))
+    };
+    let parts: Vec<&str> = ["message", "trailers", "details"]
+        .into_iter()
+        .filter(|part| differs(part))
+        .collect();
+    let parts = match parts.as_slice() {
+        [] => "trailers".to_string(),
+        [one] => one.to_string(),
+        [most @ .., last] => format!("{} and {last}", most.join(", ")),
     };
     format!(
         "the call ended with {} as expected, but its {parts} differ",
@@ -408,6 +420,27 @@ pub fn status_message(failure: &Failure, file: &Path) -> String {
         text.push_str(&diff_line(diff, &Style::plain()));
     }
     text
+}
+
+impl std::fmt::Display for super::SkipReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use super::SkipReason::*;
+        match self {
+            FailFastRun => f.write_str("not played: --fail-fast stopped the run after a failure"),
+            FailFastServer => {
+                f.write_str("never played: --fail-fast stopped the server after a failure")
+            }
+            ServerStoppedOnce => f.write_str(
+                "never played: the server was stopped before a client made this call (--once)",
+            ),
+            NeverCalled => f.write_str("never played: no client made this call"),
+            Signal(signal) => write!(f, "{signal} stopped the run before this call ended"),
+            Unfinished => f.write_str(
+                "not finished when this report was written \
+                 (grpc-replay was still playing, or was killed)",
+            ),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -617,6 +650,22 @@ mod tests {
         assert_eq!(
             status_headline(StatusCode::OK, &broken, &[]),
             "the connection failed: connection reset (UNAVAILABLE: transport error)"
+        );
+    }
+
+    #[test]
+    fn a_status_whose_details_differ_says_so() {
+        let received = status(3, "bad point");
+        let diff = |path: &str| Mismatch {
+            path: path.into(),
+            expected: "1".into(),
+            actual: "2".into(),
+        };
+        let headline = |diffs: &[Mismatch]| status_headline(StatusCode(3), &received, diffs);
+        assert!(headline(&[diff("details[0].reason")]).ends_with("but its details differ"));
+        assert!(
+            headline(&[diff("message"), diff("trailers.x"), diff("details")])
+                .ends_with("but its message, trailers and details differ")
         );
     }
 }

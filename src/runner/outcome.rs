@@ -43,6 +43,8 @@ pub enum StepKind {
     Sleep,
     /// `unordered:` a group of messages in any order.
     Unordered,
+    /// `group:` steps repeated as a block.
+    Group,
 }
 
 impl StepKind {
@@ -57,6 +59,7 @@ impl StepKind {
             Action::Status(_) => StepKind::Status,
             Action::Sleep(_) => StepKind::Sleep,
             Action::Unordered(_) => StepKind::Unordered,
+            Action::Group(_) => StepKind::Group,
         }
     }
 
@@ -72,6 +75,7 @@ impl StepKind {
             StepKind::Status => "status",
             StepKind::Sleep => "sleep",
             StepKind::Unordered => "unordered",
+            StepKind::Group => "group",
         }
     }
 }
@@ -128,6 +132,8 @@ pub enum Subject {
     },
     /// A pause.
     Sleep(Duration),
+    /// The rounds a `group:` played.
+    Rounds(u64),
     /// Why the step failed.
     Failed(Box<FailureReason>),
 }
@@ -305,6 +311,11 @@ pub enum FailureReason {
         /// The call's deadline.
         budget: Duration,
     },
+    /// grpc-replay itself failed: the call's handling panicked (a bug to report).
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
     /// The call could not start: the target cannot be reached.
     Unreachable {
         /// The target, as given.
@@ -323,6 +334,8 @@ pub enum FailureKind {
     Timeout,
     /// The connection failed or was lost.
     Transport,
+    /// grpc-replay failed (a panic).
+    Internal,
 }
 
 impl FailureKind {
@@ -332,6 +345,7 @@ impl FailureKind {
             FailureKind::Mismatch => "mismatch",
             FailureKind::Timeout => "timeout",
             FailureKind::Transport => "transport",
+            FailureKind::Internal => "internal",
         }
     }
 }
@@ -347,6 +361,7 @@ impl FailureReason {
             | FailureReason::Transport { .. }
             | FailureReason::LocalGoaway { .. }
             | FailureReason::Unreachable { .. } => FailureKind::Transport,
+            FailureReason::Panicked { .. } => FailureKind::Internal,
             FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
                 FailureKind::Transport
             }
@@ -369,6 +384,7 @@ impl FailureReason {
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
+            FailureReason::Panicked { .. } => "panicked",
         }
     }
 

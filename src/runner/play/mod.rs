@@ -7,6 +7,7 @@ mod check;
 mod deadline;
 mod events;
 mod failure;
+mod group;
 mod receive;
 mod send;
 
@@ -88,6 +89,7 @@ pub async fn play_call<I: CallIo>(
         pairing: options.latencies.then(Pairing::default),
         captures: options.captures.clone(),
         current: None,
+        unread: None,
     };
     let failure = player.play_within_deadline().await;
     if let Some(failure) = &failure {
@@ -129,6 +131,8 @@ struct Player<'a, I> {
     captures: Captures,
     /// The step being played.
     current: Option<&'a Step>,
+    /// An event read and put back (see `events.rs`), read before any other.
+    unread: Option<Seen>,
 }
 
 impl<I: CallIo> Player<'_, I> {
@@ -214,6 +218,14 @@ impl<I: CallIo> Player<'_, I> {
     }
 
     pub(super) async fn step(&mut self, step: &Step) -> Result<(), Failure> {
+        match &step.action {
+            Action::Group(group) => self.group(step, group).await,
+            _ => self.single(step).await,
+        }
+    }
+
+    /// Plays a step that is not a `group:` (those are played round by round, in `group.rs`).
+    async fn single(&mut self, step: &Step) -> Result<(), Failure> {
         match (&step.action, self.role) {
             (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
                 self.send(step, m).await
@@ -258,6 +270,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Cancel, Role::Client) | (Action::Status(_), Role::Server) => {
                 unreachable!("handled by play()")
             }
+            (Action::Group(_), _) => unreachable!("handled by step()"),
         }
     }
 

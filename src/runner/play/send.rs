@@ -17,9 +17,10 @@ impl<I: CallIo> Player<'_, I> {
             super::unbuildable(step.pos, StepKind::of(&step.action), error)
         })?;
         // Paced repetitions go one by one; the others go out as one queue item.
+        let count = step.repeat.sent();
         let (rounds, per_round) = match step.after {
-            Some(_) => (step.repeat, 1),
-            None => (1, step.repeat),
+            Some(_) => (count, 1),
+            None => (u64::from(count > 0), count),
         };
         for _ in 0..rounds {
             self.wait_after(step).await;
@@ -31,9 +32,12 @@ impl<I: CallIo> Player<'_, I> {
             }
         }
         // What this side sends, it knows: captures work the same in both roles.
-        self.capture_from_message(step, spec.descriptor(), &bytes);
+        if count > 0 {
+            self.capture_from_message(step, spec.descriptor(), &bytes);
+        }
+        self.capture_count(step, count);
         let sent = Subject::Message(Written::of(&spec));
-        self.record(step, StepOutcome::Performed, sent, None, step.repeat);
+        self.record(step, StepOutcome::Performed, sent, None, count);
         Ok(())
     }
 
@@ -48,7 +52,7 @@ impl<I: CallIo> Player<'_, I> {
             code: status.code,
             message: message.clone(),
         };
-        let trailers = status.trailers.to_send().unwrap_or_default();
+        let trailers = status.trailers_to_send(&message);
         self.capture_from_metadata(step, &trailers, &message);
         self.io
             .finish(FinalStatus {
