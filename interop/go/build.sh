@@ -8,6 +8,8 @@
 #   interop-server, interop-client     grpc-go's official interop programs, same release
 #                                      (the server with grpc-go's gzip codec linked in)
 #   seed-server-1.33, seed-client-1.33 Debian bookworm's grpc-go 1.33.3, Go 1.19, GOPATH mode
+#   interop-client-1.33                grpc-go 1.33.3's official interop client, from the Go
+#                                      module proxy (module v133/), current Go
 #
 # Code is generated here from ../../proto/*.proto (never copied): into gen/
 # for the current build, into .gopath/ for the 1.33 build. Both are
@@ -16,7 +18,7 @@
 #
 #   ./build.sh           everything
 #   ./build.sh current   current grpc-go only (seed + interop programs)
-#   ./build.sh 1.33      Debian grpc-go 1.33.3 only
+#   ./build.sh 1.33      grpc-go 1.33.3 only (Debian's seeds, the module proxy's interop client)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,12 +71,17 @@ run_protoc() { # OUT_DIR PROTOC_GEN_GO PROTOC_GEN_GO_GRPC
     "$PROTO_DIR"/*.proto
 }
 
+# The current Go toolchain: /usr/local/go, else go on PATH.
+current_go() {
+  if [ -x /usr/local/go/bin/go ]; then echo /usr/local/go/bin/go
+  else command -v go || die "no Go toolchain (/usr/local/go/bin/go or go on PATH)"
+  fi
+}
+
 build_current() {
   apt_ensure "${APT_CURRENT[@]}"
   local GO
-  if [ -x /usr/local/go/bin/go ]; then GO=/usr/local/go/bin/go
-  else GO="$(command -v go)" || die "no Go toolchain (/usr/local/go/bin/go or go on PATH)"
-  fi
+  GO="$(current_go)"
   log "current build with $("$GO" version)"
   (
     cd "$HERE"
@@ -159,13 +166,30 @@ build_1_33() {
   log "built bin/seed-server-1.33 bin/seed-client-1.33"
 }
 
+# grpc-go 1.33's official interop client. Debian's grpc-go 1.33 package ships the library
+# without interop/client, so it comes from the module proxy: v133/ is its own module whose
+# go.mod and go.sum pin google.golang.org/grpc v1.33.3 (a tool directive), built with the
+# current Go.
+build_interop_client_1_33() {
+  local GO
+  GO="$(current_go)"
+  (
+    cd "$HERE/v133"
+    unset GOROOT
+    export GO111MODULE=on GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
+    "$GO" build -o "$BIN/interop-client-1.33" google.golang.org/grpc/interop/client
+    "$GO" list -m -f '{{.Path}} {{.Version}}' google.golang.org/grpc >&2
+  )
+  log "built bin/interop-client-1.33"
+}
+
 main() {
   local what="${1:-all}" start=$SECONDS
   mkdir -p "$BIN"
   case "$what" in
-    all) build_current; build_1_33 ;;
+    all) build_current; build_1_33; build_interop_client_1_33 ;;
     current) build_current ;;
-    1.33) build_1_33 ;;
+    1.33) build_1_33; build_interop_client_1_33 ;;
     *) die "usage: $0 [all|current|1.33]" ;;
   esac
   log "done in $((SECONDS - start))s:"

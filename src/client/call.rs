@@ -13,6 +13,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
 use tonic::Request;
 
+use super::cancel::CancelSignal;
 use super::compat::StatusNames;
 use crate::codec::BytesCodec;
 use crate::matching::{MetaValue, ReceivedMetadata};
@@ -26,6 +27,7 @@ use crate::transport::{
 /// everything the server sends as it arrives.
 pub struct ClientCall {
     outgoing: Option<mpsc::Sender<(Bytes, u64)>>,
+    cancel: CancelSignal,
     events: EventReceiver,
     reader: JoinHandle<()>,
 }
@@ -56,6 +58,7 @@ impl ClientCall {
         request.set_timeout(deadline);
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);
+        let (cancel, channel) = CancelSignal::pair(channel);
         let reader = tokio::spawn(async move {
             let limit = usize::try_from(max_message_size).unwrap_or(usize::MAX);
             let mut grpc = Grpc::new(StatusNames::new(channel, max_message_size))
@@ -119,6 +122,7 @@ impl ClientCall {
         });
         ClientCall {
             outgoing: Some(outgoing),
+            cancel,
             events,
             reader,
         }
@@ -156,11 +160,14 @@ impl CallIo for ClientCall {
         self.outgoing = None;
     }
 
-    /// Resets the stream (RST_STREAM CANCEL) by dropping the response before the request
-    /// half ends, as gRPC clients cancel.
+    /// Resets the stream (RST_STREAM CANCEL) without half-closing it first, as gRPC
+    /// clients cancel: the request body ends with a CANCEL error (see `client::cancel`)
+    /// before its queue is dropped, and dropping the response resets a stream whose
+    /// request half had already ended.
     fn cancel(&mut self) {
-        self.reader.abort();
+        self.cancel.cancel();
         self.outgoing = None;
+        self.reader.abort();
     }
 
     async fn finish(&mut self, _status: FinalStatus) {}

@@ -1,6 +1,7 @@
 //! The client role: connects to a target and plays each call's script against it.
 
 mod call;
+mod cancel;
 mod compat;
 mod connect;
 

@@ -261,6 +261,9 @@ fn reason_json(reason: &FailureReason) -> Value {
         FailureReason::LocalGoaway { expected, cause } => {
             json!({"expected": expected_json(expected), "cause": cause})
         }
+        FailureReason::TooFew { came, min, then } => {
+            json!({"came": came, "min": min, "next": reason_json(then)})
+        }
         FailureReason::Unbuildable { cause } => json!({"cause": cause}),
         FailureReason::DeadlinePassed { budget } => json!({"deadline_ms": millis(*budget)}),
         FailureReason::Unreachable { target, cause } => json!({"target": target, "cause": cause}),

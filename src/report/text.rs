@@ -299,6 +299,10 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
             "expected {}, but grpc-replay's HTTP/2 layer closed the connection: {cause}",
             expected_text(expected, role)
         ),
+        FailureReason::TooFew { came, min, then } => format!(
+            "{came} of the {min} messages the step needs came, then: {}",
+            headline(then, role)
+        ),
         FailureReason::Unbuildable { cause } => {
             format!("cannot build the step from captured values: {cause}")
         }
@@ -406,6 +410,7 @@ fn diff_line(diff: &Mismatch, style: &Style) -> String {
 /// The messages a reason compares: (what the script expects, what came), each when known.
 fn compared(reason: &FailureReason) -> (Option<&Written>, Option<&MessageData>) {
     match reason {
+        FailureReason::TooFew { then, .. } => compared(then),
         FailureReason::Mismatch {
             expected, received, ..
         } => (Some(expected), Some(received)),

@@ -304,6 +304,16 @@ pub enum FailureReason {
         /// The transport's account.
         cause: String,
     },
+    /// Fewer messages came than the step needs (`repeat:` of more than one, or a range's
+    /// `min:`), and then what `then` says.
+    TooFew {
+        /// How many came and fit.
+        came: u64,
+        /// How many the step needs at least.
+        min: u64,
+        /// What happened instead of the next one.
+        then: Box<FailureReason>,
+    },
     /// The step cannot be built from the captured values.
     Unbuildable {
         /// The error, as the builder gives it.
@@ -376,6 +386,7 @@ impl FailureReason {
             FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
                 FailureKind::Transport
             }
+            FailureReason::TooFew { then, .. } => then.kind(),
             _ => FailureKind::Mismatch,
         }
     }
@@ -392,6 +403,7 @@ impl FailureReason {
             FailureReason::Gone { .. } => "gone",
             FailureReason::Transport { .. } => "transport",
             FailureReason::LocalGoaway { .. } => "local_goaway",
+            FailureReason::TooFew { .. } => "too_few",
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
@@ -407,6 +419,7 @@ impl FailureReason {
             | FailureReason::NoneOfGroup { diffs, .. }
             | FailureReason::MetadataMismatch { diffs, .. }
             | FailureReason::StatusMismatch { diffs, .. } => diffs,
+            FailureReason::TooFew { then, .. } => then.diffs(),
             _ => &[],
         }
     }

@@ -20,7 +20,18 @@ impl<I: CallIo> Player<'_, I> {
         expected: Expected,
         got: Result<Seen, NoEvent>,
     ) -> Failure {
-        let reason = match got {
+        let reason = self.missing_reason(step, expected, got);
+        self.failure(step, reason)
+    }
+
+    /// Why a step that waited for `expected` got `got` instead.
+    pub(super) fn missing_reason(
+        &self,
+        step: &Step,
+        expected: Expected,
+        got: Result<Seen, NoEvent>,
+    ) -> FailureReason {
+        match got {
             Err(NoEvent::TimedOut { within: true }) => FailureReason::Absent {
                 expected,
                 limit: Limit::Within(step.within.unwrap_or_default()),
@@ -57,8 +68,7 @@ impl<I: CallIo> Player<'_, I> {
                 fault,
             },
             Ok(seen) => FailureReason::Unexpected { expected, seen },
-        };
-        self.failure(step, reason)
+        }
     }
 
     /// Records a failed step and returns the failure.
