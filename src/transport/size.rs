@@ -3,6 +3,7 @@
 //! becomes a typed error before tonic's decoder sees the bytes (tonic would report both as
 //! an untyped status, and the server role would read them as the client cancelling).
 
+use super::details_guard::guard_status_details;
 use std::error::Error as StdError;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -133,7 +134,7 @@ where
                 } else if frame.is_trailers() && self.framing.inside_message() {
                     return self.fail(MessageFault::Truncated);
                 }
-                Poll::Ready(Some(Ok(frame)))
+                Poll::Ready(Some(Ok(guarded(frame))))
             }
             Some(Err(error)) => Poll::Ready(Some(Err(error.into()))),
             None if self.framing.inside_message() => self.fail(MessageFault::Truncated),
@@ -147,6 +148,18 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A trailers frame with a `grpc-status-details-bin` that tonic could not read made safe
+/// ([`guard_status_details`]); any other frame as it is.
+fn guarded(frame: Frame<Bytes>) -> Frame<Bytes> {
+    match frame.into_trailers() {
+        Ok(mut trailers) => {
+            guard_status_details(&mut trailers);
+            Frame::trailers(trailers)
+        }
+        Err(frame) => frame,
     }
 }
 
