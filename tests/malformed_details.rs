@@ -7,7 +7,6 @@ mod process;
 
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::net::TcpListener;
 
 use process::{grpc_replay, Process};
