@@ -15,6 +15,7 @@ mod summary;
 mod tap;
 mod terminal;
 mod text;
+mod twins;
 
 pub use bench_table::{bench_table, decimal, grouped};
 pub use collect::Collector;
@@ -26,6 +27,7 @@ pub use style::{ColorChoice, Style};
 pub use summary::Tally;
 pub use terminal::{Stream, TerminalReporter, Verbosity};
 pub use text::{failure_text, status_message};
+pub use twins::twins_warning;
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
