@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use prost_reflect::MessageDescriptor;
 
+use super::io::MessageFault;
 use crate::matching::{MessageSpec, Mismatch, ReceivedMetadata};
 use crate::scenario::node::Pos;
 use crate::scenario::{Action, Role, StatusCode};
@@ -185,6 +186,8 @@ pub enum Seen {
     Reset(String),
     /// The call ended with a status.
     Status(StatusSeen),
+    /// A message that could not be read (over the size limit, or cut short).
+    Malformed(MessageFault),
 }
 
 /// One step as it happened.
@@ -301,6 +304,16 @@ pub enum FailureReason {
         /// The transport's account.
         cause: String,
     },
+    /// Fewer messages came than the step needs (`repeat:` of more than one, or a range's
+    /// `min:`), and then what `then` says.
+    TooFew {
+        /// How many came and fit.
+        came: u64,
+        /// How many the step needs at least.
+        min: u64,
+        /// What happened instead of the next one.
+        then: Box<FailureReason>,
+    },
     /// The step cannot be built from the captured values.
     Unbuildable {
         /// The error, as the builder gives it.
@@ -310,6 +323,14 @@ pub enum FailureReason {
     DeadlinePassed {
         /// The call's deadline.
         budget: Duration,
+    },
+    /// A message over the size limit (`--max-message-size`), or cut short: one this side
+    /// was to send, or one the peer sent.
+    BadMessage {
+        /// The role whose message it is.
+        sender: Role,
+        /// What is wrong with it.
+        fault: MessageFault,
     },
     /// grpc-replay itself failed: the call's handling panicked (a bug to report).
     Panicked {
@@ -365,6 +386,7 @@ impl FailureReason {
             FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
                 FailureKind::Transport
             }
+            FailureReason::TooFew { then, .. } => then.kind(),
             _ => FailureKind::Mismatch,
         }
     }
@@ -381,9 +403,11 @@ impl FailureReason {
             FailureReason::Gone { .. } => "gone",
             FailureReason::Transport { .. } => "transport",
             FailureReason::LocalGoaway { .. } => "local_goaway",
+            FailureReason::TooFew { .. } => "too_few",
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
+            FailureReason::BadMessage { .. } => "bad_message",
             FailureReason::Panicked { .. } => "panicked",
         }
     }
@@ -395,6 +419,7 @@ impl FailureReason {
             | FailureReason::NoneOfGroup { diffs, .. }
             | FailureReason::MetadataMismatch { diffs, .. }
             | FailureReason::StatusMismatch { diffs, .. } => diffs,
+            FailureReason::TooFew { then, .. } => then.diffs(),
             _ => &[],
         }
     }

@@ -9,6 +9,7 @@ mod metadata;
 mod queue;
 mod server_tls;
 mod settings;
+mod size;
 mod status;
 
 pub use accept::{
@@ -24,4 +25,5 @@ pub use settings::{
     Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, HEADER_LIST_GUARD, MAX_WINDOW,
     NOT_HTTP2_FRAMES, SMALL_FRAME_GUARD,
 };
+pub use size::{fault_of, FrameError, FrameLimit, DEFAULT_MAX_MESSAGE_SIZE};
 pub use status::status_event;

@@ -18,7 +18,7 @@ impl<I: CallIo> Player<'_, I> {
         let mut round = 0u64;
         while round < limit {
             if let Some(index) = &group.index {
-                self.captures.set(index, round.to_string());
+                self.captures.set(index, index_text(round));
             }
             let peek = !performs && round >= repeat.min;
             if peek && !self.starts_round(group).await? {
@@ -57,5 +57,65 @@ impl<I: CallIo> Player<'_, I> {
             Err(_) => false,
         };
         Ok(fits)
+    }
+}
+
+/// The text `${INDEX}` stands for in round `round`: its decimal digits.
+fn index_text(round: u64) -> String {
+    round.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use proptest::prelude::*;
+    use prost_reflect::{DynamicMessage, Value};
+
+    use super::*;
+    use crate::scenario::{load_str, CapturedVars, LoadOptions, PoolCache, Scenario};
+
+    const GROUP: &str = "call: calculator.CalculatorService/Maximum
+script:
+  - group:
+      repeat: 3
+      index: i
+      steps:
+        - client:
+            number: ${i}
+        - server:
+            result: ${i}
+";
+
+    fn scenario() -> Scenario {
+        let options = LoadOptions::default();
+        load_str(
+            Path::new("g.yaml"),
+            GROUP,
+            &options,
+            &mut PoolCache::default(),
+        )
+        .expect("a valid scenario")
+    }
+
+    proptest! {
+        /// The index goes into a message exactly: round n sends the number n.
+        #[test]
+        fn each_round_sends_its_own_index(round in 0u64..=1_000_000_000) {
+            let scenario = scenario();
+            let Action::Group(group) = &scenario.calls[0].script[0].action else {
+                panic!("a group");
+            };
+            let Action::Client(step) = &group.steps[0].action else {
+                panic!("a client message");
+            };
+            let template = step.template.as_ref().expect("a template");
+            let vars = CapturedVars::from([("i".to_string(), index_text(round))]);
+            let (sent, _) = template.resolve(&vars).expect("builds");
+            let bytes = sent.to_send().expect("sendable").clone();
+            let message = DynamicMessage::decode(sent.descriptor().clone(), bytes).unwrap();
+            let number = message.get_field_by_name("number").unwrap().into_owned();
+            prop_assert_eq!(number, Value::I64(round as i64));
+        }
     }
 }

@@ -35,7 +35,15 @@ impl<I: CallIo> Player<'_, I> {
                 Err(_) if open => break,
                 other => {
                     let wanted = Expected::Message(Written::of(expected));
-                    return Err(self.missing(step, wanted, other));
+                    let mut reason = self.missing_reason(step, wanted, other);
+                    if repeat.min > 1 {
+                        reason = FailureReason::TooFew {
+                            came: taken,
+                            min: repeat.min,
+                            then: Box::new(reason),
+                        };
+                    }
+                    return Err(self.failure(step, reason));
                 }
             };
             if let Err(diffs) = expected.check(&message.bytes) {
