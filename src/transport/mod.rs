@@ -3,6 +3,7 @@
 
 mod accept;
 mod connection;
+mod goaway;
 mod handshake;
 mod handshake_log;
 mod metadata;
@@ -15,13 +16,13 @@ pub use accept::{
     accept, ConnectionLimits, Incoming, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
 };
 pub use connection::{Connection, ConnectionInfo, OpenCall};
+pub use goaway::{Calm, Peer};
 pub use handshake::{FailedConnection, HandshakeFailure};
 pub use handshake_log::HandshakeLog;
 pub use metadata::{received_metadata, to_metadata_map};
 pub use queue::{EventReceiver, EventSender, Repeated};
 pub use server_tls::server_tls;
 pub use settings::{
-    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, HEADER_LIST_GUARD, MAX_WINDOW,
-    NOT_HTTP2_FRAMES, SMALL_FRAME_GUARD,
+    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW, NOT_HTTP2_FRAMES,
 };
 pub use status::status_event;

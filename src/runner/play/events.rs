@@ -17,13 +17,15 @@ pub(super) enum NoEvent {
     },
     /// The transport has nothing more to give.
     Ended,
+    /// This side's HTTP/2 layer closed the connection; the transport's account.
+    LocalGoaway(String),
 }
 
 impl<I: CallIo> Player<'_, I> {
     /// The next thing the peer did, within the step's `within` and the call's deadline.
     pub(super) async fn next_event(&mut self, step: &Step) -> Result<Seen, NoEvent> {
         let raw = self.next_raw_event(step).await?;
-        let seen = self.as_seen_by_role(self.seen(raw));
+        let seen = self.as_seen_by_role(self.seen(raw)?);
         if let Some(transcript) = self.transcript.as_mut() {
             transcript.push(seen.clone());
         }
@@ -49,9 +51,9 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
-    /// A transport's event as data.
-    fn seen(&self, event: PeerEvent) -> Seen {
-        match event {
+    /// A transport's event as data; this side's own GOAWAY is no event of the peer's.
+    fn seen(&self, event: PeerEvent) -> Result<Seen, NoEvent> {
+        Ok(match event {
             PeerEvent::Headers(headers) => Seen::Headers(headers),
             PeerEvent::Message(bytes) => Seen::Message(MessageData {
                 descriptor: self.peer_type(),
@@ -72,7 +74,8 @@ impl<I: CallIo> Player<'_, I> {
             }),
             PeerEvent::Cancelled(how) => Seen::Cancel(how),
             PeerEvent::Reset(how) => Seen::Reset(how),
-        }
+            PeerEvent::LocalGoaway(cause) => return Err(NoEvent::LocalGoaway(cause)),
+        })
     }
 
     /// The type of the messages the peer sends.

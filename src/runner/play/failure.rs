@@ -10,7 +10,6 @@ use crate::runner::outcome::{
     Expected, Failure, FailureReason, Limit, Seen, StepKind, StepRecord, Subject,
 };
 use crate::scenario::{StatusCode, Step};
-use crate::transport::SMALL_FRAME_GUARD;
 
 impl<I: CallIo> Player<'_, I> {
     /// The failure of a step that waited for `expected` and got `got` instead.
@@ -45,10 +44,7 @@ impl<I: CallIo> Player<'_, I> {
                 then: Some(status).filter(|s| s.code != StatusCode(4)),
             },
             // h2's guard: this side's HTTP/2 layer closed the connection, not the client.
-            Ok(Seen::Cancel(how)) if how == SMALL_FRAME_GUARD => FailureReason::LocalGoaway {
-                expected,
-                cause: how,
-            },
+            Err(NoEvent::LocalGoaway(cause)) => FailureReason::LocalGoaway { expected, cause },
             Ok(seen) => FailureReason::Unexpected { expected, seen },
         };
         self.failure(step, reason)
