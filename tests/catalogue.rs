@@ -136,7 +136,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("wrong_type_int", "3:24", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: abc}\n"),
     ("zeros_huge", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: 1000000000000}}\n"),
     ("zeros_negative", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: -1}}\n"),
-    ("zeros_over_limit", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: 4194305}}\n"),
+    ("zeros_over_limit", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: 1073741825}}\n"),
     ("zeros_text", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: lots}}\n"),
 ];
 

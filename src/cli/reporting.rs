@@ -9,15 +9,11 @@ use std::time::{Duration, Instant, SystemTime};
 use super::args::{OutputArgs, OutputFormat};
 use super::exit::Exit;
 use crate::report::{
-    Collector, FileError, Progress, ReportFormat, ReportSink, RunOutcome, SkippedCall, Tally,
+    Collector, FileError, Progress, ReportFormat, ReportSink, RunOutcome, SkipReason, SkippedCall,
+    Tally,
 };
 use crate::runner::CallResult;
 use crate::scenario::{Role, Scenario};
-
-/// Why a call is marked interrupted in a report written while the command still runs: if
-/// the command is killed before it rewrites the report, that is what the report says.
-const UNFINISHED: &str =
-    "not finished when this report was written (grpc-replay was still playing, or was killed)";
 
 /// The shortest pause between two rewrites while a command plays.
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
@@ -141,7 +137,7 @@ impl Live {
     /// Writes the report files: the calls that ended, the others marked interrupted.
     fn write(&self, sink: &ReportSink) {
         let results = self.collector.results();
-        let pending = unfinished(&self.scenarios, &results, self.role, UNFINISHED);
+        let pending = unfinished(&self.scenarios, &results, self.role, SkipReason::Unfinished);
         let exit = exit_of(&results, &pending, &self.errors);
         let outcome = RunOutcome {
             passed_not_kept: 0,
@@ -200,7 +196,7 @@ pub fn unfinished(
     scenarios: &[Scenario],
     results: &[CallResult],
     role: Role,
-    reason: &str,
+    reason: SkipReason,
 ) -> Vec<SkippedCall> {
     let ended: std::collections::HashSet<(&std::path::Path, &str)> = results
         .iter()

@@ -16,17 +16,16 @@ use super::reporting::{exit_of, unfinished, Clock, Live, Reports};
 use super::signals::StopSignals;
 use super::{play_options, progress};
 use crate::client::{connect, run_scenario, ConnectError, ConnectOptions};
-use crate::report::{Collector, FileError, Progress, RunOutcome, SkippedCall};
+use crate::report::{Collector, FileError, Progress, RunOutcome, SkipReason, SkippedCall};
 use crate::runner::{CallResult, Failure, FailureReason, Observer, PlayOptions, Silent, StepKind};
 use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions, ServerHandle};
 use crate::transport::Http2Settings;
 
-/// Why calls are skipped after a failure with `--fail-fast`.
-const FAIL_FAST_REASON: &str = "not played: --fail-fast stopped the run after a failure";
-
-/// How long the connections get, after the last call, to send what is queued (a cancelled
-/// call's reset) before the process exits.
+/// How long the connections get, after the last call, to send what is queued before the
+/// process exits. A cancel queues its RST_STREAM(CANCEL) in the connection's task; without
+/// this pause the process exits first and the server sees a broken pipe, not a cancel
+/// (tests/client_cancel.rs fails then).
 const CANCEL_FLUSH: Duration = Duration::from_millis(50);
 
 /// Runs the command.
@@ -81,8 +80,7 @@ pub async fn run(args: RunArgs) -> Exit {
     let stopped = match connect_all(&targets, &connect_options).await {
         Ok(channels) => {
             let stopped = session.play(&args, &play, &targets, &channels).await;
-            // A cancelled call's RST_STREAM is queued when the call ends; give the
-            // connections a moment to put it on the wire before the process exits.
+            // A cancelled call's RST_STREAM is queued when the call ends.
             tokio::time::sleep(CANCEL_FLUSH).await;
             stopped
         }
@@ -258,9 +256,11 @@ impl Session {
         let (skipped, forced) = match stopped {
             Ok(skipped) => (skipped, None),
             Err(StopReason::Signal(signal)) => {
-                let reason = format!("{signal} stopped the run before this call ended");
-                let role = Role::Client;
-                (unfinished(&self.scenarios, &results, role, &reason), None)
+                let reason = SkipReason::Signal(signal);
+                (
+                    unfinished(&self.scenarios, &results, Role::Client, reason),
+                    None,
+                )
             }
             Err(StopReason::Exit(exit)) => (Vec::new(), Some(exit)),
         };
@@ -337,7 +337,7 @@ impl FilePlayer<'_> {
             .calls
             .iter()
             .filter(|call| !self.collector.finished(&scenario.path, &call.id))
-            .map(|call| SkippedCall::new(scenario, call, Role::Client, FAIL_FAST_REASON))
+            .map(|call| SkippedCall::new(scenario, call, Role::Client, SkipReason::FailFastRun))
             .collect();
         for call in &skipped {
             self.progress.call_skipped(scenario, call);

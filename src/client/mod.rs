@@ -1,11 +1,12 @@
 //! The client role: connects to a target and plays each call's script against it.
 
 mod call;
+mod cancel;
 mod compat;
 mod connect;
 
 pub use call::ClientCall;
-pub use connect::{connect, error_chain, read_pem, ConnectError, ConnectOptions};
+pub use connect::{connect, read_pem, ConnectError, ConnectOptions};
 
 use futures::future::join_all;
 use tonic::transport::Channel;
@@ -37,7 +38,13 @@ pub async fn run_scenario(
                 .unwrap_or_default(),
             None => call.metadata.to_send().unwrap_or_default(),
         };
-        let mut io = ClientCall::start_with_metadata(channel.clone(), call, deadline, &metadata);
+        let mut io = ClientCall::start_with_metadata(
+            channel.clone(),
+            call,
+            deadline,
+            &metadata,
+            options.max_message_size,
+        );
         let play = play_call(
             scenario,
             call,

@@ -73,7 +73,7 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
                 let _ = writeln!(
                     xml,
                     ">\n      <skipped message=\"{}\"/>\n    </testcase>",
-                    escape(reason)
+                    escape(&reason.to_string())
                 );
             }
             Verdict::Interrupted(call) => {

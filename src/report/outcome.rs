@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::summary::Tally;
 use crate::runner::{CallResult, FailureKind, StepKind, StepRecord};
 use crate::scenario::node::Pos;
-use crate::scenario::{Action, Call, Role, Scenario, Step};
+use crate::scenario::{Call, Role, Scenario, Step};
 
 /// A file that could not be loaded (or an input every file needs, such as a
 /// `--vars-file`): a case of its own in every report, an error that fails the run.
@@ -56,7 +56,7 @@ pub struct SkippedCall {
     /// The role it would have been played in.
     pub role: Role,
     /// Why it was not played.
-    pub reason: String,
+    pub reason: SkipReason,
     /// Where the call is written.
     pub pos: Pos,
     /// Whether not playing it fails the run: the command was stopped (a signal, a lost
@@ -66,14 +66,14 @@ pub struct SkippedCall {
 
 impl SkippedCall {
     /// `call` of `scenario`, not played in `role` because of `reason`.
-    pub fn new(scenario: &Scenario, call: &Call, role: Role, reason: &str) -> SkippedCall {
+    pub fn new(scenario: &Scenario, call: &Call, role: Role, reason: SkipReason) -> SkippedCall {
         SkippedCall {
             file: scenario.path.clone(),
             call_id: call.id.clone(),
             call_name: call.name.clone(),
             method: call.path.clone(),
             role,
-            reason: reason.to_string(),
+            reason,
             pos: call.pos,
             interrupted: false,
         }
@@ -81,12 +81,34 @@ impl SkippedCall {
 
     /// `call` of `scenario`, not (or not completely) played in `role` because the command
     /// was stopped: a failure.
-    pub fn interrupted(scenario: &Scenario, call: &Call, role: Role, reason: &str) -> SkippedCall {
+    pub fn interrupted(
+        scenario: &Scenario,
+        call: &Call,
+        role: Role,
+        reason: SkipReason,
+    ) -> SkippedCall {
         SkippedCall {
             interrupted: true,
             ..SkippedCall::new(scenario, call, role, reason)
         }
     }
+}
+
+/// Why a call was not (or not completely) played; [`super::text`] words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SkipReason {
+    /// `run --fail-fast` stopped the run after a failure.
+    FailFastRun,
+    /// `serve --fail-fast` stopped the server after a failure.
+    FailFastServer,
+    /// `serve --once` was stopped before a client made the call.
+    ServerStoppedOnce,
+    /// `serve` ended and no client made the call.
+    NeverCalled,
+    /// A signal (`SIGINT`, `SIGTERM`) stopped the command before the call ended.
+    Signal(&'static str),
+    /// A report written while the command still plays: the call has not ended yet.
+    Unfinished,
 }
 
 /// Everything a command produced, as the reports and the closing summary read it.
@@ -216,7 +238,7 @@ pub enum Verdict<'a> {
     /// It was played.
     Played(&'a CallResult),
     /// It was not played, for this reason.
-    Skipped(&'a str),
+    Skipped(SkipReason),
     /// The command stopped before it ended (a failure).
     Interrupted(&'a SkippedCall),
     /// Its file did not load (an error).
@@ -295,7 +317,7 @@ impl<'a> Case<'a> {
             verdict: if skipped.interrupted {
                 Verdict::Interrupted(skipped)
             } else {
-                Verdict::Skipped(&skipped.reason)
+                Verdict::Skipped(skipped.reason)
             },
             order,
         }
@@ -374,10 +396,7 @@ pub fn within_of(call: &Call, record: &StepRecord) -> Option<Duration> {
             if step.pos == record.pos && StepKind::of(&step.action) == record.kind {
                 return Some(step);
             }
-            match &step.action {
-                Action::Unordered(inner) => find(inner, record),
-                _ => None,
-            }
+            find(step.action.inner(), record)
         })
     }
     find(&call.script, record).and_then(|step| step.within)

@@ -39,7 +39,11 @@ pub fn render(outcome: &RunOutcome) -> String {
                 }
             },
             Verdict::Skipped(reason) => {
-                let _ = writeln!(tap, "ok {number} - {title} # SKIP {}", description(reason));
+                let _ = writeln!(
+                    tap,
+                    "ok {number} - {title} # SKIP {}",
+                    description(&reason.to_string())
+                );
             }
             Verdict::Interrupted(call) => {
                 let _ = writeln!(tap, "not ok {number} - {title}");

@@ -11,7 +11,7 @@ mod registry;
 mod request_end;
 mod service;
 
-pub use registry::{Registry, ScriptId, ServeSummary};
+pub use registry::{Registry, ServeSummary};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -80,11 +80,6 @@ pub struct ServerHandle {
 }
 
 impl ServerHandle {
-    /// The scripts and their tally.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     /// Waits until every script has been played once.
     pub async fn all_played(&self) {
         self.registry.all_played().await

@@ -140,14 +140,26 @@ async fn tls_handshake(
 /// How long a misdirected client gets to read the answer before the socket closes.
 const LINGER: Duration = Duration::from_millis(500);
 
-/// Writes `answer`, then reads what the client still sends until it closes (for a moment
-/// at most): the client reads the answer before the end of the stream, and closing with
-/// unread bytes would reset the connection before it could.
+/// How long the client must have been silent before the answer goes out.
+const QUIET: Duration = Duration::from_millis(50);
+
+/// Reads what the client sends until it pauses (its first request is then on its way,
+/// so the answer fails that request with a reason instead of cancelling it), writes
+/// `answer`, then reads on until the client closes: closing with unread bytes would reset
+/// the connection before the client read the answer. Each wait is bounded by [`LINGER`].
 async fn answer_and_close(tcp: &mut TcpStream, answer: &[u8]) {
+    let mut sink = [0u8; 4096];
+    let until_quiet = async {
+        while let Ok(Ok(read)) = tokio::time::timeout(QUIET, tcp.read(&mut sink)).await {
+            if read == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, until_quiet).await;
     if tcp.write_all(answer).await.is_err() {
         return;
     }
-    let mut sink = [0u8; 4096];
     let drain = async { while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {} };
     let _ = tokio::time::timeout(LINGER, drain).await;
     let _ = tcp.shutdown().await;

@@ -9,7 +9,7 @@ use crate::runner::io::CallIo;
 use crate::runner::outcome::{
     Expected, Failure, FailureReason, Limit, Seen, StepKind, StepRecord, Subject,
 };
-use crate::scenario::{StatusCode, Step};
+use crate::scenario::{Role, StatusCode, Step};
 
 impl<I: CallIo> Player<'_, I> {
     /// The failure of a step that waited for `expected` and got `got` instead.
@@ -19,7 +19,18 @@ impl<I: CallIo> Player<'_, I> {
         expected: Expected,
         got: Result<Seen, NoEvent>,
     ) -> Failure {
-        let reason = match got {
+        let reason = self.missing_reason(step, expected, got);
+        self.failure(step, reason)
+    }
+
+    /// Why a step that waited for `expected` got `got` instead.
+    pub(super) fn missing_reason(
+        &self,
+        step: &Step,
+        expected: Expected,
+        got: Result<Seen, NoEvent>,
+    ) -> FailureReason {
+        match got {
             Err(NoEvent::TimedOut { within: true }) => FailureReason::Absent {
                 expected,
                 limit: Limit::Within(step.within.unwrap_or_default()),
@@ -45,9 +56,15 @@ impl<I: CallIo> Player<'_, I> {
             },
             // h2's guard: this side's HTTP/2 layer closed the connection, not the client.
             Err(NoEvent::LocalGoaway(cause)) => FailureReason::LocalGoaway { expected, cause },
+            Ok(Seen::Malformed(fault)) => FailureReason::BadMessage {
+                sender: match self.role {
+                    Role::Client => Role::Server,
+                    Role::Server => Role::Client,
+                },
+                fault,
+            },
             Ok(seen) => FailureReason::Unexpected { expected, seen },
-        };
-        self.failure(step, reason)
+        }
     }
 
     /// Records a failed step and returns the failure.
