@@ -179,6 +179,54 @@ mod tests {
         }
     }
 
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    proptest::proptest! {
+        /// Values are sacred: the bytes pass unchanged, and the verdict is the first
+        /// message over the limit, or the cut, however the body is split into frames.
+        #[test]
+        fn framing_is_read_exactly(
+            sizes in proptest::collection::vec(0u32..64, 0..8),
+            chunk in 1usize..80,
+            limit in 0u64..64,
+            cut in proptest::option::of(1usize..40),
+        ) {
+            let mut bytes = framed(&sizes);
+            let over = sizes.iter().map(|&s| u64::from(s)).find(|&s| s > limit);
+            // Where the first oversized message's header ends: the body is refused there.
+            let header_end = over.map(|_| {
+                let index = sizes.iter().position(|&s| u64::from(s) > limit).unwrap_or(0);
+                sizes[..index].iter().map(|&s| 5 + s as usize).sum::<usize>() + 5
+            });
+            let cut = cut.filter(|&c| c <= bytes.len());
+            if let Some(c) = cut {
+                bytes.truncate(bytes.len() - c);
+            }
+            // A cut that falls between two messages leaves a whole stream.
+            let boundaries: Vec<usize> = sizes
+                .iter()
+                .scan(0, |end, &s| {
+                    *end += 5 + s as usize;
+                    Some(*end)
+                })
+                .collect();
+            let inside = cut.is_some() && !bytes.is_empty() && !boundaries.contains(&bytes.len());
+            let expected = match (over, header_end) {
+                (Some(size), Some(end)) if end <= bytes.len() => {
+                    Err(MessageFault::TooLarge { size, limit })
+                }
+                _ if inside => Err(MessageFault::Truncated),
+                _ => Ok(bytes.clone()),
+            };
+            proptest::prop_assert_eq!(block_on(read(bytes, chunk, limit)), expected);
+        }
+    }
+
     #[tokio::test]
     async fn messages_up_to_the_limit_pass_unchanged_however_split() {
         let bytes = framed(&[0, 10, 3, 10]);
