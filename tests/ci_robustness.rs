@@ -520,3 +520,73 @@ fn wrong_twin_the_same_raw_call_with_another_name_fails_the_script() {
         .assert_summary(1, &[("failed", 1)])
         .assert_case("quick", "failed", Some(("Failure", "mismatch")));
 }
+
+/// The reflection fixtures: vault.proto is not bundled; vault.yaml serves it (with
+/// reflection), vault_client.yaml calls it, vault_reflect_key.yaml says `reflect: true`.
+const VAULT: &str = "tests/fixtures/descriptors/reflect";
+
+#[test]
+fn check_asks_the_target_for_its_descriptors() {
+    let served = format!("{VAULT}/vault.yaml");
+    let mut serve = Process::start(
+        "serve",
+        command(&["serve", &served, "--listen", "127.0.0.1:0"], None),
+    );
+    let address = serve.listening_address();
+    let client = format!("{VAULT}/vault_client.yaml");
+    let flag = ["check", "--reflect", "-t", &address, &client];
+    assert_exit(
+        &Process::run("check --reflect", command(&flag, None), LIMIT),
+        0,
+    );
+    let key = format!("{VAULT}/vault_reflect_key.yaml");
+    let in_file = ["check", "-t", &address, &key];
+    assert_exit(
+        &Process::run("check reflect: true", command(&in_file, None), LIMIT),
+        0,
+    );
+    // The twin: without reflection the vault service is unknown.
+    let offline = Process::run("check", command(&["check", &client], None), LIMIT);
+    assert_exit(&offline, 2);
+}
+
+#[test]
+fn check_with_reflect_and_no_target_says_what_to_give() {
+    let client = format!("{VAULT}/vault_client.yaml");
+    let args = ["check", "--reflect", &client];
+    let done = Process::run("check --reflect", command(&args, None), LIMIT);
+    assert_exit(&done, 2);
+    assert!(
+        done.stderr.contains("give --target HOST:PORT"),
+        "{}",
+        done.describe()
+    );
+}
+
+#[test]
+fn serve_cannot_reflect_itself_and_says_to_give_the_protos() {
+    let client = format!("{VAULT}/vault_client.yaml");
+    let flag = ["serve", "--reflect", &client, "--once"];
+    let done = Process::run("serve --reflect", command(&flag, None), LIMIT);
+    assert_exit(&done, 2);
+    assert!(
+        done.stderr
+            .contains("give the protos with --proto or --protoset"),
+        "{}",
+        done.describe()
+    );
+    // `reflect: true` in the file: the error points at it.
+    let key = format!("{VAULT}/vault_reflect_key.yaml");
+    let done = Process::run("serve", command(&["serve", &key, "--once"], None), LIMIT);
+    assert_exit(&done, 2);
+    assert!(
+        done.stderr.contains(&format!("{key}:2:10: ")),
+        "{}",
+        done.describe()
+    );
+    assert!(
+        done.stderr.contains("--proto or --protoset"),
+        "{}",
+        done.describe()
+    );
+}

@@ -203,11 +203,35 @@ fn tls_handshake_failures_are_logged_with_the_alert_or_the_plaintext() {
     let plaintext = ["run", HELLO, "--target", &address];
     let finished = Process::run("run (plaintext)", grpc_replay(&plaintext), RUN_LIMIT);
     assert_ne!(finished.code, Some(0), "{}", finished.describe());
+    // The client is told what to do: it gets the alert a TLS server sends.
+    assert!(
+        finished.stdout.contains("it may expect TLS; try --tls"),
+        "{}",
+        finished.describe()
+    );
     wait_for_stderr(
         &mut server,
         "the client sent plaintext HTTP/2 to this TLS server",
         RUN_LIMIT,
     );
+}
+
+#[test]
+fn a_tls_client_of_a_plaintext_server_is_told_to_try_without_tls() {
+    let (mut server, address) = serve_with(HELLO, &[]);
+    let tls = ["run", HELLO, "--target", &address, "--tls"];
+    let finished = Process::run("run --tls", grpc_replay(&tls), RUN_LIMIT);
+    assert_ne!(finished.code, Some(0), "{}", finished.describe());
+    assert!(
+        finished
+            .stdout
+            .contains("the server may not use TLS: try without --tls"),
+        "{}",
+        finished.describe()
+    );
+    wait_for_stderr(&mut server, "the client started TLS", RUN_LIMIT);
+    // The twin: without --tls the same call passes.
+    run_passes(HELLO, &address, &[]);
 }
 
 /// User plus system CPU time of process `pid`, in clock ticks.

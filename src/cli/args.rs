@@ -485,6 +485,13 @@ pub struct CheckArgs {
     /// Also require that the scripts can be played in this role.
     #[arg(long, value_enum, value_name = "ROLE")]
     pub role: Option<RoleArg>,
+    /// The server to ask for descriptors with --reflect or a file's `reflect: true`
+    /// (HOST:PORT); default: the file's `target:`.
+    #[arg(short, long, value_name = "HOST:PORT")]
+    pub target: Option<String>,
+    /// TLS for the reflection request.
+    #[command(flatten)]
+    pub client_tls: ClientTlsArgs,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,

@@ -2,10 +2,11 @@
 
 use super::args::{CatalogArgs, CheckArgs, RoleArg};
 use super::exit::Exit;
-use super::load::load_scenarios;
-use super::reflect::catalog_pool;
+use super::load::load_scenarios_reflecting;
+use super::reflect::{catalog_pool, reflector};
 use crate::protos::RpcKind;
 use crate::scenario::{unplayable, Action, Role, Step};
+use crate::transport::Http2Settings;
 
 /// Validates scenarios and says which roles can play them.
 pub fn check(args: CheckArgs) -> Exit {
@@ -15,7 +16,10 @@ pub fn check(args: CheckArgs) -> Exit {
         Some(RoleArg::Server) => vec![Role::Server],
         Some(RoleArg::Both) => vec![Role::Client, Role::Server],
     };
-    let loaded = load_scenarios(&args.load, &roles);
+    // --reflect and `reflect: true` ask the target; nothing else connects.
+    let options = args.client_tls.connect_options(Http2Settings::default());
+    let asker = reflector(args.target.clone(), options);
+    let loaded = load_scenarios_reflecting(&args.load, &roles, Some(asker));
     if !loaded.errors.is_empty() {
         return Exit::Invalid;
     }

@@ -25,6 +25,13 @@ pub async fn serve(args: ServeArgs) -> Exit {
         Err(exit) => return exit,
     };
     let clock = Clock::start();
+    if args.load.protos.reflect {
+        eprintln!(
+            "error: --reflect: serve is the server, so there is no other server to ask for \
+             descriptors; give the protos with --proto or --protoset"
+        );
+        return Exit::Invalid;
+    }
     let Loaded { scenarios, errors } = load_scenarios(&args.load, &[Role::Server]);
     let scenarios: Arc<[Scenario]> = scenarios.into();
     let errors: Arc<[FileError]> = errors.into();

@@ -32,6 +32,9 @@ pub enum PeerEvent {
     /// The client reset the stream with another code before the call's deadline (server
     /// role): not a cancel.
     Reset(String),
+    /// This side's HTTP/2 layer closed the connection (one of its guards tripped): neither
+    /// the peer's doing nor the script's; the transport's account of which guard.
+    LocalGoaway(String),
     /// The peer's next message could not be read: over the size limit, or cut short.
     Malformed(MessageFault),
 }

@@ -348,19 +348,24 @@ impl Loader<'_> {
         let reflect = if from_cli {
             self.options.reflect
         } else {
-            raw.reflect == Some(true)
+            raw.reflect.as_ref().is_some_and(|r| r.value)
         };
         if reflect {
+            // Errors point at `reflect: true`, or name the file when --reflect asked.
+            let located = |message: String| match raw.reflect.as_ref().filter(|_| !from_cli) {
+                Some(at) => self.err(Pos::of(at), message),
+                None => LoadError::file(self.path, message),
+            };
             let reflector = self.options.reflector.as_ref().ok_or_else(|| {
-                LoadError::file(
-                    self.path,
-                    "server reflection needs a server to ask, and this command calls none; \
-                     give the protos with --proto or --protoset",
+                located(
+                    "server reflection needs another server to ask, and this command plays \
+                     the server itself (serve, run --loopback); give the protos with --proto \
+                     or --protoset, or `proto:`/`protoset:` in the file"
+                        .into(),
                 )
             })?;
             let target = raw.target.as_ref().map(|t| t.value.as_str());
-            sources.reflected =
-                Some((reflector.0)(target).map_err(|e| LoadError::file(self.path, e))?);
+            sources.reflected = Some((reflector.0)(target).map_err(located)?);
         }
         pools
             .get(&sources)

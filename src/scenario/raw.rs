@@ -23,7 +23,7 @@ pub struct RawFile {
     pub name: Option<Located>,
     pub proto: Option<Node>,
     pub protoset: Option<Node>,
-    pub reflect: Option<bool>,
+    pub reflect: Option<Spanned<bool>>,
     pub import_paths: Option<Vec<Located>>,
     pub target: Option<Located>,
     pub listen: Option<Located>,

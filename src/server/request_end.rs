@@ -10,7 +10,7 @@ use std::error::Error as StdError;
 use h2::Reason;
 
 use crate::runner::PeerEvent;
-use crate::transport::SMALL_FRAME_GUARD;
+use crate::transport::{Calm, Peer};
 
 /// The request body's error, with the RST_STREAM code when the stream was reset.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +22,8 @@ pub struct RequestReset {
     pub connection: bool,
     /// The error as the HTTP/2 layer put it.
     pub detail: String,
+    /// With the code ENHANCE_YOUR_CALM: its cause.
+    pub calm: Option<Calm>,
 }
 
 impl RequestReset {
@@ -35,6 +37,7 @@ impl RequestReset {
                     reason: h2.reason(),
                     connection: h2.is_go_away() || h2.is_io(),
                     detail: h2.to_string(),
+                    calm: Calm::of(h2),
                 };
             }
             source = cause.source();
@@ -43,16 +46,26 @@ impl RequestReset {
             reason: None,
             connection: true,
             detail: error.to_string(),
+            calm: None,
         }
     }
 
-    /// What the script sees. A reset with CANCEL, or with STREAM_CLOSED (as Ballerina's
-    /// clients cancel), is a cancel; so is a reset with any code once `at_deadline` (the
-    /// client gave up when the call's deadline passed), and a connection that ended. Any
-    /// other reset is a [`PeerEvent::Reset`].
+    /// What the script sees. One of this side's HTTP/2 guards closing the connection is a
+    /// [`PeerEvent::LocalGoaway`] with its cause. A reset with CANCEL, or with
+    /// STREAM_CLOSED (as Ballerina's clients cancel), is a cancel; so is a reset with any
+    /// code once `at_deadline` (the client gave up when the call's deadline passed), and a
+    /// connection that ended. Any other reset is a [`PeerEvent::Reset`].
     pub fn event(&self, at_deadline: bool) -> PeerEvent {
+        match &self.calm {
+            Some(calm) if calm.is_local() => {
+                return PeerEvent::LocalGoaway(calm.explain(Peer::Client))
+            }
+            Some(calm) if self.connection => {
+                return PeerEvent::Cancelled(calm.explain(Peer::Client))
+            }
+            _ => {}
+        }
         match self.reason {
-            Some(Reason::ENHANCE_YOUR_CALM) => PeerEvent::Cancelled(SMALL_FRAME_GUARD.into()),
             _ if self.connection => {
                 PeerEvent::Cancelled(format!("the connection ended: {}", self.detail))
             }
@@ -94,6 +107,42 @@ mod tests {
         let internal = reset(Reason::INTERNAL_ERROR);
         assert!(matches!(internal.event(false), PeerEvent::Reset(_)));
         assert!(is_cancel(&internal.event(true)));
+    }
+
+    fn calm(calm: Calm, connection: bool) -> RequestReset {
+        RequestReset {
+            reason: Some(Reason::ENHANCE_YOUR_CALM),
+            connection,
+            detail: String::new(),
+            calm: Some(calm),
+        }
+    }
+
+    #[test]
+    fn a_local_guard_is_this_sides_goaway_told_by_its_cause() {
+        let PeerEvent::LocalGoaway(cause) = calm(Calm::PeerResets, true).event(false) else {
+            panic!("not a local GOAWAY");
+        };
+        assert!(cause.contains("reset too many streams"), "{cause}");
+        assert!(!cause.contains("small DATA frames"), "{cause}");
+        let PeerEvent::LocalGoaway(cause) = calm(Calm::SmallFrames, true).event(false) else {
+            panic!("not a local GOAWAY");
+        };
+        assert!(cause.contains("small DATA frames"), "{cause}");
+    }
+
+    #[test]
+    fn wrong_twin_a_calm_the_client_sent_is_the_clients_doing() {
+        let sent = |go_away| Calm::Remote {
+            go_away,
+            debug: "too_many_pings".into(),
+        };
+        let event = calm(sent(true), true).event(false);
+        assert!(matches!(&event, PeerEvent::Cancelled(how) if how.contains("too_many_pings")));
+        assert!(matches!(
+            calm(sent(false), false).event(false),
+            PeerEvent::Reset(_)
+        ));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::AsyncReadExt as _;
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_rustls::rustls;
 use tokio_rustls::server::TlsStream;
@@ -16,6 +16,26 @@ pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// The byte that starts a TLS handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// What a TLS server answers a client that does not speak TLS: a fatal alert record
+/// (`unexpected_message`). An HTTP/2 client reads it as a frame far over the size limit
+/// (FRAME_SIZE_ERROR), which grpc-replay's client explains as "it may expect TLS".
+const TLS_ALERT: &[u8] = &[0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x0a];
+
+/// Why a plaintext server closes a connection that starts TLS (GOAWAY debug data).
+const NOT_TLS: &[u8] = b"grpc-replay: this port is plaintext HTTP/2, not TLS";
+
+/// What a plaintext HTTP/2 server answers a client that starts TLS: its SETTINGS and a
+/// GOAWAY (PROTOCOL_ERROR) that says why. A TLS client reads a record of an unknown
+/// content type, which grpc-replay's client explains as "the server may not use TLS".
+fn not_tls_goaway() -> Vec<u8> {
+    let mut frames = vec![0, 0, 0, 4, 0, 0, 0, 0, 0]; // SETTINGS, empty
+    let length = u8::try_from(8 + NOT_TLS.len()).expect("a short reason");
+    frames.extend([0, 0, length, 7, 0, 0, 0, 0, 0]); // GOAWAY on stream 0
+    frames.extend([0, 0, 0, 0, 0, 0, 0, 1]); // last stream 0, PROTOCOL_ERROR
+    frames.extend(NOT_TLS);
+    frames
+}
 
 /// The transport under HTTP/2: plain TCP or TLS over it.
 pub enum Stream {
@@ -92,7 +112,7 @@ pub async fn handshake(
 /// The TLS handshake, after a look at the first byte: plaintext on a TLS port gets its own
 /// reason instead of rustls's "corrupt message".
 async fn tls_handshake(
-    tcp: TcpStream,
+    mut tcp: TcpStream,
     acceptor: &TlsAcceptor,
 ) -> Result<Option<TlsStream<TcpStream>>, HandshakeFailure> {
     let mut first = [0u8; 16];
@@ -101,6 +121,8 @@ async fn tls_handshake(
         return Ok(None);
     }
     if first[0] != TLS_HANDSHAKE_RECORD {
+        // As a TLS server would: the client can tell it met TLS.
+        answer_and_close(&mut tcp, TLS_ALERT).await;
         let what = if PREFACE.starts_with(&first[..seen]) {
             "HTTP/2"
         } else {
@@ -113,6 +135,34 @@ async fn tls_handshake(
         .await
         .map(Some)
         .map_err(|e| HandshakeFailure::Tls(tls_reason(&e)))
+}
+
+/// How long a misdirected client gets to read the answer before the socket closes.
+const LINGER: Duration = Duration::from_millis(500);
+
+/// How long the client must have been silent before the answer goes out.
+const QUIET: Duration = Duration::from_millis(50);
+
+/// Reads what the client sends until it pauses (its first request is then on its way,
+/// so the answer fails that request with a reason instead of cancelling it), writes
+/// `answer`, then reads on until the client closes: closing with unread bytes would reset
+/// the connection before the client read the answer. Each wait is bounded by [`LINGER`].
+async fn answer_and_close(tcp: &mut TcpStream, answer: &[u8]) {
+    let mut sink = [0u8; 4096];
+    let until_quiet = async {
+        while let Ok(Ok(read)) = tokio::time::timeout(QUIET, tcp.read(&mut sink)).await {
+            if read == 0 {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, until_quiet).await;
+    if tcp.write_all(answer).await.is_err() {
+        return;
+    }
+    let drain = async { while matches!(tcp.read(&mut sink).await, Ok(n) if n > 0) {} };
+    let _ = tokio::time::timeout(LINGER, drain).await;
+    let _ = tcp.shutdown().await;
 }
 
 /// Reads the client's preface, failing as soon as a byte differs. `Ok(false)`: the client
@@ -132,7 +182,14 @@ async fn read_preface(stream: &mut Stream, over_tls: bool) -> Result<bool, Hands
         filled += read;
         let seen = &buffer[..filled];
         if !PREFACE.starts_with(seen) {
-            return Err(not_preface(seen, over_tls));
+            let failure = not_preface(seen, over_tls);
+            if failure == HandshakeFailure::TlsOnPlaintextPort {
+                // As a plaintext HTTP/2 server would: the client can tell it met no TLS.
+                if let Stream::Plain(tcp) = stream {
+                    answer_and_close(tcp, &not_tls_goaway()).await;
+                }
+            }
+            return Err(failure);
         }
         if read == 0 {
             return Err(HandshakeFailure::BadPreface(format!(
@@ -215,6 +272,15 @@ mod tests {
     fn an_http1_request_is_named_with_its_request_line() {
         let failure = not_preface(b"GET / HTTP/1.1\r\nHost: x\r\n", false);
         assert_eq!(failure, HandshakeFailure::Http1("GET / HTTP/1.1".into()));
+    }
+
+    #[test]
+    fn the_goaway_for_a_tls_client_is_well_formed() {
+        let frames = not_tls_goaway();
+        let goaway = &frames[9..];
+        let length = usize::from(goaway[2]);
+        assert_eq!(goaway.len(), 9 + length);
+        assert_eq!(goaway[3], 7, "a GOAWAY frame");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod accept;
 mod connection;
 mod details_guard;
+mod goaway;
 mod handshake;
 mod handshake_log;
 mod metadata;
@@ -18,14 +19,14 @@ pub use accept::{
 };
 pub use connection::{Connection, ConnectionInfo, OpenCall};
 pub use details_guard::guard_status_details;
+pub use goaway::{Calm, Peer};
 pub use handshake::{FailedConnection, HandshakeFailure};
 pub use handshake_log::HandshakeLog;
 pub use metadata::{received_metadata, to_metadata_map};
 pub use queue::{EventReceiver, EventSender, Repeated};
 pub use server_tls::server_tls;
 pub use settings::{
-    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, HEADER_LIST_GUARD, MAX_WINDOW,
-    NOT_HTTP2_FRAMES, SMALL_FRAME_GUARD,
+    Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW, NOT_HTTP2_FRAMES,
 };
 pub use size::{fault_of, FrameError, FrameLimit, DEFAULT_MAX_MESSAGE_SIZE};
 pub use status::status_event;

@@ -5,6 +5,7 @@ use std::error::Error as StdError;
 
 use tonic::Status;
 
+use super::goaway::{Calm, Peer};
 use super::metadata::received_metadata;
 use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::PeerEvent;
@@ -64,8 +65,8 @@ fn transport_error(status: &Status) -> Option<String> {
     let mut broken = None;
     while let Some(error) = source {
         if let Some(h2) = error.downcast_ref::<h2::Error>() {
-            if h2.reason() == Some(h2::Reason::ENHANCE_YOUR_CALM) {
-                return Some(calm_cause(h2));
+            if let Some(calm) = Calm::of(h2) {
+                return Some(calm.explain(Peer::Server));
             }
             if h2.reason() == Some(h2::Reason::FRAME_SIZE_ERROR)
                 && h2.is_go_away()
@@ -88,22 +89,4 @@ fn transport_error(status: &Status) -> Option<String> {
         source = error.source();
     }
     broken
-}
-
-/// Why an HTTP/2 layer closed the connection with ENHANCE_YOUR_CALM. h2 names the guard
-/// that tripped only in the GOAWAY's debug data, which its error's text carries; each
-/// guard has its own cause and its own remedy.
-fn calm_cause(error: &h2::Error) -> String {
-    let text = error.to_string();
-    if error.is_remote() {
-        return format!("the server closed the connection ({text})");
-    }
-    if text.contains("too_many_data_frames") {
-        super::SMALL_FRAME_GUARD.into()
-    } else if text.contains("header_list_way_too_large") || text.contains("too_many_continuations")
-    {
-        super::HEADER_LIST_GUARD.into()
-    } else {
-        format!("{text}: grpc-replay's HTTP/2 layer (h2) closed the connection")
-    }
 }

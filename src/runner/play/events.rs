@@ -17,6 +17,8 @@ pub(super) enum NoEvent {
     },
     /// The transport has nothing more to give.
     Ended,
+    /// This side's HTTP/2 layer closed the connection; the transport's account.
+    LocalGoaway(String),
 }
 
 impl<I: CallIo> Player<'_, I> {
@@ -29,7 +31,7 @@ impl<I: CallIo> Player<'_, I> {
             return Ok(seen);
         }
         let raw = self.next_raw_event(step).await?;
-        let seen = self.as_seen_by_role(self.seen(raw));
+        let seen = self.as_seen_by_role(self.seen(raw)?);
         if let Some(transcript) = self.transcript.as_mut() {
             transcript.push(seen.clone());
         }
@@ -55,9 +57,9 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
-    /// A transport's event as data.
-    fn seen(&self, event: PeerEvent) -> Seen {
-        match event {
+    /// A transport's event as data; this side's own GOAWAY is no event of the peer's.
+    fn seen(&self, event: PeerEvent) -> Result<Seen, NoEvent> {
+        Ok(match event {
             PeerEvent::Headers(headers) => Seen::Headers(headers),
             PeerEvent::Message(bytes) => Seen::Message(MessageData {
                 descriptor: self.peer_type(),
@@ -78,8 +80,9 @@ impl<I: CallIo> Player<'_, I> {
             }),
             PeerEvent::Cancelled(how) => Seen::Cancel(how),
             PeerEvent::Reset(how) => Seen::Reset(how),
+            PeerEvent::LocalGoaway(cause) => return Err(NoEvent::LocalGoaway(cause)),
             PeerEvent::Malformed(fault) => Seen::Malformed(fault),
-        }
+        })
     }
 
     /// The type of the messages the peer sends.

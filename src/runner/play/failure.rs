@@ -10,7 +10,6 @@ use crate::runner::outcome::{
     Expected, Failure, FailureReason, Limit, Seen, StepKind, StepRecord, Subject,
 };
 use crate::scenario::{Role, StatusCode, Step};
-use crate::transport::SMALL_FRAME_GUARD;
 
 impl<I: CallIo> Player<'_, I> {
     /// The failure of a step that waited for `expected` and got `got` instead.
@@ -56,10 +55,7 @@ impl<I: CallIo> Player<'_, I> {
                 then: Some(status).filter(|s| s.code != StatusCode(4)),
             },
             // h2's guard: this side's HTTP/2 layer closed the connection, not the client.
-            Ok(Seen::Cancel(how)) if how == SMALL_FRAME_GUARD => FailureReason::LocalGoaway {
-                expected,
-                cause: how,
-            },
+            Err(NoEvent::LocalGoaway(cause)) => FailureReason::LocalGoaway { expected, cause },
             Ok(Seen::Malformed(fault)) => FailureReason::BadMessage {
                 sender: match self.role {
                     Role::Client => Role::Server,
