@@ -56,6 +56,7 @@ GO_SERVER = ROOT / "interop" / "go" / "bin" / "seed-server"
 GHZ = ROOT / "bench" / ".bin" / "ghz"
 GRPCIO_CLIENT = ROOT / "bench" / "grpcio_client.py"
 PIPELINED = ROOT / "bench" / "scenarios" / "greet_pipelined.yaml"
+GROUP = ROOT / "bench" / "scenarios" / "greet_group.yaml"
 SERVER_STREAM = ROOT / "bench" / "scenarios" / "list_features_stream.yaml"
 SMALL_SCENARIO = ROOT / "scenarios" / "greet" / "greet_everyone.yaml"
 # The load-mode comparison with ghz: each shape's grpc-replay scenario and ghz's call.
@@ -401,6 +402,9 @@ class Benchmark:
 
     def measure(self, target, goal, compute):
         """Adds the row `compute` returns, or a row saying why it could not be measured."""
+        only = os.environ.get("BENCH_ONLY")
+        if only and only not in target:
+            return
         print(f"... {target}", file=sys.stderr, flush=True)
         try:
             row = compute()
@@ -515,7 +519,9 @@ class Benchmark:
                 load_mode,
             )
 
-            def server_role(workload, scenario, variables, count, role_runs, reference, cpus):
+            def server_role(
+                workload, scenario, variables, count, role_runs, reference, cpus, at_least=0.8
+            ):
                 server_cpu, client_cpu = cpus
 
                 def compute():
@@ -529,7 +535,9 @@ class Benchmark:
                             lambda: typed_client(reference, workload, count, client_cpu),
                             lambda: typed_client(replay, workload, count, client_cpu),
                         )
-                    return self.ratio_row(replay_time, "typed tonic", typed_time, count, 0.8)
+                    return self.ratio_row(
+                        replay_time, "typed tonic", typed_time, count, at_least
+                    )
 
                 return compute
 
@@ -551,6 +559,29 @@ class Benchmark:
                     size["ping_pong_runs"],
                     typed_pinned,
                     (SERVER_CPU, CLIENT_CPU),
+                ),
+            )
+            # The same streams served by one script written as a group: each round answers
+            # its message as it arrives.
+            self.measure(
+                f"server role, group, pipelined bidi {pipelined:,} messages, vs a typed tonic server",
+                ">= 0.9",
+                server_role(
+                    "pipelined", GROUP, messages, pipelined, runs, typed, (None, None), 0.9
+                ),
+            )
+            self.measure(
+                f"server role, group, ping-pong {ping_pong:,} round trips, vs a typed tonic server",
+                ">= 0.95",
+                server_role(
+                    "ping-pong",
+                    GROUP,
+                    {"MESSAGES": ping_pong},
+                    ping_pong,
+                    size["ping_pong_runs"],
+                    typed_pinned,
+                    (SERVER_CPU, CLIENT_CPU),
+                    0.95,
                 ),
             )
 

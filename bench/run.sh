@@ -8,6 +8,7 @@
 #
 #   bash bench/run.sh                    # the sizes (a few minutes)
 #   BENCH_SIZE=smoke bash bench/run.sh   # small sizes, seconds: checks that it all runs
+#   BENCH_ONLY=group bash bench/run.sh   # only the rows whose target contains the text
 #
 # Builds in release mode; builds the Go peers when missing (interop/go/build.sh current),
 # installs ghz into bench/.bin (go install), GNU time (apt-get) and grpcio + grpcio-tools

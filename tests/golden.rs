@@ -3,8 +3,8 @@
 //! normalised. `GOLDEN_BLESS=1 cargo test --test golden` rewrites the files.
 //!
 //! Every failure kind a user meets has a case: a message that differs, the n-th of a
-//! `repeat:`, an unordered group, headers and trailers, a status, nothing within `within:`,
-//! nothing before the deadline, a reply instead of the status and the reverse, a step that
+//! `repeat:`, too few messages for a range, an unordered group, headers and trailers, a
+//! status, nothing within `within:`, nothing before the deadline, a reply instead of the status and the reverse, a step that
 //! cannot be built from captures, a long message cut short (and in full with `-v`), an
 //! unreachable target (explained once for its two calls), a GOAWAY for a header block too
 //! large, and a TLS client that meets a plaintext server.
@@ -83,6 +83,12 @@ fn golden_message_mismatch() {
 fn golden_nth_message_of_a_repeat() {
     let run = against_reference("tests/fixtures/client/accumulate_wrong.yaml", &[]);
     assert_golden("nth_message_of_a_repeat", &run);
+}
+
+#[test]
+fn golden_too_few_messages_of_a_range() {
+    let run = against_reference("tests/fixtures/golden/too_few.yaml", &[]);
+    assert_golden("too_few_messages_of_a_range", &run);
 }
 
 #[test]

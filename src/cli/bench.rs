@@ -50,6 +50,7 @@ pub async fn bench(args: BenchArgs) -> Exit {
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
         latencies: true,
+        max_message_size: args.wire.max_message_size,
         ..PlayOptions::default()
     };
 
@@ -254,6 +255,7 @@ async fn start_loopback(
     observer: Arc<Shard>,
 ) -> Result<ServerHandle, Exit> {
     let options = ServeOptions {
+        connections: crate::transport::ConnectionLimits::default(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         http2,
         reflection: false,

@@ -13,7 +13,7 @@ use crate::client::read_pem;
 use crate::report::{Collector, FileError, RunOutcome, SkipReason, SkippedCall};
 use crate::scenario::{Role, Scenario};
 use crate::server::{start, ServeError, ServeOptions, ServerHandle};
-use crate::transport::Http2Settings;
+use crate::transport::{ConnectionLimits, Http2Settings};
 
 /// The address used when neither `--listen` nor the scenario's `listen:` says one.
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -137,6 +137,10 @@ async fn serve_options(
         reflection: !args.no_reflection,
         tls: args.tls_cert.clone().zip(args.tls_key.clone()),
         client_ca: args.client_ca.clone(),
+        connections: ConnectionLimits {
+            handshake_timeout: args.handshake_timeout,
+            idle_timeout: args.idle_timeout,
+        },
         play: play_options(&args.wire, reports.transcript),
         // Only a report lists every call; the summary needs counts.
         keep_passed_results: !args.output.reports.is_empty(),

@@ -13,6 +13,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
 use tonic::Request;
 
+use super::cancel::CancelSignal;
 use super::compat::StatusNames;
 use crate::codec::BytesCodec;
 use crate::matching::{MetaValue, ReceivedMetadata};
@@ -26,17 +27,20 @@ use crate::transport::{
 /// everything the server sends as it arrives.
 pub struct ClientCall {
     outgoing: Option<mpsc::Sender<(Bytes, u64)>>,
+    cancel: CancelSignal,
     events: EventReceiver,
     reader: JoinHandle<()>,
 }
 
 impl ClientCall {
-    /// Starts `call` with this request metadata (built from captured variables).
+    /// Starts `call` with this request metadata (built from captured variables); a
+    /// response message over `max_message_size` bytes fails the call.
     pub fn start_with_metadata(
         channel: Channel,
         call: &Call,
         deadline: Duration,
         metadata: &[(String, MetaValue)],
+        max_message_size: u64,
     ) -> ClientCall {
         let (outgoing, requests) = mpsc::channel::<(Bytes, u64)>(SEND_QUEUE);
         let (mut events_tx, events) = EventSender::new();
@@ -54,9 +58,13 @@ impl ClientCall {
         request.set_timeout(deadline);
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);
+        let (cancel, channel) = CancelSignal::pair(channel);
         let reader = tokio::spawn(async move {
-            let mut grpc =
-                Grpc::new(StatusNames::new(channel)).accept_compressed(CompressionEncoding::Gzip);
+            let limit = usize::try_from(max_message_size).unwrap_or(usize::MAX);
+            let mut grpc = Grpc::new(StatusNames::new(channel, max_message_size))
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit);
             if gzip {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }
@@ -114,6 +122,7 @@ impl ClientCall {
         });
         ClientCall {
             outgoing: Some(outgoing),
+            cancel,
             events,
             reader,
         }
@@ -151,11 +160,14 @@ impl CallIo for ClientCall {
         self.outgoing = None;
     }
 
-    /// Resets the stream (RST_STREAM CANCEL) by dropping the response before the request
-    /// half ends, as gRPC clients cancel.
+    /// Resets the stream (RST_STREAM CANCEL) without half-closing it first, as gRPC
+    /// clients cancel: the request body ends with a CANCEL error (see `client::cancel`)
+    /// before its queue is dropped, and dropping the response resets a stream whose
+    /// request half had already ended.
     fn cancel(&mut self) {
-        self.reader.abort();
+        self.cancel.cancel();
         self.outgoing = None;
+        self.reader.abort();
     }
 
     async fn finish(&mut self, _status: FinalStatus) {}

@@ -7,7 +7,7 @@ use std::time::{Duration, SystemTime};
 use super::summary::Tally;
 use crate::runner::{CallResult, FailureKind, StepKind, StepRecord};
 use crate::scenario::node::Pos;
-use crate::scenario::{Action, Call, Role, Scenario, Step};
+use crate::scenario::{Call, Role, Scenario, Step};
 
 /// A file that could not be loaded (or an input every file needs, such as a
 /// `--vars-file`): a case of its own in every report, an error that fails the run.
@@ -396,10 +396,7 @@ pub fn within_of(call: &Call, record: &StepRecord) -> Option<Duration> {
             if step.pos == record.pos && StepKind::of(&step.action) == record.kind {
                 return Some(step);
             }
-            match &step.action {
-                Action::Unordered(inner) => find(inner, record),
-                _ => None,
-            }
+            find(step.action.inner(), record)
         })
     }
     find(&call.script, record).and_then(|step| step.within)

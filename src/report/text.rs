@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::style::Style;
 use crate::matching::{Mismatch, ReceivedMetadata};
 use crate::runner::{
-    Expected, Failure, FailureReason, Limit, MessageData, MetadataPlace, Seen, StatusSeen, Subject,
-    Written,
+    Expected, Failure, FailureReason, Limit, MessageData, MessageFault, MetadataPlace, Seen,
+    StatusSeen, Subject, Written,
 };
 use crate::scenario::{Role, StatusCode};
 
@@ -132,6 +132,8 @@ pub fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
         Subject::Status { code, message } if message.is_empty() => code.name(),
         Subject::Status { code, message } => format!("{code}: {message}"),
         Subject::Sleep(duration) => humantime::format_duration(*duration).to_string(),
+        Subject::Rounds(1) => "1 round".into(),
+        Subject::Rounds(rounds) => format!("{rounds} rounds"),
         Subject::Failed(reason) => headline(reason, role),
     }
 }
@@ -152,6 +154,67 @@ pub fn seen_text(seen: &Seen, full: bool) -> String {
             code_and_message(status),
             metadata_text(&status.trailers)
         ),
+        Seen::Malformed(fault) => format!("a message that cannot be read: {}", fault_text(fault)),
+    }
+}
+
+/// What is wrong with a message, as a clause.
+fn fault_text(fault: &MessageFault) -> String {
+    match fault {
+        MessageFault::TooLarge { size, limit } => format!(
+            "{size} bytes, over --max-message-size ({limit} bytes); raise the limit with \
+             --max-message-size BYTES (such as 8MiB)"
+        ),
+        MessageFault::Truncated => {
+            "cut short: the stream ended inside it (its frame announced more bytes than came)"
+                .into()
+        }
+    }
+}
+
+/// A message over the limit or cut short, as a sentence: one this side was to send
+/// (`sender` is `role`), or one the peer sent.
+fn bad_message_text(sender: Role, fault: &MessageFault, role: Role) -> String {
+    let whose = if sender == role {
+        "this message (not sent) is"
+    } else {
+        match sender {
+            Role::Client => "the client's message is",
+            Role::Server => "the server's message is",
+        }
+    };
+    format!("{whose} {}", fault_text(fault))
+}
+
+#[cfg(test)]
+mod message_fault_tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_message_names_its_sender_the_sizes_and_the_flag() {
+        let too_large = FailureReason::BadMessage {
+            sender: Role::Client,
+            fault: MessageFault::TooLarge {
+                size: 5_000_005,
+                limit: 4_194_304,
+            },
+        };
+        assert_eq!(
+            headline(&too_large, Role::Server),
+            "the client's message is 5000005 bytes, over --max-message-size (4194304 bytes); \
+             raise the limit with --max-message-size BYTES (such as 8MiB)"
+        );
+        assert!(headline(&too_large, Role::Client).starts_with("this message (not sent) is"));
+        let truncated = FailureReason::BadMessage {
+            sender: Role::Client,
+            fault: MessageFault::Truncated,
+        };
+        let text = headline(&truncated, Role::Server);
+        assert!(
+            text.starts_with("the client's message is cut short"),
+            "{text}"
+        );
+        assert!(!text.contains("cancel"), "{text}");
     }
 }
 
@@ -179,6 +242,7 @@ fn instead_text(seen: &Seen, role: Role) -> String {
         Seen::Cancel(how) => format!("the client cancelled the call ({how})"),
         Seen::Reset(how) => format!("{how}, which is not a cancel"),
         Seen::Status(status) => format!("the call ended with status {}", code_and_message(status)),
+        Seen::Malformed(fault) => format!("{peer}'s message is {}", fault_text(fault)),
     }
 }
 
@@ -235,6 +299,10 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
             "expected {}, but grpc-replay's HTTP/2 layer closed the connection: {cause}",
             expected_text(expected, role)
         ),
+        FailureReason::TooFew { came, min, then } => format!(
+            "{came} of the {min} messages the step needs came, then: {}",
+            headline(then, role)
+        ),
         FailureReason::Unbuildable { cause } => {
             format!("cannot build the step from captured values: {cause}")
         }
@@ -245,6 +313,10 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
         FailureReason::Unreachable { target, cause } => {
             format!("cannot connect to {target}: {cause}")
         }
+        FailureReason::BadMessage { sender, fault } => bad_message_text(*sender, fault, role),
+        FailureReason::Panicked { message } => format!(
+            "grpc-replay panicked while playing this call: {message} (a bug: please report it)"
+        ),
     }
 }
 
@@ -259,12 +331,19 @@ fn status_headline(expected: StatusCode, received: &StatusSeen, diffs: &[Mismatc
             code_and_message(received)
         );
     }
-    let message_differs = diffs.iter().any(|d| d.path == "message");
-    let trailers_differ = diffs.iter().any(|d| d.path != "message");
-    let parts = match (message_differs, trailers_differ) {
-        (true, true) => "message and trailers",
-        (true, false) => "message",
-        _ => "trailers",
+    let differs = |part: &str| {
+        diffs
+            .iter()
+            .any(|d| d.path.split(['.', '[']).next() == Some(part))
+    };
+    let parts: Vec<&str> = ["message", "trailers", "details"]
+        .into_iter()
+        .filter(|part| differs(part))
+        .collect();
+    let parts = match parts.as_slice() {
+        [] => "trailers".to_string(),
+        [one] => one.to_string(),
+        [most @ .., last] => format!("{} and {last}", most.join(", ")),
     };
     format!(
         "the call ended with {} as expected, but its {parts} differ",
@@ -331,6 +410,7 @@ fn diff_line(diff: &Mismatch, style: &Style) -> String {
 /// The messages a reason compares: (what the script expects, what came), each when known.
 fn compared(reason: &FailureReason) -> (Option<&Written>, Option<&MessageData>) {
     match reason {
+        FailureReason::TooFew { then, .. } => compared(then),
         FailureReason::Mismatch {
             expected, received, ..
         } => (Some(expected), Some(received)),
@@ -638,6 +718,22 @@ mod tests {
         assert_eq!(
             status_headline(StatusCode::OK, &broken, &[]),
             "the connection failed: connection reset (UNAVAILABLE: transport error)"
+        );
+    }
+
+    #[test]
+    fn a_status_whose_details_differ_says_so() {
+        let received = status(3, "bad point");
+        let diff = |path: &str| Mismatch {
+            path: path.into(),
+            expected: "1".into(),
+            actual: "2".into(),
+        };
+        let headline = |diffs: &[Mismatch]| status_headline(StatusCode(3), &received, diffs);
+        assert!(headline(&[diff("details[0].reason")]).ends_with("but its details differ"));
+        assert!(
+            headline(&[diff("message"), diff("trailers.x"), diff("details")])
+                .ends_with("but its message, trailers and details differ")
         );
     }
 }

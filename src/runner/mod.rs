@@ -6,13 +6,15 @@ mod io;
 mod latency;
 mod observer;
 mod outcome;
+mod panic;
 mod play;
 
 pub use captures::Captures;
-pub use io::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
+pub use io::{CallIo, FinalStatus, MessageFault, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
 pub use observer::{Observer, Silent};
 pub use outcome::{
     CallResult, Expected, Failure, FailureKind, FailureReason, Limit, MessageData, MetadataPlace,
     Seen, StatusSeen, StepKind, StepOutcome, StepRecord, Subject, Written,
 };
+pub use panic::{caught, panic_message, panicked};
 pub use play::{play_call, PlayOptions};

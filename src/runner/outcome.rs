@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use prost_reflect::MessageDescriptor;
 
+use super::io::MessageFault;
 use crate::matching::{MessageSpec, Mismatch, ReceivedMetadata};
 use crate::scenario::node::Pos;
 use crate::scenario::{Action, Role, StatusCode};
@@ -43,6 +44,8 @@ pub enum StepKind {
     Sleep,
     /// `unordered:` a group of messages in any order.
     Unordered,
+    /// `group:` steps repeated as a block.
+    Group,
 }
 
 impl StepKind {
@@ -57,6 +60,7 @@ impl StepKind {
             Action::Status(_) => StepKind::Status,
             Action::Sleep(_) => StepKind::Sleep,
             Action::Unordered(_) => StepKind::Unordered,
+            Action::Group(_) => StepKind::Group,
         }
     }
 
@@ -72,6 +76,7 @@ impl StepKind {
             StepKind::Status => "status",
             StepKind::Sleep => "sleep",
             StepKind::Unordered => "unordered",
+            StepKind::Group => "group",
         }
     }
 }
@@ -128,6 +133,8 @@ pub enum Subject {
     },
     /// A pause.
     Sleep(Duration),
+    /// The rounds a `group:` played.
+    Rounds(u64),
     /// Why the step failed.
     Failed(Box<FailureReason>),
 }
@@ -179,6 +186,8 @@ pub enum Seen {
     Reset(String),
     /// The call ended with a status.
     Status(StatusSeen),
+    /// A message that could not be read (over the size limit, or cut short).
+    Malformed(MessageFault),
 }
 
 /// One step as it happened.
@@ -295,6 +304,16 @@ pub enum FailureReason {
         /// The transport's account.
         cause: String,
     },
+    /// Fewer messages came than the step needs (`repeat:` of more than one, or a range's
+    /// `min:`), and then what `then` says.
+    TooFew {
+        /// How many came and fit.
+        came: u64,
+        /// How many the step needs at least.
+        min: u64,
+        /// What happened instead of the next one.
+        then: Box<FailureReason>,
+    },
     /// The step cannot be built from the captured values.
     Unbuildable {
         /// The error, as the builder gives it.
@@ -304,6 +323,19 @@ pub enum FailureReason {
     DeadlinePassed {
         /// The call's deadline.
         budget: Duration,
+    },
+    /// A message over the size limit (`--max-message-size`), or cut short: one this side
+    /// was to send, or one the peer sent.
+    BadMessage {
+        /// The role whose message it is.
+        sender: Role,
+        /// What is wrong with it.
+        fault: MessageFault,
+    },
+    /// grpc-replay itself failed: the call's handling panicked (a bug to report).
+    Panicked {
+        /// The panic's message.
+        message: String,
     },
     /// The call could not start: the target cannot be reached.
     Unreachable {
@@ -323,6 +355,8 @@ pub enum FailureKind {
     Timeout,
     /// The connection failed or was lost.
     Transport,
+    /// grpc-replay failed (a panic).
+    Internal,
 }
 
 impl FailureKind {
@@ -332,6 +366,7 @@ impl FailureKind {
             FailureKind::Mismatch => "mismatch",
             FailureKind::Timeout => "timeout",
             FailureKind::Transport => "transport",
+            FailureKind::Internal => "internal",
         }
     }
 }
@@ -347,9 +382,11 @@ impl FailureReason {
             | FailureReason::Transport { .. }
             | FailureReason::LocalGoaway { .. }
             | FailureReason::Unreachable { .. } => FailureKind::Transport,
+            FailureReason::Panicked { .. } => FailureKind::Internal,
             FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
                 FailureKind::Transport
             }
+            FailureReason::TooFew { then, .. } => then.kind(),
             _ => FailureKind::Mismatch,
         }
     }
@@ -366,9 +403,12 @@ impl FailureReason {
             FailureReason::Gone { .. } => "gone",
             FailureReason::Transport { .. } => "transport",
             FailureReason::LocalGoaway { .. } => "local_goaway",
+            FailureReason::TooFew { .. } => "too_few",
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
+            FailureReason::BadMessage { .. } => "bad_message",
+            FailureReason::Panicked { .. } => "panicked",
         }
     }
 
@@ -379,6 +419,7 @@ impl FailureReason {
             | FailureReason::NoneOfGroup { diffs, .. }
             | FailureReason::MetadataMismatch { diffs, .. }
             | FailureReason::StatusMismatch { diffs, .. } => diffs,
+            FailureReason::TooFew { then, .. } => then.diffs(),
             _ => &[],
         }
     }

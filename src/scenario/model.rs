@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use prost_reflect::MethodDescriptor;
 
+use super::details::{Details, DETAILS_TRAILER};
 use super::node::Pos;
 use super::status_code::StatusCode;
 use super::template::{MessageTemplate, MetadataTemplate};
-use crate::matching::{FieldPath, MessageSpec, MetadataSpec, TextSpec};
+use crate::matching::{FieldPath, MessageSpec, MetaValue, MetadataSpec, TextSpec};
 use crate::protos::RpcKind;
 
 /// Which side of a call grpc-replay plays.
@@ -99,12 +100,59 @@ pub struct Step {
     pub after: Option<Duration>,
     /// `within:` — the checking side waits at most this long.
     pub within: Option<Duration>,
-    /// `repeat:` — how many times the step happens (at least 1).
-    pub repeat: u64,
+    /// `repeat:` and `optional:` — how many times the step happens.
+    pub repeat: Repeat,
     /// Whether the file leaves the step implicit (a close or final status).
     pub implied: bool,
     /// `capture:` — values this step stores for later steps and calls of the file.
     pub capture: Vec<Capture>,
+}
+
+/// How many times a step happens: the range the checking side accepts, and the count the
+/// performing side does (`repeat: N` is all three; `repeat: {min, max, send}`,
+/// `repeat: "*"` and `optional: true` make a range).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repeat {
+    /// The fewest the checking side accepts.
+    pub min: u64,
+    /// The most the checking side accepts ([`Repeat::UNBOUNDED`] for no limit).
+    pub max: u64,
+    /// How many the performing side does; `None` when the file gives no count it could
+    /// send (a range from 0 with no `send:`).
+    pub send: Option<u64>,
+}
+
+impl Repeat {
+    /// No upper limit (`repeat: "*"`, or a range with no `max:`).
+    pub const UNBOUNDED: u64 = u64::MAX;
+
+    /// Exactly `n` times.
+    pub fn exactly(n: u64) -> Repeat {
+        Repeat {
+            min: n,
+            max: n,
+            send: Some(n),
+        }
+    }
+
+    /// Whether the checking side accepts one count only.
+    pub fn is_exact(&self) -> bool {
+        self.min == self.max
+    }
+
+    /// How many the performing side does (0 when the file gives no count).
+    pub fn sent(&self) -> u64 {
+        self.send.unwrap_or(0)
+    }
+}
+
+/// `group:` — a block of steps that happens several times.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// The steps of one round.
+    pub steps: Vec<Step>,
+    /// `index:` — the variable that holds the round's number (0, 1, …) in its messages.
+    pub index: Option<String>,
 }
 
 /// Where a captured value comes from.
@@ -118,6 +166,8 @@ pub enum CaptureSource {
     Trailer(String),
     /// The status message (`$message` on a `status:` step).
     StatusMessage,
+    /// How many times the step happened (`$count` on a message or `group:` step).
+    Count,
 }
 
 /// `NAME: SOURCE` of a `capture:` mapping.
@@ -159,6 +209,22 @@ pub struct StatusStep {
     pub message: Option<TextSpec>,
     /// `trailers:` — trailing metadata.
     pub trailers: MetadataSpec,
+    /// `details:` — rich error details, carried by `grpc-status-details-bin`.
+    pub details: Details,
+}
+
+impl StatusStep {
+    /// The trailers the server role sends with `message`: `trailers:`, and the details
+    /// encoded into `grpc-status-details-bin`.
+    pub fn trailers_to_send(&self, message: &str) -> Vec<(String, MetaValue)> {
+        let mut trailers = self.trailers.to_send().unwrap_or_default();
+        if !self.details.is_empty() {
+            if let Some(encoded) = self.details.encode(self.code, message) {
+                trailers.push((DETAILS_TRAILER.to_string(), MetaValue::Binary(encoded)));
+            }
+        }
+        trailers
+    }
 }
 
 /// What a step does.
@@ -180,6 +246,8 @@ pub enum Action {
     Sleep(Duration),
     /// `unordered:` — the checked messages of the group may arrive in any order.
     Unordered(Vec<Step>),
+    /// `group:` — steps repeated as a block.
+    Group(Group),
 }
 
 impl Action {
@@ -188,7 +256,7 @@ impl Action {
         match self {
             Action::Client(_) | Action::Close | Action::Cancel => Some(Role::Client),
             Action::Server(_) | Action::Headers(_) | Action::Status(_) => Some(Role::Server),
-            Action::Sleep(_) | Action::Unordered(_) => None,
+            Action::Sleep(_) | Action::Unordered(_) | Action::Group(_) => None,
         }
     }
 
@@ -203,6 +271,15 @@ impl Action {
             Action::Status(_) => "status",
             Action::Sleep(_) => "sleep",
             Action::Unordered(_) => "unordered",
+            Action::Group(_) => "group",
+        }
+    }
+
+    /// The steps inside an `unordered:` or `group:` step.
+    pub fn inner(&self) -> &[Step] {
+        match self {
+            Action::Unordered(steps) | Action::Group(Group { steps, .. }) => steps,
+            _ => &[],
         }
     }
 }

@@ -127,14 +127,26 @@ pub struct RawStepFields {
     pub status: Option<Node>,
     pub message: Option<Node>,
     pub trailers: Option<Node>,
+    pub details: Option<Node>,
     pub sleep: Option<Located>,
     pub unordered: Option<Vec<Spanned<RawStep>>>,
+    pub group: Option<RawGroup>,
     pub after: Option<Located>,
     pub within: Option<Located>,
     pub repeat: Option<Node>,
     #[serde(rename = "match")]
     pub match_mode: Option<Located>,
     pub capture: Option<Node>,
+    pub optional: Option<bool>,
+}
+
+/// `group:` — steps repeated as a block.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawGroup {
+    pub repeat: Option<Node>,
+    pub index: Option<Located>,
+    pub steps: Vec<Spanned<RawStep>>,
 }
 
 impl<'de> Deserialize<'de> for RawStep {

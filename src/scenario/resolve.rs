@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_saphyr::Spanned;
 
 use super::node::Node;
-use super::raw::{Located, RawCall, RawFile, RawStep, RawStepFields};
+use super::raw::{Located, RawCall, RawFile, RawGroup, RawStep, RawStepFields};
 use super::vars::{Resolver, VarError};
 
 type Result<T> = std::result::Result<T, VarError>;
@@ -35,6 +35,10 @@ fn add_captured(steps: &[Spanned<RawStep>], names: &mut HashSet<String>) {
         }
         if let Some(inner) = &fields.unordered {
             add_captured(inner, names);
+        }
+        if let Some(group) = &fields.group {
+            names.extend(group.index.iter().map(|i| i.value.clone()));
+            add_captured(&group.steps, names);
         }
     }
 }
@@ -115,6 +119,14 @@ impl Resolver<'_> {
             .collect()
     }
 
+    fn group(&mut self, raw: RawGroup) -> Result<RawGroup> {
+        Ok(RawGroup {
+            repeat: self.maybe_node(raw.repeat)?,
+            index: raw.index,
+            steps: self.steps(raw.steps)?,
+        })
+    }
+
     fn fields(&mut self, raw: RawStepFields) -> Result<RawStepFields> {
         Ok(RawStepFields {
             client: self.maybe_node(raw.client)?,
@@ -126,11 +138,14 @@ impl Resolver<'_> {
             status: self.maybe_node(raw.status)?,
             message: self.maybe_node(raw.message)?,
             trailers: self.maybe_node(raw.trailers)?,
+            details: self.maybe_node(raw.details)?,
             sleep: self.maybe_text(raw.sleep)?,
             unordered: raw.unordered.map(|s| self.steps(s)).transpose()?,
             after: self.maybe_text(raw.after)?,
             within: self.maybe_text(raw.within)?,
             repeat: self.maybe_node(raw.repeat)?,
+            optional: raw.optional,
+            group: raw.group.map(|g| self.group(g)).transpose()?,
             match_mode: self.maybe_text(raw.match_mode)?,
             capture: self.maybe_node(raw.capture)?,
         })

@@ -190,6 +190,24 @@ fn matcher_or_fields() -> Value {
     })
 }
 
+/// `repeat:`: a count, `"*"`, or a range `{min, max, send}`.
+fn repeat() -> Value {
+    let count = json!({"anyOf": [{"type": "integer", "minimum": 0}, {"type": "string", "pattern": "\\$\\{"}]});
+    json!({
+        "description": "How many times the step happens: N, \"*\" (any number), or a range {min, max, send}. README: \"Quantified repeats\".",
+        "anyOf": [
+            {"type": "integer", "minimum": 1},
+            {"type": "string", "pattern": "\\$\\{"},
+            {"const": "*"},
+            {
+                "type": "object",
+                "properties": {"min": count, "max": count, "send": count},
+                "additionalProperties": false
+            }
+        ]
+    })
+}
+
 /// A step: `close` / `cancel`, or a mapping with exactly one action key and modifiers.
 fn step() -> Value {
     let one_action: Vec<Value> = crate::scenario::ACTION_KEYS
@@ -197,7 +215,7 @@ fn step() -> Value {
         .map(|a| json!({"required": [a]}))
         .collect();
     json!({
-        "description": "A step: close, cancel, or a mapping with one action (client, server, headers, close, cancel, status, sleep, unordered) and modifiers. README: \"Steps\".",
+        "description": "A step: close, cancel, or a mapping with one action (client, server, headers, close, cancel, status, sleep, unordered, group) and modifiers. README: \"Steps\".",
         "anyOf": [
             {"enum": ["close", "cancel"]},
             {
@@ -212,15 +230,32 @@ fn step() -> Value {
                     "status": {"$ref": "#/definitions/statusCode"},
                     "message": {"type": ["string", "object"], "description": "The status message (text or matcher)."},
                     "trailers": {"$ref": "#/definitions/metadata"},
+                    "details": {
+                        "type": "array",
+                        "description": "Rich error details (google.rpc.Status in grpc-status-details-bin): messages, each with its \"@type\" (google.rpc's error details, or a type of the loaded protos).",
+                        "items": {"type": "object", "required": ["@type"], "properties": {"@type": {"type": "string"}}}
+                    },
                     "sleep": duration("Pause this long."),
                     "unordered": {"type": "array", "items": {"$ref": "#/definitions/step"}, "description": "Checked messages that may arrive in any order."},
+                    "group": {
+                        "type": "object",
+                        "description": "Steps repeated as a block. README: \"Step groups\".",
+                        "properties": {
+                            "repeat": repeat(),
+                            "index": {"type": "string", "pattern": "^[A-Za-z0-9_]+$", "description": "The variable that holds the round's number (0, 1, …) in its messages."},
+                            "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/definitions/step"}}
+                        },
+                        "required": ["steps"],
+                        "additionalProperties": false
+                    },
+                    "optional": {"type": "boolean", "description": "The checked message may be absent (a range from 0). README: \"Optional messages\"."},
                     "after": duration("The side that performs the step waits this long first."),
                     "within": duration("The side that checks the step waits at most this long."),
-                    "repeat": {"anyOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": "\\$\\{"}], "description": "The step happens N times."},
+                    "repeat": repeat(),
                     "match": {"$ref": "#/definitions/matchMode"},
                     "capture": {
                         "type": "object",
-                        "description": "NAME: SOURCE, a value for later ${NAME} (a field path, a header or trailer name, or $message).",
+                        "description": "NAME: SOURCE, a value for later ${NAME} (a field path, a header or trailer name, $message, or $count).",
                         "propertyNames": {"pattern": "^[A-Za-z0-9_]+$"},
                         "additionalProperties": {"type": "string"}
                     }
@@ -229,7 +264,8 @@ fn step() -> Value {
                 "oneOf": one_action,
                 "dependencies": {
                     "message": ["status"],
-                    "trailers": ["status"]
+                    "trailers": ["status"],
+                    "details": ["status"]
                 }
             }
         ]

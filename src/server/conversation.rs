@@ -25,7 +25,7 @@ use super::candidate::{CandidateIo, Report, ServerAction};
 use super::registry::{Registry, ScriptId};
 use crate::matching::ReceivedMetadata;
 use crate::runner::{
-    play_call, CallIo, CallResult, Captures, PeerEvent, PlayOptions, Silent, StepOutcome,
+    caught, play_call, CallIo, CallResult, Captures, PeerEvent, PlayOptions, Silent, StepOutcome,
 };
 use crate::scenario::{Action, Call, Role, Step};
 
@@ -329,7 +329,7 @@ async fn play_candidate(
     peer_deadline: Option<Duration>,
 ) {
     let (scenario, call) = registry.get(id);
-    let result = play_call(
+    let play = play_call(
         scenario,
         call,
         Role::Server,
@@ -337,8 +337,8 @@ async fn play_candidate(
         &options,
         peer_deadline,
         &Silent,
-    )
-    .await;
+    );
+    let result = caught(scenario, call, Role::Server, play).await;
     io.report(Report::Done(Box::new(result)));
 }
 
@@ -357,7 +357,7 @@ fn client_checks(steps: &[Step]) -> usize {
         .iter()
         .map(|step| match &step.action {
             Action::Client(_) | Action::Close | Action::Cancel => usize::from(!step.implied),
-            Action::Unordered(group) => client_checks(group),
+            Action::Unordered(_) | Action::Group(_) => client_checks(step.action.inner()),
             _ => 0,
         })
         .sum()
@@ -408,6 +408,24 @@ script:
   - server: {result: 100}
   - close
   - status: OK
+";
+
+    const ANY_NUMBER_OF_ONES: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+script:
+  - client: {number: 1}
+    repeat: {min: 1, send: 1}
+  - close
+  - server: {result: 7}
+";
+
+    const TWO_ONES: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+script:
+  - client: {number: 1}
+    repeat: 2
+  - close
+  - server: {result: 2}
 ";
 
     /// A recorded call whose server sent headers at once, echoing the request metadata
@@ -598,6 +616,22 @@ script:
         let (file, passed, done) = converse(&files, Vec::new(), events).await;
         assert_eq!((file.as_str(), passed), ("plain.yaml", true));
         assert_eq!(done, ["send [8, 10]", "status 0 "]);
+    }
+
+    #[tokio::test]
+    async fn a_script_whose_range_is_still_open_stays_a_candidate() {
+        for count in [1, 3] {
+            let mut events = vec![number(1); count];
+            events.push(PeerEvent::HalfClosed);
+            for files in [
+                [("range.yaml", ANY_NUMBER_OF_ONES), ("two.yaml", TWO_ONES)],
+                [("two.yaml", TWO_ONES), ("range.yaml", ANY_NUMBER_OF_ONES)],
+            ] {
+                let (file, passed, done) = converse(&files, Vec::new(), events.clone()).await;
+                assert_eq!((file.as_str(), passed), ("range.yaml", true), "{count}");
+                assert_eq!(done, ["send [8, 7]", "status 0 "]);
+            }
+        }
     }
 
     #[tokio::test]

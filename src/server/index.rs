@@ -99,11 +99,11 @@ impl ScriptIndex {
     }
 }
 
-/// The first message the server role checks, when the script starts with one (after any
-/// `headers:` or `sleep:`).
+/// The first message the server role checks, when the script starts with one that is
+/// always there (after any `headers:` or `sleep:`; not `optional:` nor a range from 0).
 pub fn first_client_message(call: &Call) -> Option<&MessageStep> {
     call.script.iter().find_map(|step| match &step.action {
-        Action::Client(m) => Some(Some(m)),
+        Action::Client(m) if step.repeat.min >= 1 => Some(Some(m)),
         Action::Sleep(_) | Action::Headers(_) => None,
         _ => Some(None),
     })?

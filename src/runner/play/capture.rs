@@ -30,6 +30,15 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
+    /// Stores how many times the step happened, for its `$count` captures.
+    pub(super) fn capture_count(&self, step: &Step, count: u64) {
+        for capture in &step.capture {
+            if matches!(capture.source, CaptureSource::Count) {
+                self.captures.set(&capture.name, count.to_string());
+            }
+        }
+    }
+
     /// Stores the step's captures taken from metadata (and the status message).
     pub(super) fn capture_from_metadata(
         &self,
@@ -44,7 +53,7 @@ impl<I: CallIo> Player<'_, I> {
                     .find(|(k, _)| k == key)
                     .map(|(_, v)| v.text()),
                 CaptureSource::StatusMessage => Some(status_message.to_string()),
-                CaptureSource::Field(_) => None,
+                CaptureSource::Field(_) | CaptureSource::Count => None,
             };
             if let Some(value) = value {
                 self.captures.set(&capture.name, value);

@@ -22,6 +22,12 @@ pub(super) enum NoEvent {
 impl<I: CallIo> Player<'_, I> {
     /// The next thing the peer did, within the step's `within` and the call's deadline.
     pub(super) async fn next_event(&mut self, step: &Step) -> Result<Seen, NoEvent> {
+        if let Some(seen) = self.unread.take() {
+            if let Some(transcript) = self.transcript.as_mut() {
+                transcript.push(seen.clone());
+            }
+            return Ok(seen);
+        }
         let raw = self.next_raw_event(step).await?;
         let seen = self.as_seen_by_role(self.seen(raw));
         if let Some(transcript) = self.transcript.as_mut() {
@@ -72,6 +78,7 @@ impl<I: CallIo> Player<'_, I> {
             }),
             PeerEvent::Cancelled(how) => Seen::Cancel(how),
             PeerEvent::Reset(how) => Seen::Reset(how),
+            PeerEvent::Malformed(fault) => Seen::Malformed(fault),
         }
     }
 
@@ -91,6 +98,15 @@ impl<I: CallIo> Player<'_, I> {
                 other => return Ok(other),
             }
         }
+    }
+
+    /// Puts back what the peer did, for the next step to read: a range that ends at an
+    /// event it does not take leaves that event to the step that follows.
+    pub(super) fn unread(&mut self, seen: Seen) {
+        if let Some(transcript) = self.transcript.as_mut() {
+            transcript.pop();
+        }
+        self.unread = Some(seen);
     }
 
     /// What the peer did since the last record, when a transcript is kept.

@@ -9,7 +9,7 @@ use crate::runner::io::CallIo;
 use crate::runner::outcome::{
     Expected, Failure, FailureReason, Limit, Seen, StepKind, StepRecord, Subject,
 };
-use crate::scenario::{StatusCode, Step};
+use crate::scenario::{Role, StatusCode, Step};
 use crate::transport::SMALL_FRAME_GUARD;
 
 impl<I: CallIo> Player<'_, I> {
@@ -20,7 +20,18 @@ impl<I: CallIo> Player<'_, I> {
         expected: Expected,
         got: Result<Seen, NoEvent>,
     ) -> Failure {
-        let reason = match got {
+        let reason = self.missing_reason(step, expected, got);
+        self.failure(step, reason)
+    }
+
+    /// Why a step that waited for `expected` got `got` instead.
+    pub(super) fn missing_reason(
+        &self,
+        step: &Step,
+        expected: Expected,
+        got: Result<Seen, NoEvent>,
+    ) -> FailureReason {
+        match got {
             Err(NoEvent::TimedOut { within: true }) => FailureReason::Absent {
                 expected,
                 limit: Limit::Within(step.within.unwrap_or_default()),
@@ -49,9 +60,15 @@ impl<I: CallIo> Player<'_, I> {
                 expected,
                 cause: how,
             },
+            Ok(Seen::Malformed(fault)) => FailureReason::BadMessage {
+                sender: match self.role {
+                    Role::Client => Role::Server,
+                    Role::Server => Role::Client,
+                },
+                fault,
+            },
             Ok(seen) => FailureReason::Unexpected { expected, seen },
-        };
-        self.failure(step, reason)
+        }
     }
 
     /// Records a failed step and returns the failure.

@@ -7,6 +7,7 @@ mod check;
 mod deadline;
 mod events;
 mod failure;
+mod group;
 mod receive;
 mod send;
 
@@ -42,6 +43,8 @@ pub struct PlayOptions {
     pub latencies: bool,
     /// The variables captured by the file being played; give each file its own.
     pub captures: Captures,
+    /// `--max-message-size`: the largest message sent or received, in bytes.
+    pub max_message_size: u64,
 }
 
 impl Default for PlayOptions {
@@ -51,6 +54,7 @@ impl Default for PlayOptions {
             transcript: false,
             latencies: false,
             captures: Captures::default(),
+            max_message_size: crate::transport::DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 }
@@ -88,6 +92,8 @@ pub async fn play_call<I: CallIo>(
         pairing: options.latencies.then(Pairing::default),
         captures: options.captures.clone(),
         current: None,
+        max_message_size: options.max_message_size,
+        unread: None,
     };
     let failure = player.play_within_deadline().await;
     if let Some(failure) = &failure {
@@ -129,6 +135,10 @@ struct Player<'a, I> {
     captures: Captures,
     /// The step being played.
     current: Option<&'a Step>,
+    /// The largest message this side sends, in bytes.
+    max_message_size: u64,
+    /// An event read and put back (see `events.rs`), read before any other.
+    unread: Option<Seen>,
 }
 
 impl<I: CallIo> Player<'_, I> {
@@ -153,10 +163,11 @@ impl<I: CallIo> Player<'_, I> {
             Role::Server => {
                 self.io
                     .finish(FinalStatus {
-                        code: if deadline_passed {
-                            StatusCode(4) // DEADLINE_EXCEEDED
-                        } else {
-                            STRAYED_CODE
+                        code: match *failure.reason {
+                            _ if deadline_passed => StatusCode(4), // DEADLINE_EXCEEDED
+                            // As gRPC servers answer a message over their limit.
+                            FailureReason::BadMessage { .. } => StatusCode(8), // RESOURCE_EXHAUSTED
+                            _ => STRAYED_CODE,
                         },
                         message: crate::report::status_message(failure, &self.scenario.path),
                         trailers: Vec::new(),
@@ -214,6 +225,14 @@ impl<I: CallIo> Player<'_, I> {
     }
 
     pub(super) async fn step(&mut self, step: &Step) -> Result<(), Failure> {
+        match &step.action {
+            Action::Group(group) => self.group(step, group).await,
+            _ => self.single(step).await,
+        }
+    }
+
+    /// Plays a step that is not a `group:` (those are played round by round, in `group.rs`).
+    async fn single(&mut self, step: &Step) -> Result<(), Failure> {
         match (&step.action, self.role) {
             (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
                 self.send(step, m).await
@@ -258,6 +277,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Cancel, Role::Client) | (Action::Status(_), Role::Server) => {
                 unreachable!("handled by play()")
             }
+            (Action::Group(_), _) => unreachable!("handled by step()"),
         }
     }
 

@@ -13,46 +13,65 @@ use crate::runner::outcome::{
 use crate::scenario::{Action, Role, Step};
 
 impl<I: CallIo> Player<'_, I> {
+    /// Takes the step's messages: its `min` must come; past it, each next message that
+    /// fits is taken (up to `max`), and the first event that does not is left for the next
+    /// step.
     pub(super) async fn receive(
         &mut self,
         step: &Step,
         expected: &MessageSpec,
     ) -> Result<(), Failure> {
         let began = Instant::now();
-        for index in 0..step.repeat {
-            let event = self.next_skipping_headers(step).await;
-            let bytes = match event {
-                Ok(Seen::Message(message)) => message.bytes,
+        let repeat = step.repeat;
+        let mut taken = 0u64;
+        while taken < repeat.max {
+            let open = taken >= repeat.min;
+            let message = match self.next_skipping_headers(step).await {
+                Ok(Seen::Message(message)) => message,
+                Ok(other) if open => {
+                    self.unread(other);
+                    break;
+                }
+                Err(_) if open => break,
                 other => {
                     let wanted = Expected::Message(Written::of(expected));
-                    return Err(self.missing(step, wanted, other));
+                    let mut reason = self.missing_reason(step, wanted, other);
+                    if repeat.min > 1 {
+                        reason = FailureReason::TooFew {
+                            came: taken,
+                            min: repeat.min,
+                            then: Box::new(reason),
+                        };
+                    }
+                    return Err(self.failure(step, reason));
                 }
             };
-            if let Err(diffs) = expected.check(&bytes) {
+            if let Err(diffs) = expected.check(&message.bytes) {
+                if open {
+                    self.unread(Seen::Message(message));
+                    break;
+                }
                 let reason = FailureReason::Mismatch {
                     expected: Written::of(expected),
                     received: MessageData {
                         descriptor: expected.descriptor().clone(),
-                        bytes,
+                        bytes: message.bytes,
                     },
                     diffs,
-                    nth: (step.repeat > 1).then_some((index + 1, step.repeat)),
+                    nth: (repeat.min > 1).then_some((taken + 1, repeat.min)),
                 };
                 return Err(self.failure(step, reason));
             }
             // The peer paced each repetition by `after:`.
             self.scripted_pause(step.after);
             self.answered();
-            self.capture_from_message(step, expected.descriptor(), &bytes);
+            self.capture_from_message(step, expected.descriptor(), &message.bytes);
+            taken += 1;
         }
+        self.capture_count(step, taken);
         let checked = Subject::Message(Written::of(expected));
-        self.record(
-            step,
-            StepOutcome::Passed,
-            checked,
-            Some(began.elapsed()),
-            step.repeat,
-        );
+        let waited = Some(began.elapsed());
+        self.record(step, StepOutcome::Passed, checked, waited, taken);
         Ok(())
     }
 
@@ -67,58 +86,84 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
+    /// Plays an `unordered:` group: sends this side's messages, then takes the peer's in
+    /// any order. Each message goes to the first member it fits that can take another; the
+    /// group ends once every member has its minimum and the next event fits no member that
+    /// is still open.
     pub(super) async fn unordered(&mut self, group: &Step, steps: &[Step]) -> Result<(), Failure> {
-        let mut expected: Vec<(&Step, Cow<'_, MessageSpec>, u64)> = Vec::new();
+        let mut members: Vec<Member<'_>> = Vec::new();
         for step in steps {
             match (&step.action, self.role) {
                 (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => {
                     self.send(step, m).await?
                 }
                 (Action::Client(m), Role::Server) | (Action::Server(m), Role::Client) => {
-                    let (_, checked) = self.built(step, m)?;
-                    expected.push((step, checked, step.repeat))
+                    let (_, spec) = self.built(step, m)?;
+                    members.push(Member {
+                        step,
+                        spec,
+                        taken: 0,
+                    });
                 }
                 _ => unreachable!("the loader allows only messages in unordered groups"),
             }
         }
         let began = Instant::now();
-        while let Some((first, first_spec)) = expected
+        while let Some(waiting) = members
             .iter()
-            .find(|(_, _, left)| *left > 0)
-            .map(|(step, spec, _)| (*step, spec.clone()))
+            .find(|m| m.taken < m.step.repeat.min)
+            .or_else(|| members.iter().find(|m| m.taken < m.step.repeat.max))
         {
-            let bytes = match self.next_skipping_headers(first).await {
-                Ok(Seen::Message(message)) => message.bytes,
+            let needed = waiting.taken < waiting.step.repeat.min;
+            let (first, first_spec) = (waiting.step, waiting.spec.clone());
+            let message = match self.next_skipping_headers(first).await {
+                Ok(Seen::Message(message)) => message,
+                Ok(other) if !needed => {
+                    self.unread(other);
+                    break;
+                }
+                Err(_) if !needed => break,
                 other => {
                     let wanted = Expected::Message(Written::of(&first_spec));
                     return Err(self.missing(first, wanted, other));
                 }
             };
-            let hit = expected
+            let hit = members
                 .iter_mut()
-                .find(|(_, spec, left)| *left > 0 && spec.check(&bytes).is_ok());
-            match hit {
-                Some((step, spec, left)) => {
-                    *left -= 1;
-                    let (step, checked) = (*step, Subject::Message(Written::of(spec)));
-                    self.scripted_pause(step.after);
-                    self.answered();
-                    self.capture_from_message(step, spec.descriptor(), &bytes);
-                    self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
+                .find(|m| m.taken < m.step.repeat.max && m.spec.check(&message.bytes).is_ok());
+            let Some(member) = hit else {
+                if !needed {
+                    self.unread(Seen::Message(message));
+                    break;
                 }
-                None => {
-                    let diffs = first_spec.check(&bytes).err().unwrap_or_default();
-                    let reason = FailureReason::NoneOfGroup {
-                        received: MessageData {
-                            descriptor: first_spec.descriptor().clone(),
-                            bytes,
-                        },
-                        diffs,
-                    };
-                    return Err(self.failure(group, reason));
-                }
-            }
+                let diffs = first_spec.check(&message.bytes).err().unwrap_or_default();
+                let reason = FailureReason::NoneOfGroup {
+                    received: MessageData {
+                        descriptor: first_spec.descriptor().clone(),
+                        bytes: message.bytes,
+                    },
+                    diffs,
+                };
+                return Err(self.failure(group, reason));
+            };
+            member.taken += 1;
+            let (step, checked) = (member.step, Subject::Message(Written::of(&member.spec)));
+            let descriptor = member.spec.descriptor().clone();
+            self.scripted_pause(step.after);
+            self.answered();
+            self.capture_from_message(step, &descriptor, &message.bytes);
+            self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
+        }
+        for member in &members {
+            self.capture_count(member.step, member.taken);
         }
         Ok(())
     }
+}
+
+/// A checked member of an `unordered:` group, and how many of its messages came.
+struct Member<'s> {
+    step: &'s Step,
+    spec: Cow<'s, MessageSpec>,
+    taken: u64,
 }

@@ -2,9 +2,9 @@
 
 use super::{Player, StepOutcome};
 use crate::matching::SpecError;
-use crate::runner::io::{CallIo, FinalStatus};
+use crate::runner::io::{CallIo, FinalStatus, MessageFault};
 use crate::runner::outcome::StepKind;
-use crate::runner::outcome::{Failure, Subject, Written};
+use crate::runner::outcome::{Failure, FailureReason, Subject, Written};
 use crate::scenario::{MessageStep, StatusStep, Step};
 use tokio::time::Instant;
 
@@ -16,10 +16,12 @@ impl<I: CallIo> Player<'_, I> {
             let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
             super::unbuildable(step.pos, StepKind::of(&step.action), error)
         })?;
+        self.check_size(step, bytes.len())?;
         // Paced repetitions go one by one; the others go out as one queue item.
+        let count = step.repeat.sent();
         let (rounds, per_round) = match step.after {
-            Some(_) => (step.repeat, 1),
-            None => (1, step.repeat),
+            Some(_) => (count, 1),
+            None => (u64::from(count > 0), count),
         };
         for _ in 0..rounds {
             self.wait_after(step).await;
@@ -31,10 +33,30 @@ impl<I: CallIo> Player<'_, I> {
             }
         }
         // What this side sends, it knows: captures work the same in both roles.
-        self.capture_from_message(step, spec.descriptor(), &bytes);
+        if count > 0 {
+            self.capture_from_message(step, spec.descriptor(), &bytes);
+        }
+        self.capture_count(step, count);
         let sent = Subject::Message(Written::of(&spec));
-        self.record(step, StepOutcome::Performed, sent, None, step.repeat);
+        self.record(step, StepOutcome::Performed, sent, None, count);
         Ok(())
+    }
+
+    /// A message over `--max-message-size` is not sent: the step fails, naming the limit.
+    fn check_size(&mut self, step: &Step, size: usize) -> Result<(), Failure> {
+        let size = size as u64;
+        if size <= self.max_message_size {
+            return Ok(());
+        }
+        let fault = MessageFault::TooLarge {
+            size,
+            limit: self.max_message_size,
+        };
+        let reason = FailureReason::BadMessage {
+            sender: self.role,
+            fault,
+        };
+        Err(self.failure(step, reason))
     }
 
     pub(super) async fn perform_status(&mut self, step: &Step, status: &StatusStep) {
@@ -48,7 +70,7 @@ impl<I: CallIo> Player<'_, I> {
             code: status.code,
             message: message.clone(),
         };
-        let trailers = status.trailers.to_send().unwrap_or_default();
+        let trailers = status.trailers_to_send(&message);
         self.capture_from_metadata(step, &trailers, &message);
         self.io
             .finish(FinalStatus {
