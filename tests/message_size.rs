@@ -62,6 +62,33 @@ fn a_5mb_message_needs_the_flag_over_loopback_in_both_directions() {
 }
 
 #[test]
+fn bench_applies_the_limit_and_counts_the_failures_by_reason() {
+    let run = run_grpc_replay(&["bench", "--loopback", BIG_REQUEST, "-n", "2"], LIMIT);
+    assert!(
+        run.code == Some(1) && run.stdout.contains("bad_message") && run.stdout.contains(OVER),
+        "{}",
+        run.describe()
+    );
+    let run = run_grpc_replay(
+        &[
+            "bench",
+            "--loopback",
+            BIG_REQUEST,
+            "-n",
+            "2",
+            "--max-message-size",
+            "8MiB",
+        ],
+        LIMIT,
+    );
+    assert!(
+        run.code == Some(0) && run.stdout.contains("(2 passed, 0 failed)"),
+        "{}",
+        run.describe()
+    );
+}
+
+#[test]
 fn the_client_role_reports_a_response_over_its_limit() {
     let (server, address) = serve_once(BIG_RESPONSE, &["--max-message-size", "8MiB"]);
     let run = run_grpc_replay(&["run", BIG_RESPONSE, "--target", &address], LIMIT);

@@ -67,21 +67,18 @@ pub fn check(args: CheckArgs) -> Exit {
     Exit::Passed
 }
 
-/// The message steps of a script (in `unordered:` groups too) whose message is larger
-/// than `limit` bytes, with that size.
+/// The message steps of a script (inside `unordered:` and `group:` too) whose message is
+/// larger than `limit` bytes, with that size.
 fn oversized(script: &[Step], limit: u64) -> Vec<(&Step, u64)> {
     let mut found = Vec::new();
     for step in script {
-        match &step.action {
-            Action::Client(message) | Action::Server(message) => {
-                let size = message.message.to_send().map_or(0, |b| b.len() as u64);
-                if size > limit {
-                    found.push((step, size));
-                }
+        if let Action::Client(message) | Action::Server(message) = &step.action {
+            let size = message.message.to_send().map_or(0, |b| b.len() as u64);
+            if size > limit {
+                found.push((step, size));
             }
-            Action::Unordered(inner) => found.extend(oversized(inner, limit)),
-            _ => {}
         }
+        found.extend(oversized(step.action.inner(), limit));
     }
     found
 }

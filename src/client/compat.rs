@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use tonic::body::Body;
 
 use crate::scenario::StatusCode;
-use crate::transport::FrameLimit;
+use crate::transport::{guard_status_details, FrameLimit};
 
 /// Wraps a channel: rewrites a `grpc-status` given by name into its number, gives a
 /// non-gRPC error answer (Ballerina's HTTP 404 with a text body) its body as the status
@@ -77,6 +77,7 @@ fn numeric_status<B>(mut response: http::Response<B>) -> http::Response<B> {
             .headers_mut()
             .insert("grpc-status", HeaderValue::from(code.0));
     }
+    guard_status_details(response.headers_mut());
     response
 }
 

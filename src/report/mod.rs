@@ -16,6 +16,7 @@ mod summary;
 mod tap;
 mod terminal;
 mod text;
+mod twins;
 
 pub use bench_table::{bench_table, decimal, grouped};
 pub use collect::Collector;
@@ -28,6 +29,7 @@ pub use style::{ColorChoice, Style};
 pub use summary::Tally;
 pub use terminal::{Stream, TerminalReporter, Verbosity};
 pub use text::{failure_text, status_message};
+pub use twins::twins_warning;
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -3,6 +3,7 @@
 
 mod accept;
 mod connection;
+mod details_guard;
 mod handshake;
 mod handshake_log;
 mod metadata;
@@ -16,6 +17,7 @@ pub use accept::{
     accept, ConnectionLimits, Incoming, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
 };
 pub use connection::{Connection, ConnectionInfo, OpenCall};
+pub use details_guard::guard_status_details;
 pub use handshake::{FailedConnection, HandshakeFailure};
 pub use handshake_log::HandshakeLog;
 pub use metadata::{received_metadata, to_metadata_map};

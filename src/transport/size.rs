@@ -3,6 +3,7 @@
 //! becomes a typed error before tonic's decoder sees the bytes (tonic would report both as
 //! an untyped status, and the server role would read them as the client cancelling).
 
+use super::details_guard::guard_status_details;
 use std::error::Error as StdError;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
@@ -133,7 +134,7 @@ where
                 } else if frame.is_trailers() && self.framing.inside_message() {
                     return self.fail(MessageFault::Truncated);
                 }
-                Poll::Ready(Some(Ok(frame)))
+                Poll::Ready(Some(Ok(guarded(frame))))
             }
             Some(Err(error)) => Poll::Ready(Some(Err(error.into()))),
             None if self.framing.inside_message() => self.fail(MessageFault::Truncated),
@@ -147,6 +148,18 @@ where
 
     fn size_hint(&self) -> SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// A trailers frame with a `grpc-status-details-bin` that tonic could not read made safe
+/// ([`guard_status_details`]); any other frame as it is.
+fn guarded(frame: Frame<Bytes>) -> Frame<Bytes> {
+    match frame.into_trailers() {
+        Ok(mut trailers) => {
+            guard_status_details(&mut trailers);
+            Frame::trailers(trailers)
+        }
+        Err(frame) => frame,
     }
 }
 
@@ -176,6 +189,54 @@ mod tests {
         match body.collect().await {
             Ok(collected) => Ok(collected.to_bytes().to_vec()),
             Err(error) => Err(fault_of(error.as_ref()).expect("a FrameError")),
+        }
+    }
+
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
+    }
+
+    proptest::proptest! {
+        /// Values are sacred: the bytes pass unchanged, and the verdict is the first
+        /// message over the limit, or the cut, however the body is split into frames.
+        #[test]
+        fn framing_is_read_exactly(
+            sizes in proptest::collection::vec(0u32..64, 0..8),
+            chunk in 1usize..80,
+            limit in 0u64..64,
+            cut in proptest::option::of(1usize..40),
+        ) {
+            let mut bytes = framed(&sizes);
+            let over = sizes.iter().map(|&s| u64::from(s)).find(|&s| s > limit);
+            // Where the first oversized message's header ends: the body is refused there.
+            let header_end = over.map(|_| {
+                let index = sizes.iter().position(|&s| u64::from(s) > limit).unwrap_or(0);
+                sizes[..index].iter().map(|&s| 5 + s as usize).sum::<usize>() + 5
+            });
+            let cut = cut.filter(|&c| c <= bytes.len());
+            if let Some(c) = cut {
+                bytes.truncate(bytes.len() - c);
+            }
+            // A cut that falls between two messages leaves a whole stream.
+            let boundaries: Vec<usize> = sizes
+                .iter()
+                .scan(0, |end, &s| {
+                    *end += 5 + s as usize;
+                    Some(*end)
+                })
+                .collect();
+            let inside = cut.is_some() && !bytes.is_empty() && !boundaries.contains(&bytes.len());
+            let expected = match (over, header_end) {
+                (Some(size), Some(end)) if end <= bytes.len() => {
+                    Err(MessageFault::TooLarge { size, limit })
+                }
+                _ if inside => Err(MessageFault::Truncated),
+                _ => Ok(bytes.clone()),
+            };
+            proptest::prop_assert_eq!(block_on(read(bytes, chunk, limit)), expected);
         }
     }
 
