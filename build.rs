@@ -21,6 +21,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         prost::Message::encode_to_vec(&fds),
     )?;
 
+    // google.rpc (rich error details): a set of its own, where `details:` looks up `@type`.
+    let rich_errors = ["status", "error_details", "code"].map(|f| format!("google/rpc/{f}.proto"));
+    let rich_errors = protox::compile(rich_errors, [&proto_dir])?;
+    std::fs::write(
+        out_dir.join("rich_errors_descriptor_set.bin"),
+        prost::Message::encode_to_vec(&rich_errors),
+    )?;
+
     tonic_prost_build::configure()
         .build_server(true)
         .build_client(true)

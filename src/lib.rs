@@ -1,17 +1,17 @@
 //! grpc-replay: replay YAML gRPC scenarios as the client or as the server.
 
-pub mod bench;
+pub(crate) mod bench;
 pub mod cli;
-pub mod client;
-pub mod codec;
-pub mod describe;
+pub(crate) mod client;
+pub(crate) mod codec;
+pub(crate) mod describe;
 pub mod matching;
 pub mod protos;
-pub mod record;
-pub mod report;
-pub mod runner;
+pub(crate) mod record;
+pub(crate) mod report;
+pub(crate) mod runner;
 pub mod scenario;
-pub mod schema;
-pub mod server;
-pub mod skeleton;
+pub(crate) mod schema;
+pub(crate) mod server;
+pub(crate) mod skeleton;
 pub mod transport;

@@ -24,11 +24,7 @@
 mod support;
 
 use std::future::Future;
-use std::io::{BufRead, BufReader, Read};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime};
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -37,6 +33,7 @@ use http::{HeaderMap, HeaderValue, Request, Response, StatusCode};
 use prost::Message as _;
 use tokio::net::{TcpListener, TcpStream};
 
+use support::process::{grpc_replay as process_grpc_replay, Process};
 use support::{grpc_replay, CliRun};
 
 /// The longest a test's exchange with a peer may take.
@@ -461,110 +458,39 @@ impl Finished {
 
 /// `grpc-replay serve FILES… --listen 127.0.0.1:0 --once`, killed if dropped while running.
 struct Served {
-    child: Child,
+    process: Process,
     addr: SocketAddr,
-    /// The threads collecting standard output and standard error.
-    output: Option<(JoinHandle<String>, JoinHandle<String>)>,
 }
 
 impl Served {
     /// Starts serving `files` and waits for `listening on ADDR`.
     fn start(files: &[&str]) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_grpc-replay"))
-            .arg("serve")
-            .args(files)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--once",
-                "--verbose",
-                "--color",
-                "never",
-            ])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("grpc-replay starts");
-        let (lines_tx, lines) = mpsc::channel();
-        let stdout_pipe = child.stdout.take().expect("piped stdout");
-        let stdout = std::thread::spawn(move || {
-            let mut text = String::new();
-            for line in BufReader::new(stdout_pipe).lines() {
-                let Ok(line) = line else { break };
-                text.push_str(&line);
-                text.push('\n');
-                let _ = lines_tx.send(line);
-            }
-            text
-        });
-        let mut stderr_pipe = child.stderr.take().expect("piped stderr");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr_pipe.read_to_string(&mut text);
-            text
-        });
-        let mut served = Served {
-            child,
-            addr: "127.0.0.1:0".parse().expect("an address"),
-            output: Some((stdout, stderr)),
-        };
-        served.addr = served.wait_for_address(&lines);
-        served
+        let mut args = vec!["serve"];
+        args.extend_from_slice(files);
+        args.extend([
+            "--listen",
+            "127.0.0.1:0",
+            "--once",
+            "--verbose",
+            "--color",
+            "never",
+        ]);
+        let mut process = Process::start("grpc-replay serve", process_grpc_replay(&args));
+        let addr = process
+            .listening_address()
+            .trim()
+            .parse()
+            .expect("`listening on` names an address");
+        Served { process, addr }
     }
 
-    fn wait_for_address(&mut self, lines: &mpsc::Receiver<String>) -> SocketAddr {
-        let deadline = Instant::now() + PROCESS_LIMIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match lines.recv_timeout(left) {
-                Ok(line) => {
-                    if let Some(addr) = line.strip_prefix("listening on ") {
-                        return addr
-                            .trim()
-                            .parse()
-                            .expect("`listening on` names an address");
-                    }
-                }
-                Err(_) => {
-                    let _ = self.child.kill();
-                    panic!(
-                        "grpc-replay serve printed no address:\n{}",
-                        self.finish().context()
-                    );
-                }
-            }
-        }
-    }
-
-    /// Waits for the process to exit by itself (`--once`); kills it after [`PROCESS_LIMIT`].
-    fn finish(&mut self) -> Finished {
-        let deadline = Instant::now() + PROCESS_LIMIT;
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("the child can be polled") {
-                break status;
-            }
-            if Instant::now() > deadline {
-                let _ = self.child.kill();
-                break self.child.wait().expect("the killed child is reaped");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        let (stdout, stderr) = self.output.take().expect("the process finishes once");
+    /// Waits (bounded by [`PROCESS_LIMIT`]) for the process to exit by itself (`--once`).
+    fn finish(self) -> Finished {
+        let finished = self.process.finish(PROCESS_LIMIT);
         Finished {
-            code: status.code(),
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        }
-    }
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
+            code: finished.code,
+            stdout: finished.stdout,
+            stderr: finished.stderr,
         }
     }
 }
@@ -832,7 +758,7 @@ fn the_emulated_ballerina_service_answers_as_ballerina_does() {
 
 #[test]
 fn a_ballerina_client_chats_with_grpc_replay() {
-    let mut served = Served::start(&["scenarios/ballerina/chat.yaml"]);
+    let served = Served::start(&["scenarios/ballerina/chat.yaml"]);
     let answer = block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
         ballerina_chat(&client).await
@@ -845,7 +771,7 @@ fn a_ballerina_client_chats_with_grpc_replay() {
 
 #[test]
 fn a_ballerina_client_makes_every_helloworld_call() {
-    let mut served = Served::start(&["scenarios/ballerina/helloworld.yaml"]);
+    let served = Served::start(&["scenarios/ballerina/helloworld.yaml"]);
     block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
         let ballerina = pb::string_value("Ballerina");
@@ -903,7 +829,7 @@ fn a_ballerina_client_makes_every_helloworld_call() {
 
 #[test]
 fn a_ballerina_client_may_complete_without_a_message() {
-    let mut served = Served::start(&[&fixture("zero_messages.yaml")]);
+    let served = Served::start(&[&fixture("zero_messages.yaml")]);
     let answer = block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
         client
@@ -920,7 +846,7 @@ fn a_ballerina_client_may_complete_without_a_message() {
 
 #[test]
 fn a_ballerina_clients_headers_and_default_valued_fields_are_understood() {
-    let mut served = Served::start(&[&fixture("request_headers.yaml")]);
+    let served = Served::start(&[&fixture("request_headers.yaml")]);
     let answer = block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
         let mut call = client
@@ -943,7 +869,7 @@ fn a_ballerina_clients_headers_and_default_valued_fields_are_understood() {
 /// `sendError()` resets the stream with STREAM_CLOSED; the connection carries on.
 #[test]
 fn a_ballerina_client_cancels_a_chat_then_chats_on_the_same_connection() {
-    let mut served = Served::start(&[&fixture("cancel_then_chat.yaml")]);
+    let served = Served::start(&[&fixture("cancel_then_chat.yaml")]);
     let answer = block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
         let question = pb::chat_message("Sam", "Anyone there?");
@@ -974,7 +900,7 @@ fn a_ballerina_client_cancels_a_chat_then_chats_on_the_same_connection() {
 /// unencoded).
 #[test]
 fn a_ballerina_client_calling_an_unknown_method_gets_unimplemented() {
-    let mut served = Served::start(&["scenarios/ballerina/chat.yaml"]);
+    let served = Served::start(&["scenarios/ballerina/chat.yaml"]);
     let (unknown, chat) = block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
         let message = pb::chat_message("Sam", "Hi");
@@ -999,7 +925,7 @@ fn a_ballerina_client_calling_an_unknown_method_gets_unimplemented() {
 /// default 10 s, and says so in the status.
 #[test]
 fn a_ballerina_clients_deadline_bounds_the_wait_for_its_messages() {
-    let mut served = Served::start(&[&fixture("deadline_waiting.yaml")]);
+    let served = Served::start(&[&fixture("deadline_waiting.yaml")]);
     let deadline = Duration::from_secs(1);
     let (answer, elapsed) = block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
@@ -1030,7 +956,7 @@ fn a_ballerina_clients_deadline_bounds_the_wait_for_its_messages() {
 /// deadline, so the call ends at the deadline instead, without it.
 #[test]
 fn a_ballerina_clients_deadline_stops_a_late_answer() {
-    let mut served = Served::start(&[&fixture("deadline_slow_answer.yaml")]);
+    let served = Served::start(&[&fixture("deadline_slow_answer.yaml")]);
     let deadline = Duration::from_secs(1);
     let (answer, elapsed) = block_on(async {
         let client = BallerinaClient::connect(served.addr).await;
@@ -1093,7 +1019,7 @@ fn a_ballerina_404_is_the_status_unimplemented() {
 fn the_client_role_can_send_a_ballerina_deadline_header() {
     // The server script checks the `deadline` header (an RFC 3339 time, to the
     // millisecond); the client script asks for it with `deadline_header: true`.
-    let mut served = Served::start(&[&fixture("deadline_header_server.yaml")]);
+    let served = Served::start(&[&fixture("deadline_header_server.yaml")]);
     grpc_replay(&[
         "run",
         &fixture("deadline_header.yaml"),

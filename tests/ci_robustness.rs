@@ -449,3 +449,74 @@ fn client_sleeps_and_afters_end_at_the_calls_deadline() {
         run.describe()
     );
 }
+
+/// A HelloWorld/hello call for `name` made with h2 itself, sending `grpc-timeout` as
+/// given (grpc-replay's client always sends its own); returns the `grpc-status` trailer.
+async fn raw_hello(address: &str, name: &str, grpc_timeout: &str) -> Option<String> {
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("connect");
+    let (client, connection) = h2::client::handshake(tcp).await.expect("HTTP/2");
+    tokio::spawn(connection);
+    let mut client = client.ready().await.expect("ready");
+    let request = http::Request::post(format!("http://{address}/HelloWorld/hello"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .header("grpc-timeout", grpc_timeout)
+        .body(())
+        .expect("request");
+    let (response, mut send) = client.send_request(request, false).expect("send");
+    // google.protobuf.StringValue {value: name}, in a gRPC frame.
+    let mut message = vec![0x0a, name.len() as u8];
+    message.extend_from_slice(name.as_bytes());
+    let mut frame = vec![0, 0, 0, 0, message.len() as u8];
+    frame.extend(message);
+    send.send_data(frame.into(), true).expect("data");
+    let mut body = response.await.ok()?.into_body();
+    while let Some(data) = body.data().await {
+        let _ = data.ok()?;
+    }
+    let trailers = body.trailers().await.ok()??;
+    Some(trailers.get("grpc-status")?.to_str().ok()?.to_string())
+}
+
+/// `serve --once quick_only.yaml` answers one raw call for `name` with a `grpc-timeout`
+/// far beyond what a deadline can hold; returns the call's status and serve's reports.
+fn serve_a_raw_call_with_a_huge_grpc_timeout(name: &str) -> (Option<String>, Finished, Reports) {
+    let reports = Reports::new();
+    let quick = fixture("quick_only.yaml");
+    let args = ["serve", &quick, "--listen", "127.0.0.1:0", "--once"];
+    let mut serve = Process::start("serve", command(&args, Some(&reports)));
+    let address = serve.listening_address();
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    let call = raw_hello(&address, name, "18446744073709551615S");
+    let status = runtime.block_on(async { tokio::time::timeout(LIMIT, call).await });
+    let status = status.unwrap_or_else(|_| serve.fail("did not answer within the limit"));
+    let finished = serve
+        .try_finish(LIMIT)
+        .expect("serve --once ends after its one call");
+    (status, finished, reports)
+}
+
+#[test]
+fn a_grpc_timeout_beyond_any_deadline_is_no_deadline_and_the_call_plays() {
+    // It made the server's handler panic: the call was lost ("never played").
+    let (status, serve, reports) = serve_a_raw_call_with_a_huge_grpc_timeout("Sam");
+    assert_eq!(status.as_deref(), Some("0"), "{}", serve.describe());
+    assert_exit(&serve, 0);
+    reports
+        .parsed()
+        .assert_summary(0, &[("passed", 1)])
+        .assert_case("quick", "passed", None);
+}
+
+#[test]
+fn wrong_twin_the_same_raw_call_with_another_name_fails_the_script() {
+    let (status, serve, reports) = serve_a_raw_call_with_a_huge_grpc_timeout("Bob");
+    assert_ne!(status.as_deref(), Some("0"), "{}", serve.describe());
+    assert_exit(&serve, 1);
+    reports
+        .parsed()
+        .assert_summary(1, &[("failed", 1)])
+        .assert_case("quick", "failed", Some(("Failure", "mismatch")));
+}

@@ -92,12 +92,8 @@ fn start_shop_server(python: &Path, generated: &Path) -> (Process, String) {
 
 /// Runs grpc-replay with `args` and extra environment variables.
 fn grpc_replay(args: &[&str], env: &[(&str, &str)]) -> Finished {
-    let mut command = Command::new(GRPC_REPLAY);
-    command
-        .args(args)
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .envs(env.iter().copied());
+    let mut command = process::grpc_replay(args);
+    command.envs(env.iter().copied());
     let done = Process::run("grpc-replay", command, RUN_LIMIT);
     assert!(
         !done.stderr.contains("panicked"),

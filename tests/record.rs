@@ -10,6 +10,9 @@
 
 mod go_peers;
 mod process;
+// Only its bare HTTP/2 client (which chooses the RST_STREAM code) is used here.
+#[allow(dead_code)]
+mod server_support;
 
 use go_peers::{repo_root, GoVersion};
 use process::{Finished, Process};
@@ -328,6 +331,152 @@ fn a_client_cancel_is_forwarded_and_recorded() {
     );
 }
 
+/// A bare HTTP/2 client resets a chat through the recorder with `reason` after one
+/// exchange; returns the file written and what the upstream `serve` said.
+fn record_a_reset(reason: h2::Reason) -> (String, Finished) {
+    let fixture = "tests/fixtures/record/chat_cancel.yaml";
+    let serve_args = ["serve", fixture, "--listen", "127.0.0.1:0", "--once"];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "1"]);
+    let address = address.parse().expect("HOST:PORT");
+    // ChatMessage {name: "Sam", message: "Hi"}.
+    let message = b"\x0a\x03Sam\x12\x02Hi";
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(async {
+        let mut call = server_support::H2Call::start(address, "/Chat/chat", message).await;
+        // google.protobuf.StringValue "Sam: Hi".
+        assert_eq!(call.next_message().await, b"\x0a\x07Sam: Hi");
+        call.reset(reason);
+    });
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.describe());
+    let (_, text) = only_file(out.path());
+    (text, serve.finish(EXIT_LIMIT))
+}
+
+/// The RST_STREAM code crosses the proxy unchanged and stays in the recording: STREAM_CLOSED
+/// (Ballerina's cancel) passes the upstream's `cancel` step and is written as `cancel` with
+/// the code in a comment; INTERNAL_ERROR reaches the upstream as itself (not a cancel, so
+/// its `cancel` step fails) and is written the same way. CANCEL (the twin) is a bare
+/// `cancel`.
+#[test]
+fn a_client_reset_keeps_its_code_through_the_proxy_and_in_the_file() {
+    let comment = |name: &str, code: u32| {
+        format!(
+            "  - cancel  # the client reset the stream with {name} (code {code}); a scenario \
+             has no reset code, so this replays as CANCEL\n"
+        )
+    };
+    let cases = [
+        (h2::Reason::CANCEL, "  - cancel\n".to_string(), true),
+        (h2::Reason::STREAM_CLOSED, comment("STREAM_CLOSED", 5), true),
+        (
+            h2::Reason::INTERNAL_ERROR,
+            comment("INTERNAL_ERROR", 2),
+            false,
+        ),
+    ];
+    for (reason, last_step, upstream_passes) in cases {
+        let (text, served) = record_a_reset(reason);
+        assert!(
+            text.contains("  - server: \"Sam: Hi\"\n") && text.ends_with(&last_step),
+            "{reason:?}\n{text}"
+        );
+        let seen = format!("the client reset the stream ({reason:?})");
+        let story = served.describe();
+        if upstream_passes {
+            assert!(served.code == Some(0), "{reason:?}\n{story}");
+        } else {
+            assert!(
+                served.code == Some(1) && served.stdout.contains(&seen),
+                "{story}"
+            );
+        }
+    }
+}
+
+/// A bare HTTP/2 call of `path` that sends `message` and its half-close only once the
+/// response has ended; returns the response's `grpc-status`.
+async fn send_after_the_answer(
+    address: std::net::SocketAddr,
+    path: &str,
+    message: &[u8],
+) -> String {
+    let tcp = tokio::net::TcpStream::connect(address)
+        .await
+        .expect("the recorder accepts");
+    let (requests, connection) = h2::client::handshake(tcp)
+        .await
+        .expect("an HTTP/2 handshake");
+    tokio::spawn(connection);
+    let request = http::Request::post(format!("http://{address}{path}"))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("a valid request");
+    let mut requests = requests.ready().await.expect("a stream");
+    let (response, mut send) = requests.send_request(request, false).expect("sent");
+    let response = response.await.expect("a response");
+    assert!(response.body().is_end_stream(), "a Trailers-Only answer");
+    let status = response
+        .headers()
+        .get("grpc-status")
+        .map(|v| v.to_str().unwrap_or("?").to_string());
+    let mut framed = vec![0];
+    framed.extend_from_slice(&(message.len() as u32).to_be_bytes());
+    framed.extend_from_slice(message);
+    send.send_data(framed.into(), true)
+        .expect("the message is queued");
+    // Leave the connection up long enough for the data to leave.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    status.unwrap_or_default()
+}
+
+/// A server that refuses a call answers its headers at once, before the client's message
+/// has crossed the proxy (grpc-go's interop unimplemented_service did, and the recording
+/// then had no message: not a valid unary script). The message and half-close that arrive
+/// after the status are recorded, before it.
+#[test]
+fn a_message_that_arrives_after_the_status_is_recorded_before_it() {
+    let fixture = "tests/fixtures/record/chat_cancel.yaml";
+    let serve_args = ["serve", fixture, "--listen", "127.0.0.1:0"];
+    let mut serve = Process::start("grpc-replay serve", grpc_replay(&serve_args));
+    let upstream = serve.listening_address();
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", "1"]);
+    let address = address.parse().expect("HOST:PORT");
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    // HelloWorld/hello "x": a method the upstream does not serve.
+    let status = runtime.block_on(send_after_the_answer(
+        address,
+        "/HelloWorld/hello",
+        b"\x0a\x01x",
+    ));
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(
+        (status.as_str(), recorded.code),
+        ("12", Some(0)),
+        "{}",
+        recorded.describe()
+    );
+    let (_, text) = only_file(out.path());
+    assert!(
+        text.contains("  - client: x\n  - close\n  - status: UNIMPLEMENTED\n"),
+        "{text}"
+    );
+    let dir = out.path().to_str().expect("a UTF-8 temporary path");
+    for args in [
+        vec!["check", dir, "--role", "both"],
+        vec!["run", dir, "--target", &upstream],
+    ] {
+        let run = run_grpc_replay(&args);
+        assert_eq!(run.code, Some(0), "{args:?}\n{}", run.describe());
+    }
+    serve.terminate();
+}
+
 #[test]
 fn a_method_without_proto_is_forwarded_and_its_missing_proto_named() {
     let version = GoVersion::Current;
@@ -644,6 +793,44 @@ fn concurrent_pipelined_streams_are_each_recorded_and_replay() {
     let run = run_grpc_replay(&["run", dir, "--target", &upstream, "--jobs", "8"]);
     assert!(
         run.code == Some(0) && run.stdout.contains(&all_passed(8)),
+        "{}",
+        run.describe()
+    );
+}
+
+/// A server that answers the request metadata with headers at once races the client's
+/// first message, so the recorder writes them in either order (grpc-go's interop
+/// FullDuplexCall did, and `run --loopback` of the headers-first file once hung). Both
+/// orders replay beside a longer script of the same method that checks no metadata.
+#[test]
+fn either_recorded_order_of_early_headers_replays_in_loopback() {
+    for order in ["headers_first", "client_first"] {
+        let dir = format!("tests/fixtures/record/echo_order/{order}");
+        let run = run_grpc_replay(&["run", "--loopback", &dir]);
+        assert!(
+            run.code == Some(0) && run.stdout.contains(&all_passed(2)),
+            "{order}\n{}",
+            run.describe()
+        );
+    }
+}
+
+/// The wrong twin: two recordings with the same client side and different answers (a
+/// stateful server) cannot both be served together — the first in file order answers,
+/// and the other's loopback client fails.
+#[test]
+fn recordings_a_server_cannot_tell_apart_fail_in_loopback() {
+    let run = run_grpc_replay(&[
+        "run",
+        "--loopback",
+        "tests/fixtures/record/echo_order/ambiguous",
+    ]);
+    assert!(
+        run.code == Some(1)
+            && run
+                .stdout
+                .contains("✗ tests/fixtures/record/echo_order/ambiguous/second.yaml")
+            && run.stdout.contains("received: {\"result\":\"7\"}"),
         "{}",
         run.describe()
     );

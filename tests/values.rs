@@ -11,7 +11,6 @@ use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::pin::Pin;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -283,7 +282,7 @@ fn play(recorder: &Recorder, case: &Case, extra: &[&str]) -> (Finished, Vec<Rece
         mapping(&file_vars, case.flow_sources, "", quoted),
     )
     .unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
+    let mut command = support::process::grpc_replay(&[]);
     command
         .arg("run")
         .arg(&scenario)
@@ -429,7 +428,7 @@ fn a_value_cannot_add_a_header() {
     )
     .unwrap();
     let token = "abc\", x-admin: \"true";
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
+    let mut command = support::process::grpc_replay(&[]);
     command.arg("run").arg(&file);
     command.args(["--target", &recorder.addr.to_string()]);
     command.arg("--var").arg(format!("TOKEN={token}"));
@@ -447,8 +446,7 @@ fn a_value_cannot_add_a_header() {
 }
 
 fn grpc_replay(args: &[&str]) -> Finished {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
-    command.args(args).current_dir(env!("CARGO_MANIFEST_DIR"));
+    let command = support::process::grpc_replay(args);
     Process::run("grpc-replay", command, RUN_LIMIT)
 }
 

@@ -4,6 +4,7 @@
 #   seed-server, seed-client           current grpc-go (go.mod), current Go
 #   route-record                       grpc-go's route_guide RecordRoute client (random
 #                                      number of points), same build
+#   rich-errors                        the same: google.rpc error details both ways
 #   interop-server, interop-client     grpc-go's official interop programs, same release
 #                                      (the server with grpc-go's gzip codec linked in)
 #   seed-server-1.33, seed-client-1.33 Debian bookworm's grpc-go 1.33.3, Go 1.19, GOPATH mode
@@ -87,6 +88,7 @@ build_current() {
     "$GO" build -o "$BIN/seed-server" ./cmd/seed-server
     "$GO" build -o "$BIN/seed-client" ./cmd/seed-client
     "$GO" build -o "$BIN/route-record" ./cmd/route-record
+    "$GO" build -o "$BIN/rich-errors" ./cmd/rich-errors
     "$GO" vet ./...
     # grpc-go's own interop programs, from the grpc-go release go.mod pins.
     build_interop_server_with_gzip "$GO"
@@ -149,7 +151,8 @@ build_1_33() {
     export GO111MODULE=off GOFLAGS= GOPATH="$gopath:/usr/share/gocode" GOCACHE="$HERE/.gopath/cache-1.19"
     "$GO119" build -o "$BIN/seed-server-1.33" "$MODULE/cmd/seed-server"
     "$GO119" build -o "$BIN/seed-client-1.33" "$MODULE/cmd/seed-client"
-    "$GO119" vet "$MODULE/cmd/..." "$MODULE/internal/..."
+    # cmd/rich-errors is built by the current build only.
+    "$GO119" vet "$MODULE/cmd/seed-server" "$MODULE/cmd/seed-client" "$MODULE/internal/..."
   )
   log "built bin/seed-server-1.33 bin/seed-client-1.33"
 }

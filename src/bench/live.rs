@@ -8,8 +8,8 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::task::JoinHandle;
 
-use super::report::{decimal, grouped};
 use super::{Bench, Counts, Stop};
+use crate::report::{decimal, grouped};
 
 /// How often the bar is redrawn.
 const TICK: Duration = Duration::from_millis(250);

@@ -12,10 +12,7 @@ mod stats;
 
 pub use live::LiveProgress;
 pub use merge::{expand_reports, merge, read_report, MergeError};
-pub use report::{
-    BenchReport, CallFigures, Histograms, LatencySummary, MessageFigures, ScheduleFigures,
-    ServerSide, Setup, REPORT_VERSION,
-};
+pub use report::{BenchReport, ScheduleFigures, ServerSide, Setup};
 pub use schedule::{Schedule, LATE_TOLERANCE};
 pub use stats::{Counts, Merged, Shard};
 

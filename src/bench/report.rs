@@ -1,14 +1,13 @@
 //! The figures of a benchmark: a table for people, JSON for programs.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use super::histogram::encode;
-use super::schedule::{Schedule, LATE_TOLERANCE};
+use super::schedule::Schedule;
 use super::stats::Merged;
 
 /// The version of the report's layout; `bench merge` reads this version only.
@@ -173,7 +172,8 @@ impl LatencySummary {
         })
     }
 
-    fn columns(&self) -> [f64; 7] {
+    /// The figures in the table's column order: min, mean, p50, p90, p99, p99.9, max.
+    pub fn columns(&self) -> [f64; 7] {
         [
             self.min, self.mean, self.p50, self.p90, self.p99, self.p99_9, self.max,
         ]
@@ -257,172 +257,11 @@ impl BenchReport {
     pub fn passed(&self) -> bool {
         self.calls.failed == 0 && self.server_side.as_ref().is_none_or(|s| s.failed == 0)
     }
-
-    /// The figures as a table for people.
-    pub fn table(&self) -> String {
-        let mut out = String::new();
-        let files = match self.files.as_slice() {
-            [one] => one.clone(),
-            many => format!("{} files", many.len()),
-        };
-        let rate = self
-            .rate
-            .map(|r| format!(", rate {} iterations/s", decimal(r)))
-            .unwrap_or_default();
-        let ramp = self
-            .ramp_seconds
-            .map(|r| format!(" after a {r}s ramp"))
-            .unwrap_or_default();
-        if !self.merged_from.is_empty() {
-            let _ = writeln!(
-                out,
-                "{} reports merged: {}",
-                self.merged_from.len(),
-                self.merged_from.join(", ")
-            );
-        }
-        let _ = writeln!(
-            out,
-            "{files} against {}: concurrency {} over {} connection{}{rate}{ramp}, {:.2}s",
-            self.target,
-            self.concurrency,
-            self.connections,
-            if self.connections == 1 { "" } else { "s" },
-            self.elapsed_seconds
-        );
-        let _ = writeln!(
-            out,
-            "  calls     {:>12}  {:>12}/s   ({} passed, {} failed)",
-            grouped(self.calls.total),
-            decimal(self.calls.per_second),
-            grouped(self.calls.passed),
-            grouped(self.calls.failed)
-        );
-        let _ = writeln!(
-            out,
-            "  messages  {:>12}  {:>12}/s   ({} sent, {} received and checked)",
-            grouped(self.messages.sent + self.messages.received),
-            decimal(self.messages.per_second),
-            grouped(self.messages.sent),
-            grouped(self.messages.received)
-        );
-        let _ = writeln!(
-            out,
-            "  latency (ms)  {:>10}{:>10}{:>10}{:>10}{:>10}{:>10}{:>10}",
-            "min", "mean", "p50", "p90", "p99", "p99.9", "max"
-        );
-        for (name, summary) in [
-            ("per call", &self.call_latency_ms),
-            ("per message", &self.message_latency_ms),
-        ] {
-            let _ = write!(out, "    {name:<11}");
-            match summary {
-                Some(summary) => {
-                    for value in summary.columns() {
-                        let _ = write!(out, "{:>10}", format!("{value:.3}"));
-                    }
-                    let _ = writeln!(out);
-                }
-                None => {
-                    let _ = writeln!(out, "{:>10}", "-");
-                }
-            }
-        }
-        if let Some(schedule) = &self.schedule {
-            write_schedule(&mut out, schedule);
-        }
-        write_failures(&mut out, "failures", &self.failures, &self.first_failure);
-        if let Some(server) = &self.server_side {
-            let _ = writeln!(
-                out,
-                "  server side (loopback): {} calls, {} failed",
-                grouped(server.calls),
-                grouped(server.failed)
-            );
-            write_failures(
-                &mut out,
-                "server-side failures",
-                &server.failures,
-                &server.first_failure,
-            );
-        }
-        out
-    }
-}
-
-fn write_schedule(out: &mut String, schedule: &ScheduleFigures) {
-    let _ = writeln!(
-        out,
-        "  schedule  {} of {} iterations started late (over {}ms past due, at most {:.3}ms);",
-        grouped(schedule.started_late),
-        grouped(schedule.iterations),
-        LATE_TOLERANCE.as_millis(),
-        schedule.latest_start_ms
-    );
-    let advice = if schedule.started_late > 0 {
-        "; raise --concurrency to keep up with --rate"
-    } else {
-        ""
-    };
-    let _ = writeln!(
-        out,
-        "            calls are timed from when their iteration was due{advice}"
-    );
-}
-
-fn write_failures(
-    out: &mut String,
-    title: &str,
-    failures: &BTreeMap<String, u64>,
-    first: &Option<String>,
-) {
-    if failures.is_empty() {
-        return;
-    }
-    let _ = writeln!(out, "  {title}:");
-    for (kind, count) in failures {
-        let _ = writeln!(out, "    {kind:<40} {:>10}", grouped(*count));
-    }
-    if let Some(first) = first {
-        let _ = writeln!(out, "  first failure:");
-        for line in first.lines() {
-            let _ = writeln!(out, "    {line}");
-        }
-    }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn grouped(count: u64) -> String {
-    let digits = count.to_string();
-    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(digit);
-    }
-    out
-}
-
-/// A rate with one decimal and grouped thousands: `12,345.6`.
-pub fn decimal(value: f64) -> String {
-    let tenths = (value * 10.0).round().max(0.0) as u64;
-    format!("{}.{}", grouped(tenths / 10), tenths % 10)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbers_are_grouped_by_thousands() {
-        assert_eq!(grouped(0), "0");
-        assert_eq!(grouped(999), "999");
-        assert_eq!(grouped(1000), "1,000");
-        assert_eq!(grouped(1234567), "1,234,567");
-        assert_eq!(decimal(12345.64), "12,345.6");
-        assert_eq!(decimal(0.04), "0.0");
-    }
 
     #[test]
     fn percentiles_come_from_the_histogram_in_milliseconds() {

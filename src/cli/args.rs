@@ -377,6 +377,15 @@ pub struct ServeArgs {
     /// CA (PEM) that client certificates must chain to (mutual TLS).
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub client_ca: Option<PathBuf>,
+    /// Time a new connection has to finish its TLS handshake and send the HTTP/2
+    /// preface; slower ones are closed (and logged with the reason).
+    #[arg(long, default_value = "10s", value_parser = parse_connection_timeout,
+          value_name = "DURATION")]
+    pub handshake_timeout: Duration,
+    /// Time a connection with no open call may stay silent before it is closed.
+    #[arg(long, default_value = "5m", value_parser = parse_connection_timeout,
+          value_name = "DURATION")]
+    pub idle_timeout: Duration,
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
@@ -562,6 +571,14 @@ fn parse_run_length(text: &str) -> Result<Duration, String> {
     match parse_duration(text)? {
         Duration::ZERO => Err(format!("`{text}`: a run lasts more than 0s")),
         length => Ok(length),
+    }
+}
+
+/// A connection timeout of `serve`: more than zero (0 would close every connection).
+fn parse_connection_timeout(text: &str) -> Result<Duration, String> {
+    match parse_duration(text)? {
+        Duration::ZERO => Err(format!("`{text}`: a connection timeout is more than 0s")),
+        limit => Ok(limit),
     }
 }
 

@@ -33,22 +33,12 @@ pub async fn bench(args: BenchArgs) -> Exit {
         return Exit::Invalid;
     };
     let json_on_stdout = args.report.as_ref().is_some_and(|r| r.path.is_none());
-    let roles: &[Role] = if args.loopback {
-        &[Role::Client, Role::Server]
-    } else {
-        &[Role::Client]
+    let roles: &[Role] = match args.loopback {
+        true => &[Role::Client, Role::Server],
+        false => &[Role::Client],
     };
-    let http2 = Http2Settings {
-        stream_window: args.wire.http2_stream_window,
-        connection_window: args.wire.http2_connection_window,
-    };
-    if args.loopback && args.client_tls.enabled() {
-        eprintln!("error: --loopback serves without TLS: drop --tls, --cacert and --cert");
+    let Some((http2, connect)) = connect_settings(&args) else {
         return Exit::Invalid;
-    }
-    let connect = ConnectOptions {
-        wait_for_target: args.wait_for_target.unwrap_or_default(),
-        ..args.client_tls.connect_options(http2)
     };
     let reflector =
         (!args.loopback).then(|| super::reflect::reflector(args.target.clone(), connect.clone()));
@@ -72,41 +62,21 @@ pub async fn bench(args: BenchArgs) -> Exit {
     } else {
         None
     };
-    let target = match (&server, &args.target) {
-        (Some(server), _) => server.addr.to_string(),
-        (None, Some(target)) => target.clone(),
-        (None, None) => match scenarios.iter().find_map(|s| s.target.clone()) {
-            Some(target) => target,
-            None => {
-                eprintln!(
-                    "error: no target: give --target HOST:PORT, `target:` in the file, or --loopback"
-                );
-                return Exit::Invalid;
-            }
-        },
+    let Some(target) = target_of(server.as_ref(), args.target.as_ref(), &scenarios) else {
+        eprintln!(
+            "error: no target: give --target HOST:PORT, `target:` in the file, or --loopback"
+        );
+        return Exit::Invalid;
     };
     let channels = match connect_all(&target, &connect, args.connections).await {
         Ok(channels) => channels,
         Err(exit) => return exit,
     };
 
-    let stop = match (args.duration, args.iterations) {
-        (Some(duration), _) => Stop::Duration(duration),
-        (None, iterations) => Stop::Iterations(iterations.unwrap_or(DEFAULT_ITERATIONS)),
-    };
-    let options = BenchOptions {
-        concurrency: args.concurrency as usize,
-        schedule: Schedule {
-            rate: args.rate,
-            ramp: args.ramp.unwrap_or_default(),
-        },
-        stop,
-        play,
-    };
-    let files: Vec<String> = scenarios
-        .iter()
-        .map(|s| s.path.display().to_string())
-        .collect();
+    let options = bench_options(&args, play);
+    let stop = options.stop;
+    let files = scenarios.iter().map(|s| s.path.display().to_string());
+    let files: Vec<String> = files.collect();
     let calls_expected = match stop {
         Stop::Iterations(iterations) => calls_in(&scenarios, iterations),
         Stop::Duration(_) => 0,
@@ -116,26 +86,9 @@ pub async fn bench(args: BenchArgs) -> Exit {
     let live = (!json_on_stdout)
         .then(|| LiveProgress::start(bench.clone(), calls_expected))
         .flatten();
-    let interrupt = tokio::spawn({
-        let bench = bench.clone();
-        async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                bench.stop_early();
-            }
-        }
-    });
-    let elapsed = bench.run(scenarios, &channels).await;
-    interrupt.abort();
-    if let Some(live) = live {
-        live.finish();
-    }
+    let elapsed = run_until_done(&bench, scenarios, &channels, live).await;
     let server_side = match server {
-        Some(server) => {
-            server.shutdown().await;
-            Some(ServerSide::of(Merged::of(std::slice::from_ref(
-                &*server_shard,
-            ))))
-        }
+        Some(server) => Some(loopback_side(server, &server_shard).await),
         None => None,
     };
     let merged = bench.merged();
@@ -149,14 +102,98 @@ pub async fn bench(args: BenchArgs) -> Exit {
         merged_from: Vec::new(),
     };
     let report = BenchReport::new(setup, elapsed, merged, server_side);
-    let exit = if report.passed() {
+    let exit = verdict(report.passed(), transport_failures);
+    exit.max(present(&report, args.report.as_ref(), report_file.as_mut()))
+}
+
+/// The target: the in-process server's address, `--target`, or the first `target:` of
+/// the scenarios.
+fn target_of(
+    server: Option<&ServerHandle>,
+    flag: Option<&String>,
+    scenarios: &[Scenario],
+) -> Option<String> {
+    match (server, flag) {
+        (Some(server), _) => Some(server.addr.to_string()),
+        (None, Some(target)) => Some(target.clone()),
+        (None, None) => scenarios.iter().find_map(|s| s.target.clone()),
+    }
+}
+
+/// The load's shape from the flags: concurrency, rate, ramp, and when it stops.
+fn bench_options(args: &BenchArgs, play: PlayOptions) -> BenchOptions {
+    let stop = match (args.duration, args.iterations) {
+        (Some(duration), _) => Stop::Duration(duration),
+        (None, iterations) => Stop::Iterations(iterations.unwrap_or(DEFAULT_ITERATIONS)),
+    };
+    BenchOptions {
+        concurrency: args.concurrency as usize,
+        schedule: Schedule {
+            rate: args.rate,
+            ramp: args.ramp.unwrap_or_default(),
+        },
+        stop,
+        play,
+    }
+}
+
+/// The HTTP/2 settings and how to connect, from the flags; `None` (said on standard error)
+/// when they contradict each other.
+fn connect_settings(args: &BenchArgs) -> Option<(Http2Settings, ConnectOptions)> {
+    if args.loopback && args.client_tls.enabled() {
+        eprintln!("error: --loopback serves without TLS: drop --tls, --cacert and --cert");
+        return None;
+    }
+    let http2 = Http2Settings {
+        stream_window: args.wire.http2_stream_window,
+        connection_window: args.wire.http2_connection_window,
+    };
+    let connect = ConnectOptions {
+        wait_for_target: args.wait_for_target.unwrap_or_default(),
+        ..args.client_tls.connect_options(http2)
+    };
+    Some((http2, connect))
+}
+
+/// The exit code of a benchmark: passed, failed, or failed with transport errors.
+fn verdict(passed: bool, transport_failures: bool) -> Exit {
+    if passed {
         Exit::Passed
     } else if transport_failures {
         Exit::Transport
     } else {
         Exit::Failed
-    };
-    exit.max(present(&report, args.report.as_ref(), report_file.as_mut()))
+    }
+}
+
+/// Stops the in-process server of `--loopback`; what it counted.
+async fn loopback_side(server: ServerHandle, shard: &Shard) -> ServerSide {
+    server.shutdown().await;
+    ServerSide::of(Merged::of(std::slice::from_ref(shard)))
+}
+
+/// Plays the load until it is done or Ctrl-C stops it early, ending the live progress
+/// line; the time it took.
+async fn run_until_done(
+    bench: &Arc<Bench>,
+    scenarios: Arc<[Scenario]>,
+    channels: &[Channel],
+    live: Option<LiveProgress>,
+) -> std::time::Duration {
+    let interrupt = tokio::spawn({
+        let bench = bench.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                bench.stop_early();
+            }
+        }
+    });
+    let elapsed = bench.run(scenarios, channels).await;
+    interrupt.abort();
+    if let Some(live) = live {
+        live.finish();
+    }
+    elapsed
 }
 
 /// `bench merge`: reads the reports, prints the combined table, writes the combined
@@ -178,13 +215,7 @@ fn merge_reports(args: &MergeArgs) -> Exit {
             return Exit::Invalid;
         }
     };
-    let exit = if merged.passed() {
-        Exit::Passed
-    } else if merged.calls.transport_failed > 0 {
-        Exit::Transport
-    } else {
-        Exit::Failed
-    };
+    let exit = verdict(merged.passed(), merged.calls.transport_failed > 0);
     exit.max(present(&merged, args.report.as_ref(), report_file.as_mut()))
 }
 
@@ -202,7 +233,7 @@ fn open_report(target: Option<&ReportTarget>) -> Result<Option<File>, ()> {
 /// Prints the table (on standard error when the JSON report takes standard output) and
 /// writes the report; `Exit::Invalid` when the report could not be written.
 fn present(report: &BenchReport, target: Option<&ReportTarget>, file: Option<&mut File>) -> Exit {
-    let table = report.table();
+    let table = crate::report::bench_table(report);
     if target.is_some_and(|t| t.path.is_none()) {
         eprint!("{table}");
     } else {
@@ -223,6 +254,7 @@ async fn start_loopback(
     observer: Arc<Shard>,
 ) -> Result<ServerHandle, Exit> {
     let options = ServeOptions {
+        connections: crate::transport::ConnectionLimits::default(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         http2,
         reflection: false,

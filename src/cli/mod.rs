@@ -91,7 +91,7 @@ fn progress(output: &OutputArgs, role: Role, grouped: bool) -> Arc<dyn Progress>
     };
     let mut reporter = TerminalReporter::new(Style::new(color()), verbosity);
     if output.reports.iter().any(|r| r.path.is_none()) {
-        reporter = reporter.to_stream(Stream::Stderr);
+        reporter = reporter.writing_to(Stream::Stderr);
     }
     if grouped {
         reporter = reporter.grouped_by_file();

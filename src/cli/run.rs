@@ -22,8 +22,10 @@ use crate::scenario::{Call, Role, Scenario};
 use crate::server::{start, ServeOptions, ServerHandle};
 use crate::transport::Http2Settings;
 
-/// How long the connections get, after the last call, to send what is queued (a cancelled
-/// call's reset) before the process exits.
+/// How long the connections get, after the last call, to send what is queued before the
+/// process exits. A cancel queues its RST_STREAM(CANCEL) in the connection's task; without
+/// this pause the process exits first and the server sees a broken pipe, not a cancel
+/// (tests/client_cancel.rs fails then).
 const CANCEL_FLUSH: Duration = Duration::from_millis(50);
 
 /// Runs the command.
@@ -78,8 +80,7 @@ pub async fn run(args: RunArgs) -> Exit {
     let stopped = match connect_all(&targets, &connect_options).await {
         Ok(channels) => {
             let stopped = session.play(&args, &play, &targets, &channels).await;
-            // A cancelled call's RST_STREAM is queued when the call ends; give the
-            // connections a moment to put it on the wire before the process exits.
+            // A cancelled call's RST_STREAM is queued when the call ends.
             tokio::time::sleep(CANCEL_FLUSH).await;
             stopped
         }
@@ -96,6 +97,7 @@ async fn start_loopback(
     play: &PlayOptions,
 ) -> Result<ServerHandle, crate::server::ServeError> {
     let options = ServeOptions {
+        connections: crate::transport::ConnectionLimits::default(),
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         http2,
         reflection: false,

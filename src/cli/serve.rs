@@ -12,8 +12,8 @@ use super::{play_options, progress};
 use crate::client::read_pem;
 use crate::report::{Collector, FileError, RunOutcome, SkipReason, SkippedCall};
 use crate::scenario::{Role, Scenario};
-use crate::server::{start, ServeError, ServeOptions};
-use crate::transport::Http2Settings;
+use crate::server::{start, ServeError, ServeOptions, ServerHandle};
+use crate::transport::{ConnectionLimits, Http2Settings};
 
 /// The address used when neither `--listen` nor the scenario's `listen:` says one.
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
@@ -31,39 +31,19 @@ pub async fn serve(args: ServeArgs) -> Exit {
     if scenarios.is_empty() {
         return nothing_to_serve(&reports, &args, &errors, clock);
     }
-    if let Err(message) = check_tls_files(&args) {
-        eprintln!("error: {message}");
-        return Exit::Invalid;
-    }
-    let listen = args
-        .listen
-        .clone()
-        .or_else(|| scenarios.iter().find_map(|s| s.listen.clone()))
-        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
-    let listen = match resolve_listen(&listen).await {
-        Ok(addr) => addr,
+    let options = match serve_options(&args, &scenarios, &reports).await {
+        Ok(options) => options,
         Err(message) => {
             eprintln!("error: {message}");
             return Exit::Invalid;
         }
     };
-    let keep_passed = !args.output.reports.is_empty();
-    let options = ServeOptions {
-        listen,
-        http2: Http2Settings {
-            stream_window: args.wire.http2_stream_window,
-            connection_window: args.wire.http2_connection_window,
-        },
-        reflection: !args.no_reflection,
-        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
-        client_ca: args.client_ca.clone(),
-        play: play_options(&args.wire, reports.transcript),
-        // Only a report lists every call; the summary needs counts.
-        keep_passed_results: keep_passed,
-    };
     let script_count: usize = scenarios.iter().map(|s| s.calls.len()).sum();
     let progress = progress(&args.output, Role::Server, false);
-    let collector = Arc::new(Collector::keeping(progress.clone(), keep_passed));
+    let collector = Arc::new(Collector::keeping(
+        progress.clone(),
+        options.keep_passed_results,
+    ));
     let live = reports.keep_written(Live {
         command: "serve",
         role: Role::Server,
@@ -72,24 +52,9 @@ pub async fn serve(args: ServeArgs) -> Exit {
         collector: collector.clone(),
         clock,
     });
-    let handle = match start(scenarios.to_vec(), options, collector.clone()).await {
-        Ok(handle) => handle,
-        Err(error) => {
-            eprintln!("error: {error}");
-            // Wrong TLS files or settings are invalid input; a busy address is not.
-            return match error {
-                ServeError::Setup(_) => Exit::Invalid,
-                _ => Exit::Transport,
-            };
-        }
-    };
-    let mut stop = match StopSignals::listen() {
-        Ok(stop) => stop,
-        Err(error) => {
-            eprintln!("error: cannot listen for Ctrl-C and SIGTERM: {error}");
-            handle.shutdown().await;
-            return Exit::Transport;
-        }
+    let (handle, mut stop) = match start_listening(&scenarios, options, &collector).await {
+        Ok(started) => started,
+        Err(exit) => return exit,
     };
     progress.listening(handle.addr, script_count, args.once);
     tokio::select! {
@@ -100,26 +65,11 @@ pub async fn serve(args: ServeArgs) -> Exit {
     let summary = handle.shutdown().await;
     live.stop().await;
     let stopped_early = args.fail_fast && collector.has_failed();
-    let reason = if stopped_early {
-        SkipReason::FailFastServer
-    } else if args.once {
-        SkipReason::ServerStoppedOnce
-    } else {
-        SkipReason::NeverCalled
-    };
-    let mut skipped = Vec::with_capacity(summary.never_played.len());
-    for (file, id, _method) in &summary.never_played {
-        let Some((scenario, call)) = find_call(&scenarios, file, id) else {
-            continue;
-        };
-        // Under --once every script must play: one that did not fails the run.
-        let call = if args.once && !stopped_early {
-            SkippedCall::interrupted(scenario, call, Role::Server, reason)
-        } else {
-            SkippedCall::new(scenario, call, Role::Server, reason)
-        };
-        progress.call_skipped(scenario, &call);
-        skipped.push(call);
+    let skipped = never_played(&args, &scenarios, &summary.never_played, stopped_early);
+    for call in &skipped {
+        if let Some((scenario, _)) = find_call(&scenarios, &call.file, &call.call_id) {
+            progress.call_skipped(scenario, call);
+        }
     }
     let mut outcome = RunOutcome {
         passed_not_kept: summary.passed_not_kept,
@@ -136,6 +86,93 @@ pub async fn serve(args: ServeArgs) -> Exit {
     let exit = Exit::from_tally(&outcome.tally());
     outcome.exit_code = exit as u8;
     reports.finish(progress.as_ref(), &outcome, exit)
+}
+
+/// Starts the server and listens for the stop signals; the exit code (said on standard
+/// error) when either cannot be done.
+async fn start_listening(
+    scenarios: &[Scenario],
+    options: ServeOptions,
+    collector: &Arc<Collector>,
+) -> Result<(ServerHandle, StopSignals), Exit> {
+    let handle = start(scenarios.to_vec(), options, collector.clone())
+        .await
+        .map_err(|error| {
+            eprintln!("error: {error}");
+            // Wrong TLS files or settings are invalid input; a busy address is not.
+            match error {
+                ServeError::Setup(_) => Exit::Invalid,
+                _ => Exit::Transport,
+            }
+        })?;
+    match StopSignals::listen() {
+        Ok(stop) => Ok((handle, stop)),
+        Err(error) => {
+            eprintln!("error: cannot listen for Ctrl-C and SIGTERM: {error}");
+            handle.shutdown().await;
+            Err(Exit::Transport)
+        }
+    }
+}
+
+/// The server's settings from the flags and the scenarios: the address, TLS, HTTP/2
+/// windows, what is kept of passed calls.
+async fn serve_options(
+    args: &ServeArgs,
+    scenarios: &[Scenario],
+    reports: &Reports,
+) -> Result<ServeOptions, String> {
+    check_tls_files(args)?;
+    let listen = args
+        .listen
+        .clone()
+        .or_else(|| scenarios.iter().find_map(|s| s.listen.clone()))
+        .unwrap_or_else(|| DEFAULT_LISTEN.to_string());
+    Ok(ServeOptions {
+        listen: resolve_listen(&listen).await?,
+        http2: Http2Settings {
+            stream_window: args.wire.http2_stream_window,
+            connection_window: args.wire.http2_connection_window,
+        },
+        reflection: !args.no_reflection,
+        tls: args.tls_cert.clone().zip(args.tls_key.clone()),
+        client_ca: args.client_ca.clone(),
+        connections: ConnectionLimits {
+            handshake_timeout: args.handshake_timeout,
+            idle_timeout: args.idle_timeout,
+        },
+        play: play_options(&args.wire, reports.transcript),
+        // Only a report lists every call; the summary needs counts.
+        keep_passed_results: !args.output.reports.is_empty(),
+    })
+}
+
+/// The scripts no client played before the server stopped, each with why; under `--once`
+/// (not cut short by `--fail-fast`) every one of them fails the run.
+fn never_played(
+    args: &ServeArgs,
+    scenarios: &[Scenario],
+    never_played: &[(std::path::PathBuf, String, String)],
+    stopped_early: bool,
+) -> Vec<SkippedCall> {
+    let reason = if stopped_early {
+        SkipReason::FailFastServer
+    } else if args.once {
+        SkipReason::ServerStoppedOnce
+    } else {
+        SkipReason::NeverCalled
+    };
+    never_played
+        .iter()
+        .filter_map(|(file, id, _method)| find_call(scenarios, file, id))
+        .map(|(scenario, call)| {
+            if args.once && !stopped_early {
+                SkippedCall::interrupted(scenario, call, Role::Server, reason)
+            } else {
+                SkippedCall::new(scenario, call, Role::Server, reason)
+            }
+        })
+        .collect()
 }
 
 /// Reads the TLS files given on the command line: each must be a PEM file of its kind.

@@ -13,6 +13,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::transport::Channel;
 use tonic::Request;
 
+use super::cancel::CancelSignal;
 use super::compat::StatusNames;
 use crate::codec::BytesCodec;
 use crate::matching::{MetaValue, ReceivedMetadata};
@@ -26,18 +27,12 @@ use crate::transport::{
 /// everything the server sends as it arrives.
 pub struct ClientCall {
     outgoing: Option<mpsc::Sender<(Bytes, u64)>>,
+    cancel: CancelSignal,
     events: EventReceiver,
     reader: JoinHandle<()>,
 }
 
 impl ClientCall {
-    /// Starts `call` on `channel` with the given deadline (sent as `grpc-timeout`) and the
-    /// call's request metadata.
-    pub fn start(channel: Channel, call: &Call, deadline: Duration) -> ClientCall {
-        let metadata = call.metadata.to_send().unwrap_or_default();
-        Self::start_with_metadata(channel, call, deadline, &metadata)
-    }
-
     /// Starts `call` with this request metadata (built from captured variables).
     pub fn start_with_metadata(
         channel: Channel,
@@ -61,6 +56,7 @@ impl ClientCall {
         request.set_timeout(deadline);
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);
+        let (cancel, channel) = CancelSignal::pair(channel);
         let reader = tokio::spawn(async move {
             let mut grpc =
                 Grpc::new(StatusNames::new(channel)).accept_compressed(CompressionEncoding::Gzip);
@@ -121,6 +117,7 @@ impl ClientCall {
         });
         ClientCall {
             outgoing: Some(outgoing),
+            cancel,
             events,
             reader,
         }
@@ -158,11 +155,14 @@ impl CallIo for ClientCall {
         self.outgoing = None;
     }
 
-    /// Resets the stream (RST_STREAM CANCEL) by dropping the response before the request
-    /// half ends, as gRPC clients cancel.
+    /// Resets the stream (RST_STREAM CANCEL) without half-closing it first, as gRPC
+    /// clients cancel: the request body ends with a CANCEL error (see `client::cancel`)
+    /// before its queue is dropped, and dropping the response resets a stream whose
+    /// request half had already ended.
     fn cancel(&mut self) {
-        self.reader.abort();
+        self.cancel.cancel();
         self.outgoing = None;
+        self.reader.abort();
     }
 
     async fn finish(&mut self, _status: FinalStatus) {}

@@ -1,16 +1,17 @@
 //! The client role: connects to a target and plays each call's script against it.
 
 mod call;
+mod cancel;
 mod compat;
 mod connect;
 
 pub use call::ClientCall;
-pub use connect::{connect, error_chain, read_pem, ConnectError, ConnectOptions};
+pub use connect::{connect, read_pem, ConnectError, ConnectOptions};
 
 use futures::future::join_all;
 use tonic::transport::Channel;
 
-use crate::runner::{play_call, CallResult, Captures, Observer, PlayOptions};
+use crate::runner::{caught, play_call, CallResult, Captures, Observer, PlayOptions};
 use crate::scenario::{Call, Role, Scenario};
 
 /// Plays every call of a scenario on `channel`: one after another, or all at once when the
@@ -38,7 +39,7 @@ pub async fn run_scenario(
             None => call.metadata.to_send().unwrap_or_default(),
         };
         let mut io = ClientCall::start_with_metadata(channel.clone(), call, deadline, &metadata);
-        play_call(
+        let play = play_call(
             scenario,
             call,
             Role::Client,
@@ -46,8 +47,9 @@ pub async fn run_scenario(
             options,
             None,
             observer,
-        )
-        .await
+        );
+        // A panic fails this call only, with its message.
+        caught(scenario, call, Role::Client, play).await
     };
     if scenario.concurrent {
         join_all(scenario.calls.iter().map(play)).await

@@ -7,7 +7,7 @@ mod normalise;
 mod reflect_client;
 mod text;
 
-pub use bundled::bundled_pool;
+pub use bundled::{bundled_pool, find_any_type, rich_errors_pool};
 pub use loader::{load_pool, ProtoError, ProtoSources, Reflected, Reflector};
 pub use normalise::{build_pool, normalise};
 pub use reflect_client::fetch_descriptors;

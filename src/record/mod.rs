@@ -14,8 +14,7 @@ mod tls;
 mod writer;
 mod yaml;
 
-pub use frames::Frame;
-pub use log::{Event, RecordedCall, Side, Timed};
+pub use log::{Event, RecordedCall, Side};
 pub use loose::LoosePaths;
 pub use metadata::Secrets;
 pub use tls::{ListenerTls, TlsError, UpstreamTls};

@@ -215,8 +215,10 @@ async fn forward_request_body(
         let next = tokio::select! {
             next = body.data() => next,
             reason = &mut *client_reset => {
-                if let Ok(reason) = reason {
-                    up.send_reset(reason);
+                match reason {
+                    Ok(reason) => up.send_reset(reason),
+                    // The response side is done: the server ended the call.
+                    Err(_) => in_flight_after_status(body, &mut splitter, log).await,
                 }
                 return false;
             }
@@ -258,6 +260,36 @@ async fn forward_request_body(
         _ => up.send_data(Bytes::new(), true),
     };
     true
+}
+
+/// How long the client's messages already on their way may take to arrive once the server
+/// has ended the call.
+const IN_FLIGHT_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// After the server's status (which may overtake the client's message: a server that
+/// refuses a call answers its headers at once), what the client sent before it learned
+/// the call was over still belongs to the recording: its messages and half-close. A reset
+/// now is only its reaction to the status. Nothing is forwarded: the upstream call is over.
+async fn in_flight_after_status(
+    body: &mut RecvStream,
+    splitter: &mut FrameSplitter,
+    log: &CallLog,
+) {
+    let rest = async {
+        loop {
+            match body.data().await {
+                Some(Ok(chunk)) => {
+                    for frame in splitter.push(&chunk) {
+                        log.push(Event::Message(Side::Client, frame));
+                    }
+                    let _ = body.flow_control().release_capacity(chunk.len());
+                }
+                None => return log.push(Event::HalfClose),
+                Some(Err(_)) => return,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(IN_FLIGHT_GRACE, rest).await;
 }
 
 /// Sends `data` as the peer's flow control allows (so that a slow reader slows the

@@ -10,7 +10,7 @@ use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Serialize
 use serde_json::Value;
 
 use super::frames::Frame;
-use super::log::{Event, RecordedCall, Side};
+use super::log::{Event, RecordedCall, Side, Timed};
 use super::loose::LoosePaths;
 use super::metadata::{grpc_timeout, request_metadata, response_metadata, status_message, Secrets};
 use super::yaml::{flow, scalar};
@@ -141,7 +141,8 @@ fn steps(
     let mut counts = [0usize; 2];
     let mut previous = call.started_at;
     let mut steps = Vec::new();
-    for timed in &call.events {
+    for timed in status_last(&call.events) {
+        let mut comment = None;
         let lines = match &timed.event {
             Event::Message(side, frame) => {
                 let (descriptor, encoding, count) = match side {
@@ -166,15 +167,38 @@ fn steps(
                 }
             }
             Event::HalfClose => vec!["close:".to_string()],
-            Event::Cancel(_) => vec!["cancel:".to_string()],
+            Event::Cancel(reason) => {
+                comment = reset_comment(*reason);
+                vec!["cancel:".to_string()]
+            }
             Event::Status(trailers) => status_step(trailers, &options.secrets, variables),
             Event::ServerReset(reason) => return Err(NotWritten::ServerReset(*reason)),
         };
         let gap = gap(previous, timed.at, options.timing);
         previous = timed.at;
-        steps.push(step_text(lines, gap));
+        steps.push(step_text(lines, gap, comment));
     }
     Ok(steps)
+}
+
+/// The events in the order a script can hold them: the client's messages and half-close
+/// that arrived after the server's status (sent before the client learned of it) come
+/// before the status, which ends a script.
+fn status_last(events: &[Timed]) -> Vec<&Timed> {
+    let Some(status) = events
+        .iter()
+        .position(|t| matches!(t.event, Event::Status(_)))
+    else {
+        return events.iter().collect();
+    };
+    let (before, after) = events.split_at(status);
+    let (client, rest): (Vec<&Timed>, Vec<&Timed>) = after[1..]
+        .iter()
+        .partition(|t| matches!(t.event, Event::Message(Side::Client, _) | Event::HalfClose));
+    let mut ordered: Vec<&Timed> = before.iter().chain(client).collect();
+    ordered.push(&after[0]);
+    ordered.extend(rest);
+    ordered
 }
 
 /// The pause to write before a step seen at `at`, when `--timing gaps` asks for it and
@@ -184,12 +208,29 @@ fn gap(previous: Instant, at: Instant, timing: Timing) -> Option<Duration> {
     (timing == Timing::Gaps && millis > 0).then(|| Duration::from_millis(millis as u64))
 }
 
-/// A step's lines as YAML list item; `close:`/`cancel:` stay bare without modifiers.
-fn step_text(mut lines: Vec<String>, after: Option<Duration>) -> String {
+/// What a `cancel` step cannot say: the RST_STREAM code, when it is not CANCEL. The
+/// format has no reset code, so the file keeps it as a comment on the step.
+fn reset_comment(reason: Reason) -> Option<String> {
+    (reason != Reason::CANCEL).then(|| {
+        format!(
+            "# the client reset the stream with {reason:?} (code {}); a scenario has no \
+             reset code, so this replays as CANCEL",
+            u32::from(reason)
+        )
+    })
+}
+
+/// A step's lines as YAML list item, `comment` at the end of its first line;
+/// `close:`/`cancel:` stay bare without modifiers.
+fn step_text(mut lines: Vec<String>, after: Option<Duration>, comment: Option<String>) -> String {
     if let Some(after) = after {
         lines.push(format!("after: {}", humantime::format_duration(after)));
     } else if lines.len() == 1 && lines[0].ends_with(':') {
         lines[0].pop();
+    }
+    if let Some(comment) = comment {
+        lines[0].push_str("  ");
+        lines[0].push_str(&comment);
     }
     let mut text = String::new();
     for (i, line) in lines.iter().enumerate() {
@@ -452,6 +493,81 @@ mod tests {
             "{written}"
         );
         assert!(!written.contains("Bearer"), "{written}");
+    }
+
+    /// A cancelled call: the client sent a message, then reset the stream with `reason`.
+    fn reset_call(reason: Reason) -> RecordedCall {
+        let mut recorded = call("/HelloWorld/hello", "x".to_string().encode_to_vec(), ok());
+        recorded.events.truncate(1);
+        recorded.events.push(Timed {
+            at: recorded.started_at,
+            event: Event::Cancel(reason),
+        });
+        recorded
+    }
+
+    #[test]
+    fn a_reset_code_other_than_cancel_is_kept_in_a_comment_on_the_cancel_step() {
+        let written = render(&reset_call(Reason::STREAM_CLOSED), &options()).unwrap();
+        assert!(
+            written.ends_with(
+                "  - cancel  # the client reset the stream with STREAM_CLOSED (code 5); a \
+                 scenario has no reset code, so this replays as CANCEL\n"
+            ),
+            "{written}"
+        );
+        let gaps = WriteOptions {
+            timing: Timing::Gaps,
+            ..options()
+        };
+        let mut late = reset_call(Reason::INTERNAL_ERROR);
+        late.events[1].at += Duration::from_millis(3);
+        let written = render(&late, &gaps).unwrap();
+        assert!(
+            written.contains(
+                "  - cancel:  # the client reset the stream with INTERNAL_ERROR (code 2)"
+            ) && written.ends_with("replays as CANCEL\n    after: 3ms\n"),
+            "{written}"
+        );
+        for text in [
+            written,
+            render(&reset_call(Reason::STREAM_CLOSED), &options()).unwrap(),
+        ] {
+            let step = load(&text).calls[0].script.last().map(|s| s.action.clone());
+            assert!(matches!(step, Some(Action::Cancel)), "{text}");
+        }
+    }
+
+    /// A server that refused the call before its message reached the proxy: the message
+    /// and half-close that arrived after the status are written before it.
+    #[test]
+    fn client_events_after_the_status_are_written_before_it() {
+        let mut unimplemented = HeaderMap::new();
+        unimplemented.insert("grpc-status", "12".parse().unwrap());
+        let mut recorded = call(
+            "/HelloWorld/hello",
+            "x".to_string().encode_to_vec(),
+            unimplemented,
+        );
+        recorded.events.remove(2);
+        recorded.events.rotate_left(2);
+        assert!(matches!(recorded.events[0].event, Event::Status(_)));
+        let written = render(&recorded, &options()).unwrap();
+        assert!(
+            written.ends_with("  - client: x\n  - close\n  - status: UNIMPLEMENTED\n"),
+            "{written}"
+        );
+        load(&written);
+    }
+
+    /// The twin: CANCEL is what `cancel` means, with nothing to add.
+    #[test]
+    fn a_cancel_reset_is_a_bare_cancel_step() {
+        let written = render(&reset_call(Reason::CANCEL), &options()).unwrap();
+        assert!(
+            written.ends_with("  - client: x\n  - cancel\n"),
+            "{written}"
+        );
     }
 
     #[test]

@@ -267,6 +267,7 @@ fn reason_json(reason: &FailureReason) -> Value {
         FailureReason::Unbuildable { cause } => json!({"cause": cause}),
         FailureReason::DeadlinePassed { budget } => json!({"deadline_ms": millis(*budget)}),
         FailureReason::Unreachable { target, cause } => json!({"target": target, "cause": cause}),
+        FailureReason::Panicked { message } => json!({"message": message}),
     };
     fields["type"] = reason.name().into();
     fields

@@ -59,7 +59,7 @@ fn write_suite(xml: &mut String, suite: &Suite, timestamp: &str) {
                 Some(failure) => {
                     let kind = failure.kind();
                     let element = match kind {
-                        FailureKind::Transport => "error",
+                        FailureKind::Transport | FailureKind::Internal => "error",
                         FailureKind::Mismatch | FailureKind::Timeout => "failure",
                     };
                     let kind = kind.label();

@@ -2,6 +2,7 @@
 //! summary, and the report files CI systems read (JUnit XML, a JSON transcript, TAP).
 //! Writers only read results.
 
+mod bench_table;
 mod collect;
 mod events;
 mod json;
@@ -15,16 +16,15 @@ mod tap;
 mod terminal;
 mod text;
 
+pub use bench_table::{bench_table, decimal, grouped};
 pub use collect::Collector;
 pub use events::EventStream;
-pub use outcome::{
-    Case, CaseStatus, FileError, RunOutcome, SkipReason, SkippedCall, Suite, Verdict,
-};
+pub use outcome::{FileError, RunOutcome, SkipReason, SkippedCall};
 pub use progress::Progress;
-pub use sink::{write_atomic, ReportSink, SinkError};
+pub use sink::ReportSink;
 pub use style::{ColorChoice, Style};
 pub use summary::Tally;
-pub use terminal::{format_duration, format_elapsed, Stream, TerminalReporter, Verbosity};
+pub use terminal::{Stream, TerminalReporter, Verbosity};
 pub use text::{failure_text, status_message};
 
 /// A report file format.

@@ -251,6 +251,9 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
         FailureReason::Unreachable { target, cause } => {
             format!("cannot connect to {target}: {cause}")
         }
+        FailureReason::Panicked { message } => format!(
+            "grpc-replay panicked while playing this call: {message} (a bug: please report it)"
+        ),
     }
 }
 
@@ -265,12 +268,19 @@ fn status_headline(expected: StatusCode, received: &StatusSeen, diffs: &[Mismatc
             code_and_message(received)
         );
     }
-    let message_differs = diffs.iter().any(|d| d.path == "message");
-    let trailers_differ = diffs.iter().any(|d| d.path != "message");
-    let parts = match (message_differs, trailers_differ) {
-        (true, true) => "message and trailers",
-        (true, false) => "message",
-        _ => "trailers",
+    let differs = |part: &str| {
+        diffs
+            .iter()
+            .any(|d| d.path.split(['.', '[']).next() == Some(part))
+    };
+    let parts: Vec<&str> = ["message", "trailers", "details"]
+        .into_iter()
+        .filter(|part| differs(part))
+        .collect();
+    let parts = match parts.as_slice() {
+        [] => "trailers".to_string(),
+        [one] => one.to_string(),
+        [most @ .., last] => format!("{} and {last}", most.join(", ")),
     };
     format!(
         "the call ended with {} as expected, but its {parts} differ",
@@ -645,6 +655,22 @@ mod tests {
         assert_eq!(
             status_headline(StatusCode::OK, &broken, &[]),
             "the connection failed: connection reset (UNAVAILABLE: transport error)"
+        );
+    }
+
+    #[test]
+    fn a_status_whose_details_differ_says_so() {
+        let received = status(3, "bad point");
+        let diff = |path: &str| Mismatch {
+            path: path.into(),
+            expected: "1".into(),
+            actual: "2".into(),
+        };
+        let headline = |diffs: &[Mismatch]| status_headline(StatusCode(3), &received, diffs);
+        assert!(headline(&[diff("details[0].reason")]).ends_with("but its details differ"));
+        assert!(
+            headline(&[diff("message"), diff("trailers.x"), diff("details")])
+                .ends_with("but its message, trailers and details differ")
         );
     }
 }

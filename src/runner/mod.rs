@@ -6,6 +6,7 @@ mod io;
 mod latency;
 mod observer;
 mod outcome;
+mod panic;
 mod play;
 
 pub use captures::Captures;
@@ -15,4 +16,5 @@ pub use outcome::{
     CallResult, Expected, Failure, FailureKind, FailureReason, Limit, MessageData, MetadataPlace,
     Seen, StatusSeen, StepKind, StepOutcome, StepRecord, Subject, Written,
 };
-pub use play::{play_call, PlayOptions, STRAYED_CODE};
+pub use panic::{caught, panic_message, panicked};
+pub use play::{play_call, PlayOptions};

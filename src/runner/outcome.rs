@@ -321,6 +321,11 @@ pub enum FailureReason {
         /// The call's deadline.
         budget: Duration,
     },
+    /// grpc-replay itself failed: the call's handling panicked (a bug to report).
+    Panicked {
+        /// The panic's message.
+        message: String,
+    },
     /// The call could not start: the target cannot be reached.
     Unreachable {
         /// The target, as given.
@@ -339,6 +344,8 @@ pub enum FailureKind {
     Timeout,
     /// The connection failed or was lost.
     Transport,
+    /// grpc-replay failed (a panic).
+    Internal,
 }
 
 impl FailureKind {
@@ -348,6 +355,7 @@ impl FailureKind {
             FailureKind::Mismatch => "mismatch",
             FailureKind::Timeout => "timeout",
             FailureKind::Transport => "transport",
+            FailureKind::Internal => "internal",
         }
     }
 }
@@ -363,6 +371,7 @@ impl FailureReason {
             | FailureReason::Transport { .. }
             | FailureReason::LocalGoaway { .. }
             | FailureReason::Unreachable { .. } => FailureKind::Transport,
+            FailureReason::Panicked { .. } => FailureKind::Internal,
             FailureReason::StatusMismatch { received, .. } if received.broken.is_some() => {
                 FailureKind::Transport
             }
@@ -387,6 +396,7 @@ impl FailureReason {
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
+            FailureReason::Panicked { .. } => "panicked",
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::details::{Details, DETAILS_TRAILER};
 use super::error::LoadError;
 use super::load::{Loader, StepContext};
 use super::model::{Action, Capture, CaptureSource, MessageStep, StatusStep};
@@ -137,9 +138,15 @@ impl Loader<'_> {
         }
     }
 
-    pub(super) fn status(&self, fields: &RawStepFields) -> Result<StatusStep, LoadError> {
+    pub(super) fn status(
+        &self,
+        fields: &RawStepFields,
+        method: &prost_reflect::MethodDescriptor,
+        mode: MatchMode,
+    ) -> Result<StatusStep, LoadError> {
         self.no_captured_use(fields.message.as_ref(), "message")?;
         self.no_captured_use(fields.trailers.as_ref(), "trailers")?;
+        self.no_captured_use(fields.details.as_ref(), "details")?;
         let node = fields.status.as_ref().unwrap();
         let text = scalar(node).unwrap_or_default();
         let code = StatusCode::parse(&text).ok_or_else(|| {
@@ -151,8 +158,13 @@ impl Loader<'_> {
                 ),
             )
         })?;
+        let details = match &fields.details {
+            Some(node) => self.details(node, fields, code, method, mode)?,
+            None => Details::default(),
+        };
         Ok(StatusStep {
             code,
+            details,
             message: fields
                 .message
                 .as_ref()
@@ -167,5 +179,38 @@ impl Loader<'_> {
                 .map_err(|e| self.spec_err(e))?
                 .unwrap_or_default(),
         })
+    }
+
+    /// `details:` of a status step: only with an error code, and not next to a
+    /// `grpc-status-details-bin` written in `trailers:`.
+    fn details(
+        &self,
+        node: &Node,
+        fields: &RawStepFields,
+        code: StatusCode,
+        method: &prost_reflect::MethodDescriptor,
+        mode: MatchMode,
+    ) -> Result<Details, LoadError> {
+        if code == StatusCode::OK {
+            return Err(self.err(
+                node.pos,
+                "`details:` go with an error code: gRPC sends no error details with OK",
+            ));
+        }
+        let raw_trailer = fields
+            .trailers
+            .as_ref()
+            .and_then(Node::as_map)
+            .and_then(|m| {
+                m.iter()
+                    .find(|(k, _)| k.name.eq_ignore_ascii_case(DETAILS_TRAILER))
+            });
+        if let Some((key, _)) = raw_trailer {
+            return Err(self.err(
+                key.pos,
+                format!("`{DETAILS_TRAILER}` is what `details:` sends: write one or the other"),
+            ));
+        }
+        Details::compile(node, method.parent_pool(), mode).map_err(|e| self.spec_err(e))
     }
 }

@@ -2,6 +2,7 @@
 //! form the roles replay. Free of networking.
 
 pub mod bounds;
+mod details;
 mod error;
 mod files;
 mod load;
@@ -18,6 +19,7 @@ mod template;
 mod vars;
 mod wording;
 
+pub use details::{Detail, Details, DETAILS_TRAILER};
 pub use error::LoadError;
 pub use files::collect_files;
 pub use load::{load_file, load_str, LoadOptions, PoolCache};

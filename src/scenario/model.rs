@@ -6,10 +6,11 @@ use std::time::Duration;
 
 use prost_reflect::MethodDescriptor;
 
+use super::details::{Details, DETAILS_TRAILER};
 use super::node::Pos;
 use super::status_code::StatusCode;
 use super::template::{MessageTemplate, MetadataTemplate};
-use crate::matching::{FieldPath, MessageSpec, MetadataSpec, TextSpec};
+use crate::matching::{FieldPath, MessageSpec, MetaValue, MetadataSpec, TextSpec};
 use crate::protos::RpcKind;
 
 /// Which side of a call grpc-replay plays.
@@ -208,6 +209,22 @@ pub struct StatusStep {
     pub message: Option<TextSpec>,
     /// `trailers:` — trailing metadata.
     pub trailers: MetadataSpec,
+    /// `details:` — rich error details, carried by `grpc-status-details-bin`.
+    pub details: Details,
+}
+
+impl StatusStep {
+    /// The trailers the server role sends with `message`: `trailers:`, and the details
+    /// encoded into `grpc-status-details-bin`.
+    pub fn trailers_to_send(&self, message: &str) -> Vec<(String, MetaValue)> {
+        let mut trailers = self.trailers.to_send().unwrap_or_default();
+        if !self.details.is_empty() {
+            if let Some(encoded) = self.details.encode(self.code, message) {
+                trailers.push((DETAILS_TRAILER.to_string(), MetaValue::Binary(encoded)));
+            }
+        }
+        trailers
+    }
 }
 
 /// What a step does.

@@ -127,6 +127,7 @@ pub struct RawStepFields {
     pub status: Option<Node>,
     pub message: Option<Node>,
     pub trailers: Option<Node>,
+    pub details: Option<Node>,
     pub sleep: Option<Located>,
     pub unordered: Option<Vec<Spanned<RawStep>>>,
     pub group: Option<RawGroup>,

@@ -138,6 +138,7 @@ impl Resolver<'_> {
             status: self.maybe_node(raw.status)?,
             message: self.maybe_node(raw.message)?,
             trailers: self.maybe_node(raw.trailers)?,
+            details: self.maybe_node(raw.details)?,
             sleep: self.maybe_text(raw.sleep)?,
             unordered: raw.unordered.map(|s| self.steps(s)).transpose()?,
             after: self.maybe_text(raw.after)?,

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use super::details::Details;
 use super::error::LoadError;
 use super::load::Loader;
 use super::model::{Action, Call, Repeat, Role, StatusStep, Step};
@@ -255,6 +256,7 @@ pub(super) fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
                 code: StatusCode::OK,
                 message: None,
                 trailers: MetadataSpec::default(),
+                details: Details::default(),
             }),
         ));
     }
@@ -303,6 +305,7 @@ pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
                 .trailers
                 .first_matcher()
                 .map(|pos| why("trailer", pos))
+                .or_else(|| s.details.first_matcher().map(|pos| why("detail", pos)))
                 .or_else(|| {
                     s.message
                         .as_ref()

@@ -169,9 +169,9 @@ impl Loader<'_> {
         {
             format!("`{}: false` does nothing: leave the step out", key.name())
         } else if key != ActionKey::Status
-            && (fields.message.is_some() || fields.trailers.is_some())
+            && (fields.message.is_some() || fields.trailers.is_some() || fields.details.is_some())
         {
-            "`message:` and `trailers:` go with `status:`".to_string()
+            "`message:`, `trailers:` and `details:` go with `status:`".to_string()
         } else if !message && fields.expect.is_some() {
             "`expect:` goes with `client:` or `server:`".to_string()
         } else if !message && fields.optional.is_some() {
@@ -212,7 +212,7 @@ impl Loader<'_> {
             }
             ActionKey::Close => Action::Close,
             ActionKey::Cancel => Action::Cancel,
-            ActionKey::Status => Action::Status(self.status(fields)?),
+            ActionKey::Status => Action::Status(self.status(fields, context.method, mode)?),
             ActionKey::Sleep => {
                 let sleep = fields.sleep.as_ref().expect("the action key is present");
                 Action::Sleep(self.duration(sleep, "sleep")?)

@@ -230,6 +230,11 @@ fn step() -> Value {
                     "status": {"$ref": "#/definitions/statusCode"},
                     "message": {"type": ["string", "object"], "description": "The status message (text or matcher)."},
                     "trailers": {"$ref": "#/definitions/metadata"},
+                    "details": {
+                        "type": "array",
+                        "description": "Rich error details (google.rpc.Status in grpc-status-details-bin): messages, each with its \"@type\" (google.rpc's error details, or a type of the loaded protos).",
+                        "items": {"type": "object", "required": ["@type"], "properties": {"@type": {"type": "string"}}}
+                    },
                     "sleep": duration("Pause this long."),
                     "unordered": {"type": "array", "items": {"$ref": "#/definitions/step"}, "description": "Checked messages that may arrive in any order."},
                     "group": {
@@ -259,7 +264,8 @@ fn step() -> Value {
                 "oneOf": one_action,
                 "dependencies": {
                     "message": ["status"],
-                    "trailers": ["status"]
+                    "trailers": ["status"],
+                    "details": ["status"]
                 }
             }
         ]

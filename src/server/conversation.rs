@@ -4,9 +4,11 @@
 //! Each client event goes to every candidate; a candidate whose check fails drops out. A
 //! server action (headers, a message, the status) reaches the wire only once every
 //! remaining candidate has proposed it. When they disagree (one would send while another
-//! waits for the client, or they would send different things), the most specific script
-//! wins — the one that checks more of what the client sends (request metadata, client
-//! messages, half-close, cancel) — and file order breaks a tie; the others drop out. So
+//! waits for the client, or they would send different things), a script that checks the
+//! request metadata wins over one that accepts any (the metadata is all the client has said
+//! when a server answers at once, and only the first has checked it), then the most
+//! specific script — the one that checks more of what the client sends (request metadata,
+//! client messages, half-close, cancel) — and file order breaks a tie; the others drop out. So
 //! the choice depends only on the conversation, never on which scripts were played
 //! before. When every candidate fails, the one that came closest (most steps passed, then
 //! the same rule) answers with its failure, which names its file, line and diff.
@@ -23,13 +25,15 @@ use super::candidate::{CandidateIo, Report, ServerAction};
 use super::registry::{Registry, ScriptId};
 use crate::matching::ReceivedMetadata;
 use crate::runner::{
-    play_call, CallIo, CallResult, Captures, PeerEvent, PlayOptions, Silent, StepOutcome,
+    caught, play_call, CallIo, CallResult, Captures, PeerEvent, PlayOptions, Silent, StepOutcome,
 };
 use crate::scenario::{Action, Call, Role, Step};
 
 /// One script the call may be following.
 struct Candidate {
     script: usize,
+    /// Whether it checks the request metadata (which every live candidate has accepted).
+    checks_metadata: bool,
     specificity: usize,
     events: mpsc::UnboundedSender<PeerEvent>,
     /// Client events handed to it.
@@ -55,9 +59,10 @@ impl Candidate {
         self.result.is_some() || self.waiting || self.sending.is_some()
     }
 
-    /// The order of preference: more specific first, then earlier in file order.
-    fn rank(&self) -> (usize, Reverse<usize>) {
-        (self.specificity, Reverse(self.script))
+    /// The order of preference: checking the metadata first, then more specific, then
+    /// earlier in file order.
+    fn rank(&self) -> (bool, usize, Reverse<usize>) {
+        (self.checks_metadata, self.specificity, Reverse(self.script))
     }
 
     fn drop_out(&mut self) {
@@ -108,9 +113,11 @@ impl Conversation {
                     options,
                     peer_deadline,
                 ));
+                let call = registry.get(id).1;
                 Candidate {
                     script,
-                    specificity: specificity(registry.get(id).1),
+                    checks_metadata: checks_metadata(call),
+                    specificity: specificity(call),
                     events,
                     delivered: 0,
                     waiting: false,
@@ -322,7 +329,7 @@ async fn play_candidate(
     peer_deadline: Option<Duration>,
 ) {
     let (scenario, call) = registry.get(id);
-    let result = play_call(
+    let play = play_call(
         scenario,
         call,
         Role::Server,
@@ -330,16 +337,19 @@ async fn play_candidate(
         &options,
         peer_deadline,
         &Silent,
-    )
-    .await;
+    );
+    let result = caught(scenario, call, Role::Server, play).await;
     io.report(Report::Done(Box::new(result)));
 }
 
 /// How much of what the client sends a script checks: request metadata, and each client
 /// message, half-close and cancel step.
 pub fn specificity(call: &Call) -> usize {
-    let metadata = !call.metadata.is_empty() || call.metadata_template.is_some();
-    usize::from(metadata) + client_checks(&call.script)
+    usize::from(checks_metadata(call)) + client_checks(&call.script)
+}
+
+fn checks_metadata(call: &Call) -> bool {
+    !call.metadata.is_empty() || call.metadata_template.is_some()
 }
 
 fn client_checks(steps: &[Step]) -> usize {
@@ -418,10 +428,52 @@ script:
   - server: {result: 2}
 ";
 
-    /// A call whose client does `events` (then nothing), recording what the server does.
+    /// A recorded call whose server sent headers at once, echoing the request metadata
+    /// (grpc-go's interop FullDuplexCall does), in both orders a recorder may have seen
+    /// it: headers before or after the client's message.
+    const ECHO_HEADERS_FIRST: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+metadata: {x-echo: hello}
+script:
+  - headers: {x-echo: hello}
+  - client: {number: 7}
+  - server: {result: 7}
+  - close
+  - status: OK
+";
+
+    const ECHO_CLIENT_FIRST: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+metadata: {x-echo: hello}
+script:
+  - client: {number: 7}
+  - headers: {x-echo: hello}
+  - server: {result: 7}
+  - close
+  - status: OK
+";
+
+    /// Checks more client messages than the echo, but no metadata.
+    const THREE_ROUNDS: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+script:
+  - client: {number: 1}
+  - server: {result: 1}
+  - client: {number: 2}
+  - server: {result: 2}
+  - client: {number: 3}
+  - server: {result: 3}
+  - close
+  - status: OK
+";
+
+    /// A call whose client does `events` (then nothing), recording what the server does;
+    /// a `gated` client sends nothing before the response headers (its script expects
+    /// them first).
     struct Scripted {
         metadata: ReceivedMetadata,
         events: VecDeque<PeerEvent>,
+        gated: bool,
         done: Vec<String>,
     }
 
@@ -444,7 +496,12 @@ script:
                 .push(format!("status {} {}", status.code.0, status.message));
         }
         async fn next_event(&mut self) -> Option<PeerEvent> {
-            match self.events.pop_front() {
+            let waiting = self.gated && !self.done.iter().any(|d| d.starts_with("headers"));
+            match if waiting {
+                None
+            } else {
+                self.events.pop_front()
+            } {
                 Some(event) => Some(event),
                 None => std::future::pending().await,
             }
@@ -466,6 +523,16 @@ script:
         metadata: ReceivedMetadata,
         events: Vec<PeerEvent>,
     ) -> (String, bool, Vec<String>) {
+        converse_gated(files, metadata, events, false).await
+    }
+
+    /// `converse`, with a client that waits for the response headers when `gated`.
+    async fn converse_gated(
+        files: &[(&str, &str)],
+        metadata: ReceivedMetadata,
+        events: Vec<PeerEvent>,
+        gated: bool,
+    ) -> (String, bool, Vec<String>) {
         let mut pools = PoolCache::default();
         let scenarios = files
             .iter()
@@ -486,6 +553,7 @@ script:
         let mut io = Scripted {
             metadata,
             events: events.into(),
+            gated,
             done: Vec::new(),
         };
         let (id, result) = tokio::time::timeout(
@@ -580,5 +648,47 @@ script:
             done[1].starts_with("status 9 grpc-replay: ping.yaml:6:5"),
             "{done:?}"
         );
+    }
+
+    /// The echo answers at once with headers only its metadata check supports; the other
+    /// script has checked nothing yet (its extra checks are of messages not sent), so the
+    /// echo wins in either recorded order and either file order, for a client that waits
+    /// for the headers (gated) and one that does not.
+    #[tokio::test]
+    async fn a_script_that_checked_the_metadata_answers_before_a_longer_one() {
+        let metadata = vec![("x-echo".to_string(), MetaValue::Text("hello".into()))];
+        let events = vec![number(7), PeerEvent::HalfClosed];
+        for (echo, gated) in [
+            (ECHO_HEADERS_FIRST, true),
+            (ECHO_HEADERS_FIRST, false),
+            (ECHO_CLIENT_FIRST, false),
+        ] {
+            for files in [
+                [("echo.yaml", echo), ("three.yaml", THREE_ROUNDS)],
+                [("three.yaml", THREE_ROUNDS), ("echo.yaml", echo)],
+            ] {
+                let (file, passed, done) =
+                    converse_gated(&files, metadata.clone(), events.clone(), gated).await;
+                assert_eq!((file.as_str(), passed), ("echo.yaml", true), "{done:?}");
+                assert_eq!(done.last().map(String::as_str), Some("status 0 "));
+                assert!(done.iter().any(|d| d == "send [8, 7]"), "{done:?}");
+            }
+        }
+    }
+
+    /// The wrong twin: without the metadata the echo is no candidate, and the longer
+    /// script answers the same first message its own way.
+    #[tokio::test]
+    async fn without_the_metadata_the_echo_never_answers() {
+        let events = vec![number(1), number(2), number(3), PeerEvent::HalfClosed];
+        for echo in [ECHO_HEADERS_FIRST, ECHO_CLIENT_FIRST] {
+            let files = [("echo.yaml", echo), ("three.yaml", THREE_ROUNDS)];
+            let (file, passed, done) = converse(&files, Vec::new(), events.clone()).await;
+            assert_eq!((file.as_str(), passed), ("three.yaml", true));
+            assert_eq!(
+                done,
+                ["send [8, 1]", "send [8, 2]", "send [8, 3]", "status 0 "]
+            );
+        }
     }
 }

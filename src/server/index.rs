@@ -46,7 +46,7 @@ impl ScriptIndex {
                 });
             method.all.push(number);
             let first = first_client_message(call);
-            method.all_start_with_client &= first.is_some();
+            method.all_start_with_client &= starts_with_client(call);
             match first.and_then(filing_key) {
                 Some((descriptor, key)) => {
                     let slot = match method.by_first.iter().position(|(d, _)| *d == descriptor) {
@@ -109,6 +109,16 @@ pub fn first_client_message(call: &Call) -> Option<&MessageStep> {
     })?
 }
 
+/// Whether the server role's first act is to check a client message (after any `sleep:`):
+/// a script that sends `headers:` first must be played before the client says more, for
+/// a client may wait for those headers.
+fn starts_with_client(call: &Call) -> bool {
+    call.script
+        .iter()
+        .find(|step| !matches!(step.action, Action::Sleep(_)))
+        .is_some_and(|step| matches!(step.action, Action::Client(_)))
+}
+
 /// The type and key a script is filed under, when its first message is checked exactly.
 fn filing_key(step: &MessageStep) -> Option<(MessageDescriptor, Bytes)> {
     if step.template.is_some() {
@@ -168,6 +178,20 @@ mod tests {
         assert_eq!(index.lookup(PATH, &[0x08, 1]), [0, 2, 3]);
         assert_eq!(index.lookup(PATH, &[0x08, 2]), [1, 2]);
         assert!(index.all_start_with_client(PATH));
+    }
+
+    /// Headers before the first message: the server must not wait for that message before
+    /// playing (a client that waits for the headers would never send it).
+    #[test]
+    fn a_script_that_sends_headers_first_does_not_start_with_the_client() {
+        let headers_first = "call: calculator.CalculatorService/Maximum
+script: [{headers: {x-echo: hello}}, {client: {number: 1}}, {server: {result: 1}}]
+";
+        let mut both = calls(FILE);
+        both.extend(calls(headers_first));
+        let index = ScriptIndex::new(both.iter());
+        assert!(!index.all_start_with_client(PATH));
+        assert_eq!(index.lookup(PATH, &[0x08, 1]), [0, 2, 3, 4]);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod registry;
 mod request_end;
 mod service;
 
-pub use registry::{Registry, ScriptId, ServeSummary};
+pub use registry::{Registry, ServeSummary};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -22,13 +22,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::service::Routes;
-use tonic::transport::server::TcpIncoming;
-use tonic::transport::{Certificate, Identity, Server, ServerTlsConfig};
+use tonic::transport::Server;
 
 use crate::protos::{all_methods, method_path};
 use crate::runner::{Observer, PlayOptions};
 use crate::scenario::Scenario;
-use crate::transport::Http2Settings;
+use crate::transport::{accept, server_tls, ConnectionLimits, HandshakeLog, Http2Settings};
 use service::{ReplayService, ServerState};
 
 /// How the server listens.
@@ -44,6 +43,8 @@ pub struct ServeOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// CA (PEM) that client certificates must chain to (mutual TLS).
     pub client_ca: Option<PathBuf>,
+    /// Handshake and idle timeouts of accepted connections.
+    pub connections: ConnectionLimits,
     /// Engine limits.
     pub play: PlayOptions,
     /// Keep the result of every call for the reports; otherwise only failed calls and each
@@ -73,16 +74,12 @@ pub struct ServerHandle {
     /// The bound address.
     pub addr: SocketAddr,
     registry: Arc<Registry>,
+    log: Arc<HandshakeLog>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
 impl ServerHandle {
-    /// The scripts and their tally.
-    pub fn registry(&self) -> &Registry {
-        &self.registry
-    }
-
     /// Waits until every script has been played once.
     pub async fn all_played(&self) {
         self.registry.all_played().await
@@ -99,6 +96,7 @@ impl ServerHandle {
         {
             self.task.abort();
         }
+        self.log.flush();
         self.registry.summary()
     }
 }
@@ -137,11 +135,7 @@ pub async fn start(
     let mut builder = Server::builder()
         .initial_stream_window_size(options.http2.stream_window)
         .initial_connection_window_size(options.http2.connection_window);
-    if let Some(tls) = tls_config(&options)? {
-        builder = builder
-            .tls_config(tls)
-            .map_err(|e| ServeError::Setup(format!("TLS: {e}")))?;
-    }
+    let tls = tls_acceptor(&options)?;
     let listener = TcpListener::bind(options.listen)
         .await
         .map_err(|e| ServeError::Bind {
@@ -153,9 +147,8 @@ pub async fn start(
         reason: e.to_string(),
     })?;
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    // TCP_NODELAY on every accepted socket: small frames (replies, window updates) must not
-    // wait for Nagle's algorithm. The builder's own setting covers only addresses it binds.
-    let incoming = TcpIncoming::from(listener).with_nodelay(Some(true));
+    let log = Arc::new(HandshakeLog::to_stderr());
+    let incoming = accept(listener, tls, options.connections, log.clone());
     let task = tokio::spawn(builder.add_routes(routes).serve_with_incoming_shutdown(
         incoming,
         async {
@@ -165,6 +158,7 @@ pub async fn start(
     Ok(ServerHandle {
         addr,
         registry,
+        log,
         shutdown: Some(shutdown_tx),
         task,
     })
@@ -181,25 +175,14 @@ fn distinct_pools(scenarios: &[Scenario]) -> Vec<prost_reflect::DescriptorPool> 
     pools
 }
 
-fn tls_config(options: &ServeOptions) -> Result<Option<ServerTlsConfig>, ServeError> {
-    let read = |path: &PathBuf, what: &str| {
-        std::fs::read(path)
-            .map_err(|e| ServeError::Setup(format!("cannot read {what} {}: {e}", path.display())))
-    };
-    let Some((cert, key)) = &options.tls else {
-        return match options.client_ca {
-            Some(_) => Err(ServeError::Setup(
-                "--client-ca needs --tls-cert and --tls-key".into(),
-            )),
-            None => Ok(None),
-        };
-    };
-    let mut config = ServerTlsConfig::new().identity(Identity::from_pem(
-        read(cert, "--tls-cert")?,
-        read(key, "--tls-key")?,
-    ));
-    if let Some(ca) = &options.client_ca {
-        config = config.client_ca_root(Certificate::from_pem(read(ca, "--client-ca")?));
+fn tls_acceptor(options: &ServeOptions) -> Result<Option<tokio_rustls::TlsAcceptor>, ServeError> {
+    match (&options.tls, &options.client_ca) {
+        (Some((cert, key)), ca) => server_tls(cert, key, ca.as_deref())
+            .map(Some)
+            .map_err(ServeError::Setup),
+        (None, Some(_)) => Err(ServeError::Setup(
+            "--client-ca needs --tls-cert and --tls-key".into(),
+        )),
+        (None, None) => Ok(None),
     }
-    Ok(Some(config))
 }

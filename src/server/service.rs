@@ -3,12 +3,14 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures::FutureExt as _;
 use http_body_util::BodyExt as _;
 use tokio::sync::oneshot;
 use tonic::codec::CompressionEncoding;
@@ -21,9 +23,9 @@ use super::registry::{Registry, ScriptId};
 use super::request_end::RequestReset;
 use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
-use crate::runner::{CallResult, Observer, PlayOptions};
+use crate::runner::{panic_message, panicked, CallResult, Observer, PlayOptions};
 use crate::scenario::Role;
-use crate::transport::{received_metadata, EventReceiver, Repeated};
+use crate::transport::{received_metadata, ConnectionInfo, EventReceiver, OpenCall, Repeated};
 
 /// Everything the handlers share.
 pub struct ServerState {
@@ -86,13 +88,20 @@ where
             if compress {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }
+            // The idle timeout leaves the connection open while the call is.
+            let open_call = request
+                .extensions()
+                .get::<ConnectionInfo>()
+                .map(ConnectionInfo::call_opened);
             // Before tonic's decoder: it would read a reset request stream as its end.
             let request =
                 request.map(|body| body.map_err(RequestReset::from_body_error as fn(_) -> _));
+            let open_call = std::sync::Mutex::new(open_call);
             let handler = tower::service_fn(move |incoming: Request<Streaming<Bytes>>| {
                 let state = state.clone();
                 let path = path.clone();
-                async move { handle(state, path, incoming).await }
+                let open_call = open_call.lock().ok().and_then(|mut call| call.take());
+                async move { handle(state, path, incoming, open_call).await }
             });
             Ok(minimal_grpc_message(grpc.streaming(handler, request).await))
         })
@@ -105,15 +114,29 @@ async fn handle(
     state: Arc<ServerState>,
     path: String,
     incoming: Request<Streaming<Bytes>>,
+    open_call: Option<OpenCall>,
 ) -> Result<Response<ResponseStream>, Status> {
     let metadata = received_metadata(incoming.metadata());
-    let deadline = requested_deadline(&metadata).map(|wait| tokio::time::Instant::now() + wait);
+    let deadline = requested_deadline(&metadata)
+        .and_then(|wait| tokio::time::Instant::now().checked_add(wait));
     let events = spawn_reader(incoming.into_inner(), deadline);
     let (answer_tx, answer) = oneshot::channel();
     // The call is chosen and played in a task of its own: when the client resets the stream
     // while the choice waits for its first message, hyper drops this future, but the script
     // still plays (a `cancel` script passes) and the call is counted.
-    tokio::spawn(play_incoming(state, path, metadata, events, answer_tx));
+    tokio::spawn(async move {
+        let (registry, observer) = (state.registry.clone(), state.observer.clone());
+        let played = play_incoming(state, path.clone(), metadata, events, answer_tx);
+        if let Err(panic) = AssertUnwindSafe(played).catch_unwind().await {
+            record_panic(
+                &registry,
+                observer.as_ref(),
+                &path,
+                panic_message(panic.as_ref()),
+            );
+        }
+        drop(open_call);
+    });
     answer.await.unwrap_or_else(|_| {
         Err(Status::internal(
             "grpc-replay: the script ended without answering",
@@ -182,6 +205,20 @@ async fn play_incoming(
     registry.record(id, result);
 }
 
+/// A panic while choosing or following the script (each candidate's own play catches its
+/// panics): the call fails with it, counted against the method's first script, as no
+/// script was chosen.
+fn record_panic(registry: &Registry, observer: &dyn Observer, path: &str, message: String) {
+    let Some(&first) = registry.scripts_of(path).first() else {
+        return;
+    };
+    let id = registry.script(first);
+    let (scenario, call) = registry.get(id);
+    let result = panicked(scenario, call, Role::Server, message);
+    report_call(observer, registry, id, &result);
+    registry.record(id, result);
+}
+
 /// Tells the observer how the chosen script played (its candidates played silently).
 fn report_call(observer: &dyn Observer, registry: &Registry, id: ScriptId, result: &CallResult) {
     let (scenario, call) = registry.get(id);
@@ -212,9 +249,16 @@ fn requested_deadline(metadata: &ReceivedMetadata) -> Option<Duration> {
     )
 }
 
-/// Parses a `grpc-timeout` value such as `5S` or `100m`.
+/// The most digits a `grpc-timeout` value has (gRPC over HTTP/2: `TimeoutValue`).
+const GRPC_TIMEOUT_DIGITS: usize = 8;
+
+/// Parses a `grpc-timeout` value such as `5S` or `100m`; one that is not a valid value
+/// (more than 8 digits included) is no deadline.
 fn parse_grpc_timeout(value: &str) -> Option<Duration> {
     let (digits, unit) = value.split_at(value.len().checked_sub(1)?);
+    if digits.len() > GRPC_TIMEOUT_DIGITS || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
     let amount: u64 = digits.parse().ok()?;
     Some(match unit {
         "H" => Duration::from_secs(amount * 3600),
@@ -237,5 +281,16 @@ mod tests {
         assert_eq!(parse_grpc_timeout("100m"), Some(Duration::from_millis(100)));
         assert_eq!(parse_grpc_timeout("2H"), Some(Duration::from_secs(7200)));
         assert_eq!(parse_grpc_timeout("x"), None);
+    }
+
+    #[test]
+    fn grpc_timeout_of_more_than_eight_digits_is_no_deadline() {
+        assert_eq!(
+            parse_grpc_timeout("99999999H"),
+            Some(Duration::from_secs(99_999_999 * 3600))
+        );
+        assert_eq!(parse_grpc_timeout("18446744073709551615S"), None);
+        assert_eq!(parse_grpc_timeout("9999999999999999H"), None);
+        assert_eq!(parse_grpc_timeout("+5S"), None);
     }
 }

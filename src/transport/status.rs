@@ -6,8 +6,9 @@ use std::error::Error as StdError;
 use tonic::Status;
 
 use super::metadata::received_metadata;
+use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::PeerEvent;
-use crate::scenario::StatusCode;
+use crate::scenario::{StatusCode, DETAILS_TRAILER};
 
 /// The event for a status that ended a call on the client side. The call's own deadline
 /// expiring is DEADLINE_EXCEEDED, as gRPC clients report it, not a broken connection.
@@ -23,9 +24,23 @@ pub fn status_event(status: &Status) -> PeerEvent {
     PeerEvent::Status {
         code: StatusCode(status.code() as i32),
         message: status.message().to_string(),
-        trailers: received_metadata(status.metadata()),
+        trailers: trailers(status),
         transport_error: transport_error(status),
     }
+}
+
+/// The trailers as the peer sent them: tonic moves `grpc-status-details-bin` out of the
+/// metadata into [`Status::details`], and it goes back among them here, where scripts
+/// check it (raw under `trailers:`, decoded under `details:`).
+fn trailers(status: &Status) -> ReceivedMetadata {
+    let mut trailers = received_metadata(status.metadata());
+    if !status.details().is_empty() && !trailers.iter().any(|(k, _)| k == DETAILS_TRAILER) {
+        trailers.push((
+            DETAILS_TRAILER.to_string(),
+            MetaValue::Binary(status.details().to_vec()),
+        ));
+    }
+    trailers
 }
 
 /// Whether tonic ended the call because its `grpc-timeout` ran out.

@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use crate::process::{Finished, Process};
@@ -13,15 +12,7 @@ use crate::process::{Finished, Process};
 /// How long one bench run may take before the test fails.
 pub const BENCH_LIMIT: Duration = Duration::from_secs(120);
 
-/// `grpc-replay ARGS`, from the repository root with plain output.
-pub fn grpc_replay(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
-    command.args(args);
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1");
-    command
-}
+pub use crate::process::grpc_replay;
 
 /// `grpc-replay serve FILES` on a free loopback port; returns it with its address once it
 /// listens (killed when dropped).

@@ -229,6 +229,11 @@ impl Process {
         }
     }
 
+    /// The process id (to read its CPU time in /proc).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Sends SIGTERM, as a service manager would.
     pub fn terminate(&mut self) {
         self.signal("TERM");

@@ -144,5 +144,8 @@ fn status_diffs(expected: &StatusStep, status: &StatusSeen) -> Vec<Mismatch> {
             d
         }));
     }
+    if let Err(more) = expected.details.check_trailers(trailers) {
+        diffs.extend(more);
+    }
     diffs
 }

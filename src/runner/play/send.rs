@@ -52,7 +52,7 @@ impl<I: CallIo> Player<'_, I> {
             code: status.code,
             message: message.clone(),
         };
-        let trailers = status.trailers.to_send().unwrap_or_default();
+        let trailers = status.trailers_to_send(&message);
         self.capture_from_metadata(step, &trailers, &message);
         self.io
             .finish(FinalStatus {
