@@ -90,6 +90,7 @@ pub async fn play_call<I: CallIo>(
         captures: options.captures.clone(),
         current: None,
         unread: None,
+        later_round: false,
     };
     let failure = player.play_within_deadline().await;
     if let Some(failure) = &failure {
@@ -133,6 +134,8 @@ struct Player<'a, I> {
     current: Option<&'a Step>,
     /// An event read and put back (see `events.rs`), read before any other.
     unread: Option<Seen>,
+    /// Playing a group's second or later round (see `group.rs`).
+    later_round: bool,
 }
 
 impl<I: CallIo> Player<'_, I> {
