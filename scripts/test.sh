@@ -33,6 +33,9 @@ fi
 step "Go peers (interop/go/build.sh)"
 bash interop/go/build.sh
 
+step "grpc-java's interop client (interop/java/fetch.sh: Maven, into target/java/lib)"
+bash interop/java/fetch.sh
+
 step "format (cargo fmt --check)"
 cargo fmt --all -- --check
 
@@ -63,7 +66,7 @@ target/venv/bin/pip install --quiet --disable-pip-version-check grpcio-tools che
 
 step "tests (cargo test)"
 mkdir -p target
-GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 cargo test --locked 2>&1 | tee target/cargo-test.log
+GRPC_REPLAY_REQUIRE_GO=1 GRPC_REPLAY_REQUIRE_PY=1 GRPC_REPLAY_REQUIRE_JAVA=1 cargo test --locked 2>&1 | tee target/cargo-test.log
 read -r tests_passed tests_failed < <(awk '/^test result:/ { p += $4; f += $6 } END { print p + 0, f + 0 }' target/cargo-test.log)
 
 step "benchmark harness, smoke size (bench/run.sh: checks that it runs, not the figures)"

@@ -136,7 +136,7 @@ const CASES: &[(&str, &str, &str)] = &[
     ("wrong_type_int", "3:24", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: abc}\n"),
     ("zeros_huge", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: 1000000000000}}\n"),
     ("zeros_negative", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: -1}}\n"),
-    ("zeros_over_limit", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: 4194305}}\n"),
+    ("zeros_over_limit", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: 1073741825}}\n"),
     ("zeros_text", "4:29", "call: routeguide.RouteGuide/GetFeature\nscript:\n  - client: {latitude: 1}\n  - server: {name: {$zeros: lots}}\n"),
 ];
 
@@ -197,6 +197,38 @@ fn the_valid_twin_of_the_catalogue_is_accepted() {
     assert_eq!(done.code, Some(0), "{}", done.describe());
 }
 
+/// A `.proto` that does not compile: the error points into the `.proto` (file, line,
+/// column, snippet), and the scenario line that loaded it is named.
+#[test]
+fn a_broken_proto_is_refused_at_its_line_in_the_proto() {
+    let dir = "tests/fixtures/bad_proto";
+    let cases = [
+        ("uses_broken", "broken.proto:7:3: expected ';'"),
+        (
+            "uses_undefined",
+            "undefined.proto:6:3: name 'Missing' is not defined",
+        ),
+        // The error is in the file imported, not in the one the scenario names.
+        ("uses_imports_broken", "broken.proto:7:3: expected ';'"),
+    ];
+    for (scenario, located) in cases {
+        let file = format!("{dir}/{scenario}.yaml");
+        let mut command = grpc_replay(&["check", &file]);
+        command.current_dir(env!("CARGO_MANIFEST_DIR"));
+        let done = Process::run(scenario, command, CHECK_LIMIT);
+        assert_refused(scenario, &done, &format!("{dir}/{located}"));
+        assert_refused(scenario, &done, &format!("loaded by {file}:2:8 (`proto:`)"));
+    }
+}
+
+#[test]
+fn wrong_twin_the_same_proto_with_its_semicolon_loads() {
+    let mut command = grpc_replay(&["check", "tests/fixtures/bad_proto/uses_good.yaml"]);
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    let done = Process::run("uses_good", command, CHECK_LIMIT);
+    assert_eq!(done.code, Some(0), "{}", done.describe());
+}
+
 /// Bad flags: each refused with exit 2, naming the flag or the value.
 #[test]
 fn bad_flags_are_refused_before_anything_runs() {
@@ -226,6 +258,11 @@ fn bad_flags_are_refused_before_anything_runs() {
         ),
         (&["serve", file, "--http2-stream-window", "-1"], "'-1'"),
         (&["bench", file, "--loopback", "-d", "0s"], "more than 0s"),
+        (
+            &["serve", file, "--handshake-timeout", "0s"],
+            "a connection timeout is more than 0s",
+        ),
+        (&["serve", file, "--idle-timeout", "soon"], "--idle-timeout"),
         (&["bench", file, "--loopback", "-n", "0"], "--iterations"),
         (&["bench", file, "--loopback", "--rate", "0"], "--rate"),
         (&["run", file, "--loopback", "--jobs", "0"], "--jobs"),

@@ -1,22 +1,29 @@
-//! The official gRPC interoperability test cases against grpc-go's own interop programs
-//! (`interop/go/bin/interop-server`, `interop/go/bin/interop-client`), both ways:
+//! The official gRPC interoperability test cases against other implementations' own
+//! interop programs, both ways:
 //!
-//! - `grpc-replay run scenarios/interop/client/` against grpc-go's interop server must
-//!   pass every case, and a deliberately wrong scenario must fail;
-//! - grpc-go's interop client must pass every case it implements against ONE
+//! - `grpc-replay run scenarios/interop/client/` against grpc-go's interop server
+//!   (`interop/go/bin/interop-server`) must pass every case, and a deliberately wrong
+//!   scenario must fail;
+//! - three official interop clients — grpc-go's current one, grpc-go 1.33's (both built by
+//!   `interop/go/build.sh`) and grpc-java's (`io.grpc:grpc-interop-testing`, fetched by
+//!   `interop/java/fetch.sh`) — must each pass every case they implement against ONE
 //!   `grpc-replay serve scenarios/interop/server/` that keeps serving, with the cases in
 //!   the order of the interop test description and then in two shuffled orders (seeded,
-//!   and printed): which script a call follows depends on the conversation only.
+//!   and printed): which script a call follows depends on the conversation only. Each
+//!   client must also fail against a deliberately wrong server script.
 //!
-//! grpc-go's interop client does not implement the four compression cases (it exits
-//! with "Unsupported test case"; grpc's own interop runner skips them for Go): the test
-//! pins that, and plays those server scripts with grpc-replay's own client scenarios.
-//! Debian's grpc-go 1.33 ships no interop client (only the library), so only the current
-//! grpc-go client plays here.
+//! grpc-go's interop clients do not implement the four compression cases (they exit with
+//! "Unsupported test case"; grpc's own interop runner skips them for Go): the test pins
+//! that. grpc-java's client probes before `client_compressed_unary` and
+//! `client_compressed_streaming` (an uncompressed request with `expect_compressed` true
+//! must fail with INVALID_ARGUMENT), which no server script can answer: a script cannot
+//! see whether a message came compressed. Those two are not asked of it; every compression
+//! script is played by grpc-replay's own client scenarios.
 //!
-//! The test protos come from Debian's `grpc-proto` package and the Go programs from
-//! `interop/go/build.sh`. When either is missing the tests say `skipped: …` and pass,
-//! unless `GRPC_REPLAY_REQUIRE_GO=1` is set (the project's test command sets it).
+//! The test protos come from Debian's `grpc-proto` package. When a peer is missing the
+//! tests that need it say `skipped: …` and pass, unless `GRPC_REPLAY_REQUIRE_GO=1` (the Go
+//! programs) or `GRPC_REPLAY_REQUIRE_JAVA=1` (Java and the fetched jars) is set, as the
+//! project's test command does.
 
 mod process;
 
@@ -25,6 +32,7 @@ use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// The grpc-replay binary under test.
@@ -59,7 +67,7 @@ const CASES: [&str; 18] = [
 /// The seeds of the two shuffled orders.
 const SHUFFLE_SEEDS: [u64; 2] = [0x5eed_0001, 0x5eed_0002];
 
-/// The cases grpc-go's interop client does not implement.
+/// The cases grpc-go's interop clients (current and 1.33) do not implement.
 const GO_CLIENT_LACKS: [&str; 4] = [
     "client_compressed_streaming",
     "client_compressed_unary",
@@ -67,27 +75,38 @@ const GO_CLIENT_LACKS: [&str; 4] = [
     "server_compressed_unary",
 ];
 
-/// Cases whose call may never reach the server: grpc-go's client cancels it (or its
-/// 1 ms deadline runs out) at once, often before the request headers leave (its
-/// connection is dialled lazily, inside the deadline), and then no server sees a call at
-/// all. The Go client is run again for a while; when its call never arrives, the same
-/// case is played by grpc-replay's own client (`scenarios/interop/client/`), whose
-/// connection is up before the deadline starts, so the server script is still played.
+/// The cases grpc-java's client begins with a probe no server script can answer (see the
+/// module's documentation).
+const JAVA_CLIENT_PROBES: [&str; 2] = ["client_compressed_streaming", "client_compressed_unary"];
+
+/// Cases whose call may never reach the server: the client cancels it (or its 1 ms
+/// deadline runs out) at once, often before the request headers leave (grpc-go dials its
+/// connection lazily, inside the deadline), and then no server sees a call at all. The
+/// client is run again for a while; when its call never arrives, the same case is played
+/// by grpc-replay's own client (`scenarios/interop/client/`), whose connection is up
+/// before the deadline starts, so the server script is still played. A call that arrives
+/// and fails fails the test at once: the repeats never hide a wrong choice.
 const MAY_NOT_ARRIVE: [&str; 2] = ["cancel_after_begin", "timeout_on_sleeping_server"];
-/// How long such a case may keep trying with the Go client.
-const ARRIVAL_BUDGET: Duration = Duration::from_secs(20);
-/// How long the server may take to report such a call once the Go client exited (its
+/// How long such a case may keep trying with grpc-go's clients (their call sometimes
+/// arrives).
+const GO_ARRIVAL_BUDGET: Duration = Duration::from_secs(20);
+/// The same for grpc-java's client, which checks its cancel and its deadline before the
+/// request leaves: its call has not been seen to arrive here.
+const JAVA_ARRIVAL_BUDGET: Duration = Duration::from_secs(4);
+/// How long the server may take to report such a call once the client exited (its
 /// scripts answer at once, or after a 100 ms sleep).
 const ARRIVAL_LIMIT: Duration = Duration::from_secs(1);
 
 /// The deliberately wrong scenario, and the diff it must report.
 const WRONG_SCENARIO: &str = "tests/fixtures/interop/large_unary_wrong_size.yaml";
 const WRONG_DIFF: &str = "payload.body: expected length 314158, length is 314159";
+/// A deliberately wrong server script (large_unary answering one byte short).
+const WRONG_SERVER_SCRIPT: &str = "tests/fixtures/interop/server_wrong/large_unary.yaml";
 
-/// How long one client run (grpc-replay or Go) may take.
+/// How long one client run (grpc-replay, Go or Java) may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(60);
 /// How long the server may take to report a call after the client is done.
-const REPORT_LIMIT: Duration = Duration::from_secs(3);
+const REPORT_LIMIT: Duration = Duration::from_secs(5);
 /// How long `serve --once` may take to exit once every script played.
 const SERVE_EXIT_LIMIT: Duration = Duration::from_secs(15);
 
@@ -95,23 +114,14 @@ fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// grpc-go's interop programs, once built.
-struct GoPeers {
-    server: PathBuf,
-    client: PathBuf,
-}
+/// The interop clients run one at a time (each against its own `serve`), so that a loaded
+/// machine does not stretch the waits of one by the work of another.
+static ONE_CLIENT_AT_A_TIME: Mutex<()> = Mutex::new(());
 
-/// The Go programs and the test protos, or `None` after saying why the test is skipped.
-/// Panics instead when `GRPC_REPLAY_REQUIRE_GO` is set.
-fn go_peers() -> Option<GoPeers> {
-    let bin = repo_root().join("interop/go/bin");
-    let peers = GoPeers {
-        server: bin.join("interop-server"),
-        client: bin.join("interop-client"),
-    };
-    let paths = [&peers.server, &peers.client, Path::new(TEST_PROTO)];
-    process::peers_present(&paths, "GRPC_REPLAY_REQUIRE_GO", "run interop/go/build.sh")
-        .then_some(peers)
+fn one_client_at_a_time() -> MutexGuard<'static, ()> {
+    ONE_CLIENT_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Says how a case went, past the test harness's capture.
@@ -149,10 +159,19 @@ fn assert_one_file_per_case(dir: &str) {
     assert_eq!(names, cases, "{dir} must hold one file per interop case");
 }
 
+/// A Go interop program built by `interop/go/build.sh`, with the test protos, or `None`
+/// after saying why the test is skipped (`GRPC_REPLAY_REQUIRE_GO`).
+fn go_program(name: &str) -> Option<PathBuf> {
+    let program = repo_root().join("interop/go/bin").join(name);
+    let paths = [program.as_path(), Path::new(TEST_PROTO)];
+    process::peers_present(&paths, "GRPC_REPLAY_REQUIRE_GO", "run interop/go/build.sh")
+        .then_some(program)
+}
+
 /// Starts grpc-go's interop server on a free port; returns it and its `HOST:PORT`.
-fn start_go_server(peers: &GoPeers) -> (Process, String) {
+fn start_go_server(program: &Path) -> (Process, String) {
     let port = free_port();
-    let mut command = Command::new(&peers.server);
+    let mut command = Command::new(program);
     command.arg(format!("--port={port}"));
     let mut server = Process::start("grpc-go interop-server", command);
     server.wait_for_port(port);
@@ -162,8 +181,10 @@ fn start_go_server(peers: &GoPeers) -> (Process, String) {
 #[test]
 fn client_scenarios_pass_against_grpc_go_interop_server() {
     assert_one_file_per_case("scenarios/interop/client");
-    let Some(peers) = go_peers() else { return };
-    let (_server, target) = start_go_server(&peers);
+    let Some(program) = go_program("interop-server") else {
+        return;
+    };
+    let (_server, target) = start_go_server(&program);
 
     let run = Process::run(
         "grpc-replay run scenarios/interop/client/",
@@ -194,10 +215,98 @@ fn client_scenarios_pass_against_grpc_go_interop_server() {
     assert!(wrong.stdout.contains(WRONG_DIFF), "{}", wrong.describe());
 }
 
-/// How many calls grpc-go's interop client makes in a case.
-fn go_calls(case: &str) -> usize {
+/// An official interop client and what it does not play.
+struct InteropClient {
+    /// For messages: `grpc-go`, `grpc-go 1.33`, `grpc-java`.
+    name: &'static str,
+    /// The program, and its arguments before the flags.
+    program: PathBuf,
+    leading: Vec<String>,
+    /// Flags after the server's address and the case.
+    trailing: &'static [&'static str],
+    /// Cases it must refuse with `Unsupported test case`.
+    lacks: &'static [&'static str],
+    /// Cases it is not asked to play (see the module's documentation).
+    not_asked: &'static [&'static str],
+    /// How long a case of [`MAY_NOT_ARRIVE`] keeps trying with this client.
+    arrival_budget: Duration,
+}
+
+impl InteropClient {
+    /// grpc-go's interop client built from `program`, or `None` (skipped).
+    fn go(name: &'static str, program: &str) -> Option<InteropClient> {
+        Some(InteropClient {
+            name,
+            program: go_program(program)?,
+            leading: Vec::new(),
+            trailing: &[],
+            lacks: &GO_CLIENT_LACKS,
+            not_asked: &[],
+            arrival_budget: GO_ARRIVAL_BUDGET,
+        })
+    }
+
+    /// grpc-java's interop client from the jars of `interop/java/fetch.sh`, or `None`
+    /// after saying why the test is skipped (`GRPC_REPLAY_REQUIRE_JAVA`).
+    fn java() -> Option<InteropClient> {
+        let lib = repo_root().join("target/java/lib");
+        let jar = std::fs::read_dir(&lib)
+            .into_iter()
+            .flatten()
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .find(|path| {
+                let name = path.file_name().unwrap_or_default().to_string_lossy();
+                name.starts_with("grpc-interop-testing-") && name.ends_with(".jar")
+            })
+            .unwrap_or_else(|| lib.join("grpc-interop-testing-VERSION.jar"));
+        let java = std::env::var_os("PATH")
+            .and_then(|path| {
+                std::env::split_paths(&path)
+                    .map(|dir| dir.join("java"))
+                    .find(|java| java.is_file())
+            })
+            .unwrap_or_else(|| PathBuf::from("/usr/bin/java"));
+        let paths = [java.as_path(), jar.as_path(), Path::new(TEST_PROTO)];
+        let remedy = "run interop/java/fetch.sh";
+        if !process::peers_present(&paths, "GRPC_REPLAY_REQUIRE_JAVA", remedy) {
+            return None;
+        }
+        Some(InteropClient {
+            name: "grpc-java",
+            program: java,
+            leading: vec![
+                "-cp".into(),
+                format!("{}/*", lib.display()),
+                "io.grpc.testing.integration.TestServiceClient".into(),
+            ],
+            trailing: &["--use_tls=false"],
+            lacks: &[],
+            not_asked: &JAVA_CLIENT_PROBES,
+            arrival_budget: JAVA_ARRIVAL_BUDGET,
+        })
+    }
+
+    /// Runs the client for one case against `address`.
+    fn run(&self, address: &str, case: &str) -> Finished {
+        let (host, port) = address.rsplit_once(':').expect("HOST:PORT");
+        let mut command = Command::new(&self.program);
+        command
+            .args(&self.leading)
+            .args([
+                format!("--server_host={host}"),
+                format!("--server_port={port}"),
+                format!("--test_case={case}"),
+            ])
+            .args(self.trailing);
+        Process::run(&format!("{} {case}", self.name), command, CLIENT_LIMIT)
+    }
+}
+
+/// How many calls an interop client makes in a case (the spec's count).
+fn calls_of(case: &str) -> usize {
     match case {
-        "custom_metadata" | "status_code_and_message" => 2,
+        "custom_metadata" | "status_code_and_message" | "server_compressed_unary" => 2,
         _ => 1,
     }
 }
@@ -222,6 +331,16 @@ struct Served {
 }
 
 impl Served {
+    /// Starts `grpc-replay serve FOLDER` on a free port.
+    fn start(folder: &str) -> Served {
+        let mut process = Process::start(
+            &format!("grpc-replay serve {folder}"),
+            grpc_replay(&["serve", folder, "--listen", "127.0.0.1:0"]),
+        );
+        let address = process.listening_address();
+        Served { process, address }
+    }
+
     /// Waits (bounded by `limit`) until the server has reported `count` finished calls of
     /// `file`; fails on a failed one. Returns how many came in time.
     fn await_calls(&mut self, file: &str, count: usize, limit: Duration) -> usize {
@@ -241,50 +360,47 @@ impl Served {
         }
         seen
     }
+
+    /// Stops the server: it must exit 0 without having failed a call.
+    fn stop(mut self) {
+        self.process.terminate();
+        let serve = self.process.finish(SERVE_EXIT_LIMIT);
+        assert_eq!(serve.code, Some(0), "{}", serve.describe());
+        assert!(
+            !serve.stdout.lines().any(|line| line.starts_with("✗")),
+            "{}",
+            serve.describe()
+        );
+    }
 }
 
-/// Runs grpc-go's interop client for one case against `address`.
-fn run_go_client(peers: &GoPeers, address: &str, case: &str) -> Finished {
-    let (host, port) = address.rsplit_once(':').expect("HOST:PORT");
-    let mut command = Command::new(&peers.client);
-    command.args([
-        format!("--server_host={host}"),
-        format!("--server_port={port}"),
-        format!("--test_case={case}"),
-    ]);
-    Process::run(
-        &format!("grpc-go interop-client {case}"),
-        command,
-        CLIENT_LIMIT,
-    )
-}
-
-/// One case the Go client implements: it must exit 0, and the server must report every
+/// One case the client implements: it must exit 0, and the server must report every
 /// call of the case's script file as passed.
-fn go_client_case(peers: &GoPeers, served: &mut Served, case: &str) {
+fn client_case(client: &InteropClient, served: &mut Served, case: &str) {
     let file = format!("scenarios/interop/server/{case}.yaml");
-    let calls = go_calls(case);
+    let calls = calls_of(case);
     let may_not_arrive = MAY_NOT_ARRIVE.contains(&case);
     let limit = if may_not_arrive {
         ARRIVAL_LIMIT
     } else {
         REPORT_LIMIT
     };
+    let name = client.name;
     let started = Instant::now();
     let mut runs = 0;
     loop {
         runs += 1;
-        let go = run_go_client(peers, &served.address, case);
-        assert_eq!(go.code, Some(0), "{}", go.describe());
+        let run = client.run(&served.address, case);
+        assert_eq!(run.code, Some(0), "{}", run.describe());
         if served.await_calls(&file, calls, limit) == calls {
             progress(&format!(
-                "grpc-go client -> grpc-replay server: {case}: passed (run {runs})"
+                "{name} client -> grpc-replay server: {case}: passed (run {runs})"
             ));
             return;
         }
-        if may_not_arrive && started.elapsed() > ARRIVAL_BUDGET {
+        if may_not_arrive && started.elapsed() > client.arrival_budget {
             progress(&format!(
-                "grpc-go client -> grpc-replay server: {case}: the Go client's call never \
+                "{name} client -> grpc-replay server: {case}: the client's call never \
                  arrived in {runs} run(s); played by grpc-replay's client instead"
             ));
             return own_client_case(served, case, &file, calls);
@@ -292,7 +408,7 @@ fn go_client_case(peers: &GoPeers, served: &mut Served, case: &str) {
         if !may_not_arrive {
             served.process.fail(&format!(
                 "never reported {calls} passed call(s) of {file} after {runs} run(s) of \
-                 the Go client in {:?}",
+                 the {name} client in {:?}",
                 started.elapsed()
             ))
         }
@@ -316,49 +432,29 @@ fn own_client_case(served: &mut Served, case: &str, file: &str, calls: usize) {
     }
 }
 
-/// Plays every case of `order` against the server: grpc-go's client for the cases it
-/// implements (it must say it lacks the others).
-fn play_order(peers: &GoPeers, served: &mut Served, order: &[&str]) {
+/// Plays every case of `order` against the server: the client plays the cases it
+/// implements, and must say it lacks the others.
+fn play_order(client: &InteropClient, served: &mut Served, order: &[&str]) {
     for &case in order {
-        if GO_CLIENT_LACKS.contains(&case) {
-            let go = run_go_client(peers, &served.address, case);
+        if client.not_asked.contains(&case) {
+            continue;
+        }
+        if client.lacks.contains(&case) {
+            let run = client.run(&served.address, case);
             assert!(
-                go.code != Some(0) && go.stderr.contains("Unsupported test case"),
-                "grpc-go's interop client now implements {case}: play it here\n{}",
-                go.describe()
+                run.code != Some(0) && run.stderr.contains("Unsupported test case"),
+                "{}'s interop client now implements {case}: play it here\n{}",
+                client.name,
+                run.describe()
             );
         } else {
-            go_client_case(peers, served, case);
+            client_case(client, served, case);
         }
     }
 }
 
-#[test]
-fn go_interop_client_passes_against_server_scripts() {
-    assert_one_file_per_case("scenarios/interop/server");
-    let Some(peers) = go_peers() else { return };
-    let process = Process::start(
-        "grpc-replay serve scenarios/interop/server/",
-        grpc_replay(&[
-            "serve",
-            "scenarios/interop/server/",
-            "--listen",
-            "127.0.0.1:0",
-        ]),
-    );
-    let mut process = process;
-    let address = process.listening_address();
-    let mut served = Served { process, address };
-
-    progress(&format!("order of the test description: {CASES:?}"));
-    play_order(&peers, &mut served, &CASES);
-    for seed in SHUFFLE_SEEDS {
-        let order = shuffled(seed);
-        progress(&format!("shuffled order (seed {seed:#x}): {order:?}"));
-        play_order(&peers, &mut served, &order);
-    }
-
-    // The compression scripts, played by grpc-replay's own client.
+/// The compression scripts, played by grpc-replay's own client against `served`.
+fn own_client_compression_cases(served: &Served) {
     let mut args = vec!["run"];
     let scenarios: Vec<String> = GO_CLIENT_LACKS
         .iter()
@@ -377,15 +473,70 @@ fn go_interop_client_passes_against_server_scripts() {
             "grpc-replay client -> grpc-replay server: {case}: passed"
         ));
     }
+}
 
-    served.process.terminate();
-    let serve = served.process.finish(SERVE_EXIT_LIMIT);
-    assert_eq!(serve.code, Some(0), "{}", serve.describe());
-    assert!(
-        !serve.stdout.lines().any(|line| line.starts_with("✗")),
-        "{}",
-        serve.describe()
+/// `client` passes every case it plays against one `serve scenarios/interop/server/`, in
+/// the spec's order and two shuffled orders; then it must fail against a wrong script.
+fn client_passes_against_server_scripts(client: &InteropClient) {
+    let mut served = Served::start("scenarios/interop/server/");
+    progress(&format!(
+        "{}: order of the test description: {CASES:?}",
+        client.name
+    ));
+    play_order(client, &mut served, &CASES);
+    for seed in SHUFFLE_SEEDS {
+        let order = shuffled(seed);
+        progress(&format!(
+            "{}: shuffled order (seed {seed:#x}): {order:?}",
+            client.name
+        ));
+        play_order(client, &mut served, &order);
+    }
+    own_client_compression_cases(&served);
+    served.stop();
+
+    // The wrong twin: the same client against a server script one byte short.
+    let wrong = Served::start(WRONG_SERVER_SCRIPT);
+    let run = client.run(&wrong.address, "large_unary");
+    assert_ne!(
+        run.code,
+        Some(0),
+        "{} passed large_unary against a 314158-byte answer\n{}",
+        client.name,
+        run.describe()
     );
+    progress(&format!(
+        "{} client -> wrong server script: large_unary failed, as it must",
+        client.name
+    ));
+}
+
+#[test]
+fn go_interop_client_passes_against_server_scripts() {
+    assert_one_file_per_case("scenarios/interop/server");
+    let Some(client) = InteropClient::go("grpc-go", "interop-client") else {
+        return;
+    };
+    let _turn = one_client_at_a_time();
+    client_passes_against_server_scripts(&client);
+}
+
+#[test]
+fn go_1_33_interop_client_passes_against_server_scripts() {
+    let Some(client) = InteropClient::go("grpc-go 1.33", "interop-client-1.33") else {
+        return;
+    };
+    let _turn = one_client_at_a_time();
+    client_passes_against_server_scripts(&client);
+}
+
+#[test]
+fn java_interop_client_passes_against_server_scripts() {
+    let Some(client) = InteropClient::java() else {
+        return;
+    };
+    let _turn = one_client_at_a_time();
+    client_passes_against_server_scripts(&client);
 }
 
 #[test]

@@ -4,10 +4,12 @@
 #   seed-server, seed-client           current grpc-go (go.mod), current Go
 #   route-record                       grpc-go's route_guide RecordRoute client (random
 #                                      number of points), same build
-#   rich-errors                        the same: google.rpc error details both ways
+#   rich-errors, big-note              the same: rich error details, a 5 MB message
 #   interop-server, interop-client     grpc-go's official interop programs, same release
 #                                      (the server with grpc-go's gzip codec linked in)
 #   seed-server-1.33, seed-client-1.33 Debian bookworm's grpc-go 1.33.3, Go 1.19, GOPATH mode
+#   interop-client-1.33                grpc-go 1.33.3's official interop client, from the Go
+#                                      module proxy (module v133/), current Go
 #
 # Code is generated here from ../../proto/*.proto (never copied): into gen/
 # for the current build, into .gopath/ for the 1.33 build. Both are
@@ -16,7 +18,7 @@
 #
 #   ./build.sh           everything
 #   ./build.sh current   current grpc-go only (seed + interop programs)
-#   ./build.sh 1.33      Debian grpc-go 1.33.3 only
+#   ./build.sh 1.33      grpc-go 1.33.3 only (Debian's seeds, the module proxy's interop client)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -69,12 +71,17 @@ run_protoc() { # OUT_DIR PROTOC_GEN_GO PROTOC_GEN_GO_GRPC
     "$PROTO_DIR"/*.proto
 }
 
+# The current Go toolchain: /usr/local/go, else go on PATH.
+current_go() {
+  if [ -x /usr/local/go/bin/go ]; then echo /usr/local/go/bin/go
+  else command -v go || die "no Go toolchain (/usr/local/go/bin/go or go on PATH)"
+  fi
+}
+
 build_current() {
   apt_ensure "${APT_CURRENT[@]}"
   local GO
-  if [ -x /usr/local/go/bin/go ]; then GO=/usr/local/go/bin/go
-  else GO="$(command -v go)" || die "no Go toolchain (/usr/local/go/bin/go or go on PATH)"
-  fi
+  GO="$(current_go)"
   log "current build with $("$GO" version)"
   (
     cd "$HERE"
@@ -89,13 +96,14 @@ build_current() {
     "$GO" build -o "$BIN/seed-client" ./cmd/seed-client
     "$GO" build -o "$BIN/route-record" ./cmd/route-record
     "$GO" build -o "$BIN/rich-errors" ./cmd/rich-errors
+    "$GO" build -o "$BIN/big-note" ./cmd/big-note
     "$GO" vet ./...
     # grpc-go's own interop programs, from the grpc-go release go.mod pins.
     build_interop_server_with_gzip "$GO"
     "$GO" build -o "$BIN/interop-client" google.golang.org/grpc/interop/client
     "$GO" list -m -f '{{.Path}} {{.Version}}' google.golang.org/grpc google.golang.org/protobuf google.golang.org/grpc/cmd/protoc-gen-go-grpc >&2
   )
-  log "built bin/seed-server bin/seed-client bin/route-record bin/interop-server bin/interop-client"
+  log "built bin/seed-server bin/seed-client bin/route-record bin/rich-errors bin/big-note bin/interop-server bin/interop-client"
 }
 
 # grpc-go's interop server registers no compressor, so it answers any gzip request
@@ -151,19 +159,37 @@ build_1_33() {
     export GO111MODULE=off GOFLAGS= GOPATH="$gopath:/usr/share/gocode" GOCACHE="$HERE/.gopath/cache-1.19"
     "$GO119" build -o "$BIN/seed-server-1.33" "$MODULE/cmd/seed-server"
     "$GO119" build -o "$BIN/seed-client-1.33" "$MODULE/cmd/seed-client"
-    # cmd/rich-errors is built by the current build only.
+    # The other cmd/ programs (route-record, rich-errors, big-note) are built by the
+    # current build only.
     "$GO119" vet "$MODULE/cmd/seed-server" "$MODULE/cmd/seed-client" "$MODULE/internal/..."
   )
   log "built bin/seed-server-1.33 bin/seed-client-1.33"
+}
+
+# grpc-go 1.33's official interop client. Debian's grpc-go 1.33 package ships the library
+# without interop/client, so it comes from the module proxy: v133/ is its own module whose
+# go.mod and go.sum pin google.golang.org/grpc v1.33.3 (a tool directive), built with the
+# current Go.
+build_interop_client_1_33() {
+  local GO
+  GO="$(current_go)"
+  (
+    cd "$HERE/v133"
+    unset GOROOT
+    export GO111MODULE=on GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
+    "$GO" build -o "$BIN/interop-client-1.33" google.golang.org/grpc/interop/client
+    "$GO" list -m -f '{{.Path}} {{.Version}}' google.golang.org/grpc >&2
+  )
+  log "built bin/interop-client-1.33"
 }
 
 main() {
   local what="${1:-all}" start=$SECONDS
   mkdir -p "$BIN"
   case "$what" in
-    all) build_current; build_1_33 ;;
+    all) build_current; build_1_33; build_interop_client_1_33 ;;
     current) build_current ;;
-    1.33) build_1_33 ;;
+    1.33) build_1_33; build_interop_client_1_33 ;;
     *) die "usage: $0 [all|current|1.33]" ;;
   esac
   log "done in $((SECONDS - start))s:"

@@ -271,6 +271,11 @@ pub struct WireArgs {
     #[arg(long, default_value_t = DEFAULT_CONNECTION_WINDOW, value_name = "BYTES",
           value_parser = parse_window)]
     pub http2_connection_window: u32,
+    /// The largest message sent or received, in bytes: a number, or a number with a unit
+    /// (8MiB, 512KiB, 5MB; KiB, MiB, GiB are powers of 1024, KB, MB, GB of 1000), at most
+    /// 1GiB. Default 4MiB, as gRPC.
+    #[arg(long, default_value = "4MiB", value_parser = parse_size, value_name = "BYTES")]
+    pub max_message_size: u64,
 }
 
 /// TLS towards the server, for the commands that call one (`run`, `bench`).
@@ -483,6 +488,10 @@ pub struct CheckArgs {
     /// Scenarios and protos.
     #[command(flatten)]
     pub load: LoadArgs,
+    /// Warn about scripted messages larger than this many bytes, the limit `run`, `serve`
+    /// and `bench` apply (same units as theirs; default 4MiB).
+    #[arg(long, default_value = "4MiB", value_parser = parse_size, value_name = "BYTES")]
+    pub max_message_size: u64,
 }
 
 /// A role, on the command line.
@@ -592,6 +601,38 @@ fn parse_window(text: &str) -> Result<u32, String> {
     }
 }
 
+/// A size in bytes: digits, optionally followed by a unit (B, KB, MB, GB in powers of
+/// 1000; KiB, MiB, GiB in powers of 1024), from 1 byte to 1 GiB.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let digits = trimmed
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(digits);
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1000,
+        "MB" => 1000 * 1000,
+        "GB" => 1000 * 1000 * 1000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        _ => 0,
+    };
+    number
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(scale))
+        .filter(|n| (1..=bounds::MAX_MESSAGE_SIZE).contains(n))
+        .ok_or_else(|| {
+            format!(
+                "`{text}` is not a message size: a number of bytes from 1 to 1GiB, optionally \
+                 with a unit (KB, MB, GB: powers of 1000; KiB, MiB, GiB: powers of 1024), \
+                 such as 8MiB"
+            )
+        })
+}
+
 /// A directory that exists (for `-I`).
 fn parse_dir(text: &str) -> Result<PathBuf, String> {
     let path = PathBuf::from(text);
@@ -599,5 +640,31 @@ fn parse_dir(text: &str) -> Result<PathBuf, String> {
         Ok(path)
     } else {
         Err(format!("`{text}` is not a directory"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_size;
+
+    #[test]
+    fn sizes_take_decimal_and_binary_units() {
+        assert_eq!(parse_size("4194304"), Ok(4 * 1024 * 1024));
+        assert_eq!(parse_size("8MiB"), Ok(8 * 1024 * 1024));
+        assert_eq!(parse_size("5MB"), Ok(5_000_000));
+        assert_eq!(parse_size("512 KiB"), Ok(512 * 1024));
+        assert_eq!(parse_size("1GiB"), Ok(1 << 30));
+        for bad in [
+            "",
+            "0",
+            "2GiB",
+            "8mb",
+            "MiB",
+            "-1",
+            "1.5MiB",
+            "99999999999999999999",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 }

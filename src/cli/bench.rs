@@ -50,6 +50,7 @@ pub async fn bench(args: BenchArgs) -> Exit {
     let play = PlayOptions {
         default_timeout: args.wire.timeout,
         latencies: true,
+        max_message_size: args.wire.max_message_size,
         ..PlayOptions::default()
     };
 

@@ -5,7 +5,7 @@ use super::exit::Exit;
 use super::load::load_scenarios;
 use super::reflect::catalog_pool;
 use crate::protos::RpcKind;
-use crate::scenario::{unplayable, Role};
+use crate::scenario::{unplayable, Action, Role, Step};
 
 /// Validates scenarios and says which roles can play them.
 pub fn check(args: CheckArgs) -> Exit {
@@ -38,6 +38,19 @@ pub fn check(args: CheckArgs) -> Exit {
                 }
             })
             .collect();
+        for call in &scenario.calls {
+            for (step, size) in oversized(&call.script, args.max_message_size) {
+                eprintln!(
+                    "warning: {}:{}: this `{}:` message is {size} bytes, over the message size \
+                     limit ({} bytes): run, serve and bench refuse it unless their \
+                     --max-message-size is raised",
+                    scenario.path.display(),
+                    step.pos,
+                    step.action.keyword(),
+                    args.max_message_size
+                );
+            }
+        }
         out.push_str(&format!(
             "ok {} — {} call{} ({})\n",
             scenario.path.display(),
@@ -52,6 +65,22 @@ pub fn check(args: CheckArgs) -> Exit {
     ));
     emit(&out);
     Exit::Passed
+}
+
+/// The message steps of a script (inside `unordered:` and `group:` too) whose message is
+/// larger than `limit` bytes, with that size.
+fn oversized(script: &[Step], limit: u64) -> Vec<(&Step, u64)> {
+    let mut found = Vec::new();
+    for step in script {
+        if let Action::Client(message) | Action::Server(message) = &step.action {
+            let size = message.message.to_send().map_or(0, |b| b.len() as u64);
+            if size > limit {
+                found.push((step, size));
+            }
+        }
+        found.extend(oversized(step.action.inner(), limit));
+    }
+    found
 }
 
 /// Prints every service and method with its streaming kind.

@@ -104,6 +104,7 @@ fn play_options(wire: &WireArgs, transcript: bool) -> PlayOptions {
     PlayOptions {
         default_timeout: wire.timeout,
         transcript,
+        max_message_size: wire.max_message_size,
         ..PlayOptions::default()
     }
 }

@@ -1,4 +1,4 @@
-//! `grpc-replay record`: the proxy that writes scenarios, and its terminal lines.
+//! `grpc-replay record`: the proxy that writes scenarios; `report` words its lines.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -11,9 +11,10 @@ use super::exit::Exit;
 use super::signals::StopSignals;
 use crate::protos::load_pool;
 use crate::record::{
-    record, Ending, ListenerTls, LoosePaths, NotWritten, RecordError, RecordObserver,
-    RecordOptions, Recording, Secrets, Side, Timing, Unwritten, UpstreamTls, WriteOptions,
+    record, ListenerTls, LoosePaths, RecordError, RecordObserver, RecordOptions, Recording,
+    Secrets, Timing, UpstreamTls, WriteOptions,
 };
+use crate::report::{record_lines, RecordEvent, Stream};
 use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
 
 /// `grpc-replay record`.
@@ -129,7 +130,10 @@ pub async fn record_command(args: RecordArgs) -> Exit {
     };
     match record(options, Arc::new(Lines), stop).await {
         Ok(recordings) => {
-            println!("{}", summary(&recordings, &args.out));
+            Lines::show(RecordEvent::Stopped {
+                recordings: &recordings,
+                out: &args.out,
+            });
             Exit::Passed
         }
         Err(RecordError::Io(error)) => {
@@ -150,88 +154,30 @@ fn parse_authority(text: &str) -> Result<String, String> {
         .map_err(|e| format!("`{text}` is not a valid authority: {e}"))
 }
 
-/// Prints a line per event for people.
+/// Prints what happens for people, as `report` renders it.
 struct Lines;
+
+impl Lines {
+    fn show(event: RecordEvent) {
+        for line in record_lines(&event) {
+            match line.stream {
+                Stream::Stdout => println!("{}", line.text),
+                Stream::Stderr => eprintln!("{}", line.text),
+            }
+        }
+    }
+}
 
 impl RecordObserver for Lines {
     fn listening(&self, address: SocketAddr) {
-        println!("listening on {address}");
+        Lines::show(RecordEvent::Listening(address));
     }
 
     fn recorded(&self, recording: &Recording) {
-        println!("{}", call_line(recording));
-        if let Err(unwritten) = &recording.file {
-            eprintln!("warning: {}", why_unwritten(&recording.path, unwritten));
-        }
+        Lines::show(RecordEvent::Recorded(recording));
     }
 
     fn connection_failed(&self, client: SocketAddr, error: &str) {
-        eprintln!("warning: connection from {client} closed: {error}");
+        Lines::show(RecordEvent::ConnectionFailed { client, error });
     }
-}
-
-/// `recorded calculator.CalculatorService/Maximum: 5 → 4 messages, OK → recordings/0001-Maximum.yaml`.
-fn call_line(recording: &Recording) -> String {
-    let ending = match &recording.ending {
-        Ending::Status(code) => code.name(),
-        Ending::Cancelled(reason) => format!("cancelled by the client ({reason:?})"),
-        Ending::Reset(reason) => format!("reset by the server ({reason:?})"),
-        Ending::Unfinished => "no status".to_string(),
-    };
-    let file = match &recording.file {
-        Ok(path) => path.display().to_string(),
-        Err(_) => "not written".to_string(),
-    };
-    format!(
-        "recorded {}: {} → {} messages, {ending} → {file}",
-        recording.path.trim_start_matches('/'),
-        recording.client_messages,
-        recording.server_messages
-    )
-}
-
-/// Why a call has no file, saying what would fix it.
-fn why_unwritten(path: &str, unwritten: &Unwritten) -> String {
-    let call = path.trim_start_matches('/');
-    match unwritten {
-        Unwritten::Call(NotWritten::NoDescriptor { .. }) => format!(
-            "{call} was forwarded but not written: no loaded proto defines it; \
-             pass the .proto that declares service {} with --proto (and -I for its imports)",
-            call.split('/').next().unwrap_or(call)
-        ),
-        Unwritten::Call(NotWritten::ServerReset(reason)) => format!(
-            "{call} was forwarded but not written: the server reset the stream ({reason:?}), \
-             which a scenario cannot express"
-        ),
-        Unwritten::Call(NotWritten::Undecodable { side, index, error }) => {
-            let side = match side {
-                Side::Client => "client",
-                Side::Server => "server",
-            };
-            format!(
-                "{call} was forwarded but not written: {side} message {index} does not \
-                 decode ({error})"
-            )
-        }
-        Unwritten::Io(file, error) => {
-            format!(
-                "{call} was forwarded but {} could not be written: {error}",
-                file.display()
-            )
-        }
-    }
-}
-
-/// The closing line: calls recorded, files written, calls without a file.
-fn summary(recordings: &[Recording], out: &std::path::Path) -> String {
-    let written = recordings.iter().filter(|r| r.file.is_ok()).count();
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
-    format!(
-        "{} call{} recorded: {written} file{} written in {}, {} not written",
-        recordings.len(),
-        plural(recordings.len()),
-        plural(written),
-        out.display(),
-        recordings.len() - written
-    )
 }

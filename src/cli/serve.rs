@@ -31,6 +31,9 @@ pub async fn serve(args: ServeArgs) -> Exit {
     if scenarios.is_empty() {
         return nothing_to_serve(&reports, &args, &errors, clock);
     }
+    for twins in crate::server::indistinguishable(&scenarios) {
+        eprintln!("warning: {}", crate::report::twins_warning(&twins));
+    }
     let options = match serve_options(&args, &scenarios, &reports).await {
         Ok(options) => options,
         Err(message) => {

@@ -33,12 +33,14 @@ pub struct ClientCall {
 }
 
 impl ClientCall {
-    /// Starts `call` with this request metadata (built from captured variables).
+    /// Starts `call` with this request metadata (built from captured variables); a
+    /// response message over `max_message_size` bytes fails the call.
     pub fn start_with_metadata(
         channel: Channel,
         call: &Call,
         deadline: Duration,
         metadata: &[(String, MetaValue)],
+        max_message_size: u64,
     ) -> ClientCall {
         let (outgoing, requests) = mpsc::channel::<(Bytes, u64)>(SEND_QUEUE);
         let (mut events_tx, events) = EventSender::new();
@@ -58,8 +60,11 @@ impl ClientCall {
         let gzip = call.compression == Some(Compression::Gzip);
         let (cancel, channel) = CancelSignal::pair(channel);
         let reader = tokio::spawn(async move {
-            let mut grpc =
-                Grpc::new(StatusNames::new(channel)).accept_compressed(CompressionEncoding::Gzip);
+            let limit = usize::try_from(max_message_size).unwrap_or(usize::MAX);
+            let mut grpc = Grpc::new(StatusNames::new(channel, max_message_size))
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(limit)
+                .max_encoding_message_size(limit);
             if gzip {
                 grpc = grpc.send_compressed(CompressionEncoding::Gzip);
             }

@@ -12,19 +12,25 @@ use http_body_util::BodyExt;
 use tonic::body::Body;
 
 use crate::scenario::StatusCode;
+use crate::transport::{guard_status_details, FrameLimit};
 
-/// Wraps a channel: rewrites a `grpc-status` given by name into its number, and gives a
+/// Wraps a channel: rewrites a `grpc-status` given by name into its number, gives a
 /// non-gRPC error answer (Ballerina's HTTP 404 with a text body) its body as the status
-/// message when it has none.
+/// message when it has none, and checks response messages against the size limit
+/// ([`FrameLimit`]).
 #[derive(Debug, Clone)]
 pub struct StatusNames<S> {
     inner: S,
+    max_message_size: u64,
 }
 
 impl<S> StatusNames<S> {
-    /// Wraps `inner`.
-    pub fn new(inner: S) -> Self {
-        StatusNames { inner }
+    /// Wraps `inner`; a response message over `max_message_size` bytes is a fault.
+    pub fn new(inner: S, max_message_size: u64) -> Self {
+        StatusNames {
+            inner,
+            max_message_size,
+        }
     }
 }
 
@@ -49,9 +55,11 @@ where
 
     fn call(&mut self, request: http::Request<Req>) -> Self::Future {
         let answer = self.inner.call(request);
+        let limit = self.max_message_size;
         Box::pin(async move {
             let response = numeric_status(answer.await?);
-            Ok(with_body_as_message(response).await)
+            let response = with_body_as_message(response).await;
+            Ok(response.map(|body| Body::new(FrameLimit::new(body, limit))))
         })
     }
 }
@@ -69,6 +77,7 @@ fn numeric_status<B>(mut response: http::Response<B>) -> http::Response<B> {
             .headers_mut()
             .insert("grpc-status", HeaderValue::from(code.0));
     }
+    guard_status_details(response.headers_mut());
     response
 }
 

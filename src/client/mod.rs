@@ -38,7 +38,13 @@ pub async fn run_scenario(
                 .unwrap_or_default(),
             None => call.metadata.to_send().unwrap_or_default(),
         };
-        let mut io = ClientCall::start_with_metadata(channel.clone(), call, deadline, &metadata);
+        let mut io = ClientCall::start_with_metadata(
+            channel.clone(),
+            call,
+            deadline,
+            &metadata,
+            options.max_message_size,
+        );
         let play = play_call(
             scenario,
             call,

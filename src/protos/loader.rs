@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use prost_reflect::DescriptorPool;
 
+use super::located::ProtoSpot;
 use super::normalise::build_pool;
 use super::text::compile_text;
 
@@ -90,6 +91,8 @@ pub struct ProtoError {
     pub sources: String,
     /// What went wrong.
     pub message: String,
+    /// Where in a `.proto` file, when the compiler says.
+    pub spot: Option<ProtoSpot>,
 }
 
 /// Builds the pool of `sources`; well-known types always resolve. With no source, the
@@ -101,11 +104,16 @@ pub fn load_pool(sources: &ProtoSources) -> Result<DescriptorPool, ProtoError> {
     let error = |message: String| ProtoError {
         sources: sources.describe(),
         message,
+        spot: None,
     };
     // Encoded FileDescriptorSets concatenate into one: `file` is a repeated field.
     let mut set = Vec::new();
     if !sources.files.is_empty() {
-        set.extend(compile_text(&sources.files, &sources.import_paths).map_err(error)?);
+        let compiled = compile_text(&sources.files, &sources.import_paths);
+        set.extend(compiled.map_err(|e| ProtoError {
+            spot: e.spot,
+            ..error(e.message)
+        })?);
     }
     for protoset in &sources.protosets {
         let bytes = std::fs::read(protoset)

@@ -3,12 +3,14 @@
 
 mod bundled;
 mod loader;
+mod located;
 mod normalise;
 mod reflect_client;
 mod text;
 
 pub use bundled::{bundled_pool, find_any_type, rich_errors_pool};
 pub use loader::{load_pool, ProtoError, ProtoSources, Reflected, Reflector};
+pub use located::ProtoSpot;
 pub use normalise::{build_pool, normalise};
 pub use reflect_client::fetch_descriptors;
 pub use text::PROTOC_ENV;

@@ -5,17 +5,38 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use super::located::{spot_of, ProtoSpot};
+
 /// The environment variable naming the `protoc` command to use for Editions files (a
 /// command line: `protoc`, `/opt/protoc/bin/protoc`, `python3 -m grpc_tools.protoc`).
 pub const PROTOC_ENV: &str = "GRPC_REPLAY_PROTOC";
 
+/// Why `.proto` text did not compile, and where in which file when the compiler says.
+#[derive(Debug)]
+pub struct TextError {
+    /// What is wrong (without the place).
+    pub message: String,
+    /// Where.
+    pub spot: Option<ProtoSpot>,
+}
+
+impl From<String> for TextError {
+    fn from(message: String) -> Self {
+        TextError {
+            message,
+            spot: None,
+        }
+    }
+}
+
 /// Compiles `files` into an encoded `FileDescriptorSet` with their imports.
-pub fn compile_text(files: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u8>, String> {
+pub fn compile_text(files: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u8>, TextError> {
     let includes = includes(files, import_paths);
-    let protox_error = match compile_with_protox(files, &includes) {
+    let error = match compile_with_protox(files, &includes) {
         Ok(set) => return Ok(set),
         Err(error) => error,
     };
+    let protox_error = error.to_string();
     let place = match files.iter().find_map(|f| edition_line(f).map(|l| (f, l))) {
         Some((file, line)) => format!("{}:{line}: this file uses", file.display()),
         // protox stops at the `edition` keyword of an imported file.
@@ -25,9 +46,14 @@ pub fn compile_text(files: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u
                 .first()
                 .map_or(String::new(), |f| f.display().to_string())
         ),
-        None => return Err(protox_error),
+        None => {
+            return Err(TextError {
+                spot: spot_of(&error, &includes),
+                message: protox_error,
+            })
+        }
     };
-    compile_with_protoc(files, &includes).map_err(|why| {
+    let compiled = compile_with_protoc(files, &includes).map_err(|why| {
         format!(
             "{place} Editions (`edition = ...`), which the built-in compiler does not read \
              yet, and no protoc could compile it ({why}). Install protoc 27 or later (or \
@@ -35,7 +61,8 @@ pub fn compile_text(files: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u
              compile it yourself — protoc -o api.pb --include_imports FILE.proto — and pass \
              --protoset api.pb"
         )
-    })
+    });
+    Ok(compiled?)
 }
 
 /// The import paths, then each file's own directory.
@@ -53,11 +80,11 @@ fn includes(files: &[PathBuf], import_paths: &[PathBuf]) -> Vec<PathBuf> {
     includes
 }
 
-fn compile_with_protox(files: &[PathBuf], includes: &[PathBuf]) -> Result<Vec<u8>, String> {
-    let mut compiler = protox::Compiler::new(includes).map_err(|e| e.to_string())?;
+fn compile_with_protox(files: &[PathBuf], includes: &[PathBuf]) -> Result<Vec<u8>, protox::Error> {
+    let mut compiler = protox::Compiler::new(includes)?;
     compiler.include_imports(true);
     for file in files {
-        compiler.open_file(file).map_err(|e| e.to_string())?;
+        compiler.open_file(file)?;
     }
     Ok(compiler.encode_file_descriptor_set())
 }

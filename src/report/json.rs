@@ -14,8 +14,8 @@ use super::summary::Tally;
 use super::text::{failure_lines, headline, message_json, seen_text, subject_text, Render};
 use crate::matching::ReceivedMetadata;
 use crate::runner::{
-    Expected, Failure, FailureReason, Limit, MessageData, MetadataPlace, Seen, StatusSeen,
-    StepOutcome, StepRecord, Subject, Written,
+    Expected, Failure, FailureReason, Limit, MessageData, MessageFault, MetadataPlace, Seen,
+    StatusSeen, StepOutcome, StepRecord, Subject, Written,
 };
 use crate::scenario::Role;
 
@@ -267,6 +267,9 @@ fn reason_json(reason: &FailureReason) -> Value {
         FailureReason::Unbuildable { cause } => json!({"cause": cause}),
         FailureReason::DeadlinePassed { budget } => json!({"deadline_ms": millis(*budget)}),
         FailureReason::Unreachable { target, cause } => json!({"target": target, "cause": cause}),
+        FailureReason::BadMessage { sender, fault } => {
+            json!({"sender": sender.label(), "fault": fault_json(fault)})
+        }
         FailureReason::Panicked { message } => json!({"message": message}),
     };
     fields["type"] = reason.name().into();
@@ -316,6 +319,17 @@ fn status_json(status: &StatusSeen) -> Value {
     })
 }
 
+/// A message over the size limit (`too_large`, with both sizes) or cut short
+/// (`truncated`).
+fn fault_json(fault: &MessageFault) -> Value {
+    match fault {
+        MessageFault::TooLarge { size, limit } => {
+            json!({"kind": "too_large", "size": size, "limit": limit})
+        }
+        MessageFault::Truncated => json!({"kind": "truncated"}),
+    }
+}
+
 /// One thing the peer did: its kind, its fields, and its one-line text.
 fn seen_json(seen: &Seen) -> Value {
     let mut event = match seen {
@@ -329,6 +343,7 @@ fn seen_json(seen: &Seen) -> Value {
             status_value["kind"] = "status".into();
             status_value
         }
+        Seen::Malformed(fault) => json!({"kind": "malformed", "fault": fault_json(fault)}),
     };
     event["text"] = seen_text(seen, true).into();
     event

@@ -9,23 +9,27 @@ mod json;
 mod junit;
 mod outcome;
 mod progress;
+mod record;
 mod sink;
 mod style;
 mod summary;
 mod tap;
 mod terminal;
 mod text;
+mod twins;
 
 pub use bench_table::{bench_table, decimal, grouped};
 pub use collect::Collector;
 pub use events::EventStream;
 pub use outcome::{FileError, RunOutcome, SkipReason, SkippedCall};
 pub use progress::Progress;
+pub use record::{record_lines, RecordEvent};
 pub use sink::ReportSink;
 pub use style::{ColorChoice, Style};
 pub use summary::Tally;
 pub use terminal::{Stream, TerminalReporter, Verbosity};
 pub use text::{failure_text, status_message};
+pub use twins::twins_warning;
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

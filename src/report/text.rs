@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::style::Style;
 use crate::matching::{Mismatch, ReceivedMetadata};
 use crate::runner::{
-    Expected, Failure, FailureReason, Limit, MessageData, MetadataPlace, Seen, StatusSeen, Subject,
-    Written,
+    Expected, Failure, FailureReason, Limit, MessageData, MessageFault, MetadataPlace, Seen,
+    StatusSeen, Subject, Written,
 };
 use crate::scenario::{Role, StatusCode};
 
@@ -154,6 +154,67 @@ pub fn seen_text(seen: &Seen, full: bool) -> String {
             code_and_message(status),
             metadata_text(&status.trailers)
         ),
+        Seen::Malformed(fault) => format!("a message that cannot be read: {}", fault_text(fault)),
+    }
+}
+
+/// What is wrong with a message, as a clause.
+fn fault_text(fault: &MessageFault) -> String {
+    match fault {
+        MessageFault::TooLarge { size, limit } => format!(
+            "{size} bytes, over --max-message-size ({limit} bytes); raise the limit with \
+             --max-message-size BYTES (such as 8MiB)"
+        ),
+        MessageFault::Truncated => {
+            "cut short: the stream ended inside it (its frame announced more bytes than came)"
+                .into()
+        }
+    }
+}
+
+/// A message over the limit or cut short, as a sentence: one this side was to send
+/// (`sender` is `role`), or one the peer sent.
+fn bad_message_text(sender: Role, fault: &MessageFault, role: Role) -> String {
+    let whose = if sender == role {
+        "this message (not sent) is"
+    } else {
+        match sender {
+            Role::Client => "the client's message is",
+            Role::Server => "the server's message is",
+        }
+    };
+    format!("{whose} {}", fault_text(fault))
+}
+
+#[cfg(test)]
+mod message_fault_tests {
+    use super::*;
+
+    #[test]
+    fn a_bad_message_names_its_sender_the_sizes_and_the_flag() {
+        let too_large = FailureReason::BadMessage {
+            sender: Role::Client,
+            fault: MessageFault::TooLarge {
+                size: 5_000_005,
+                limit: 4_194_304,
+            },
+        };
+        assert_eq!(
+            headline(&too_large, Role::Server),
+            "the client's message is 5000005 bytes, over --max-message-size (4194304 bytes); \
+             raise the limit with --max-message-size BYTES (such as 8MiB)"
+        );
+        assert!(headline(&too_large, Role::Client).starts_with("this message (not sent) is"));
+        let truncated = FailureReason::BadMessage {
+            sender: Role::Client,
+            fault: MessageFault::Truncated,
+        };
+        let text = headline(&truncated, Role::Server);
+        assert!(
+            text.starts_with("the client's message is cut short"),
+            "{text}"
+        );
+        assert!(!text.contains("cancel"), "{text}");
     }
 }
 
@@ -181,6 +242,7 @@ fn instead_text(seen: &Seen, role: Role) -> String {
         Seen::Cancel(how) => format!("the client cancelled the call ({how})"),
         Seen::Reset(how) => format!("{how}, which is not a cancel"),
         Seen::Status(status) => format!("the call ended with status {}", code_and_message(status)),
+        Seen::Malformed(fault) => format!("{peer}'s message is {}", fault_text(fault)),
     }
 }
 
@@ -251,6 +313,7 @@ pub fn headline(reason: &FailureReason, role: Role) -> String {
         FailureReason::Unreachable { target, cause } => {
             format!("cannot connect to {target}: {cause}")
         }
+        FailureReason::BadMessage { sender, fault } => bad_message_text(*sender, fault, role),
         FailureReason::Panicked { message } => format!(
             "grpc-replay panicked while playing this call: {message} (a bug: please report it)"
         ),

@@ -32,6 +32,22 @@ pub enum PeerEvent {
     /// The client reset the stream with another code before the call's deadline (server
     /// role): not a cancel.
     Reset(String),
+    /// The peer's next message could not be read: over the size limit, or cut short.
+    Malformed(MessageFault),
+}
+
+/// What is wrong with a message that could not be read, or may not be sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageFault {
+    /// It is `size` bytes, over the `limit` (`--max-message-size`).
+    TooLarge {
+        /// The message's size in bytes (as its gRPC frame announces it, for a received one).
+        size: u64,
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// The stream ended inside it (its frame announced more bytes than came).
+    Truncated,
 }
 
 /// How long a server waits past the call's deadline before it ends the call itself: the

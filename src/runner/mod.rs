@@ -10,7 +10,7 @@ mod panic;
 mod play;
 
 pub use captures::Captures;
-pub use io::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
+pub use io::{CallIo, FinalStatus, MessageFault, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
 pub use observer::{Observer, Silent};
 pub use outcome::{
     CallResult, Expected, Failure, FailureKind, FailureReason, Limit, MessageData, MetadataPlace,

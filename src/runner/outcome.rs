@@ -7,6 +7,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use prost_reflect::MessageDescriptor;
 
+use super::io::MessageFault;
 use crate::matching::{MessageSpec, Mismatch, ReceivedMetadata};
 use crate::scenario::node::Pos;
 use crate::scenario::{Action, Role, StatusCode};
@@ -185,6 +186,8 @@ pub enum Seen {
     Reset(String),
     /// The call ended with a status.
     Status(StatusSeen),
+    /// A message that could not be read (over the size limit, or cut short).
+    Malformed(MessageFault),
 }
 
 /// One step as it happened.
@@ -321,6 +324,14 @@ pub enum FailureReason {
         /// The call's deadline.
         budget: Duration,
     },
+    /// A message over the size limit (`--max-message-size`), or cut short: one this side
+    /// was to send, or one the peer sent.
+    BadMessage {
+        /// The role whose message it is.
+        sender: Role,
+        /// What is wrong with it.
+        fault: MessageFault,
+    },
     /// grpc-replay itself failed: the call's handling panicked (a bug to report).
     Panicked {
         /// The panic's message.
@@ -396,6 +407,7 @@ impl FailureReason {
             FailureReason::Unbuildable { .. } => "unbuildable",
             FailureReason::DeadlinePassed { .. } => "deadline_passed",
             FailureReason::Unreachable { .. } => "unreachable",
+            FailureReason::BadMessage { .. } => "bad_message",
             FailureReason::Panicked { .. } => "panicked",
         }
     }

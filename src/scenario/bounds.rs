@@ -21,9 +21,11 @@ pub const MAX_DURATION: Duration = Duration::from_secs(99_999_999 * 3600);
 /// sent as an RFC 3339 time: 7,900 years keeps it before the year 10000 (four digits).
 pub const MAX_DEADLINE_HEADER: Duration = Duration::from_secs(7_900 * 365 * 24 * 3600);
 
-/// The largest message: gRPC's usual limit (tonic's and grpc-go's default, 4 MiB). Sizes
-/// written in a scenario (`$zeros`, `$len`) are bounded by it.
-pub const MAX_MESSAGE_SIZE: u64 = 4 * 1024 * 1024;
+/// The largest message a scenario may write, and the most `--max-message-size` allows:
+/// 1 GiB (a message is held whole in memory). Sizes written in a scenario (`$zeros`,
+/// `$len`) are bounded by it; `check` warns about messages over the limit the commands
+/// apply (4 MiB by default, as gRPC).
+pub const MAX_MESSAGE_SIZE: u64 = 1024 * 1024 * 1024;
 
 /// The most times a step may repeat.
 pub const MAX_REPEAT: i64 = 1_000_000_000;
@@ -133,7 +135,7 @@ fn size(key: &str, value: &str) -> Result<(), String> {
     match value.trim().parse::<i128>() {
         Ok(n) if n < 0 => Err(format!("`{key}: {value}`: a size is 0 or more")),
         Ok(n) if n > i128::from(MAX_MESSAGE_SIZE) => Err(format!(
-            "`{key}: {value}` is larger than a gRPC message can be ({MAX_MESSAGE_SIZE} bytes, 4 MiB)"
+            "`{key}: {value}` is larger than grpc-replay allows a message to be ({MAX_MESSAGE_SIZE} bytes, 1 GiB)"
         )),
         _ => Ok(()),
     }
@@ -207,9 +209,9 @@ mod tests {
 
     #[test]
     fn sizes_are_bounded_by_the_message_limit() {
-        assert!(check("x: {$zeros: 4194304}\n").is_ok());
-        let error = check("x: {$zeros: 4194305}\n").unwrap_err();
-        assert!(error.contains("larger than a gRPC message"), "{error}");
+        assert!(check("x: {$zeros: 1073741824}\n").is_ok());
+        let error = check("x: {$zeros: 1073741825}\n").unwrap_err();
+        assert!(error.contains("larger than grpc-replay allows"), "{error}");
         let error = check("x:\n  $len: -1\n").unwrap_err();
         assert!(
             error.starts_with("2:9: `$len: -1`: a size is 0 or more"),

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use miette::{NamedSource, SourceSpan};
 
 use super::node::Pos;
+use crate::protos::ProtoSpot;
 
 /// Something wrong in a scenario file, with the file, line and column, and a snippet.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -61,6 +62,30 @@ impl LoadError {
             span: offset.map(|o| SourceSpan::new(o.into(), 1)),
             help: None,
         }))
+    }
+
+    /// An error at `spot` in a `.proto` file that `scenario` loads: through its `proto:`
+    /// at `loaded_at`, or through `--proto` when that is `None`.
+    pub fn in_proto(
+        spot: &ProtoSpot,
+        message: &str,
+        scenario: &Path,
+        loaded_at: Option<Pos>,
+    ) -> Self {
+        let pos = Pos {
+            line: spot.line,
+            column: spot.column,
+        };
+        let loaded_by = match loaded_at {
+            Some(at) => format!(
+                "loaded by {}:{}:{} (`proto:`)",
+                scenario.display(),
+                at.line,
+                at.column
+            ),
+            None => format!("loaded for {} by --proto", scenario.display()),
+        };
+        LoadError::at(&spot.file, &spot.text, pos, message).with_help(loaded_by)
     }
 
     /// An error about a whole file (it cannot be read, for instance).

@@ -19,8 +19,8 @@ use super::template::{self, MetadataTemplate};
 use super::vars::{Resolver, Substitution, VarSources};
 use crate::matching::{MatchMode, MetadataSpec, SpecError};
 use crate::protos::{
-    all_methods, find_method, load_pool, method_path, missing_protos_hint, ProtoSources, Reflector,
-    RpcKind,
+    all_methods, find_method, load_pool, method_path, missing_protos_hint, ProtoError,
+    ProtoSources, Reflector, RpcKind,
 };
 
 /// How scenario files are read.
@@ -49,11 +49,11 @@ pub struct PoolCache {
 }
 
 impl PoolCache {
-    fn get(&mut self, sources: &ProtoSources) -> Result<DescriptorPool, String> {
+    fn get(&mut self, sources: &ProtoSources) -> Result<DescriptorPool, ProtoError> {
         if let Some(pool) = self.pools.get(sources) {
             return Ok(pool.clone());
         }
-        let pool = load_pool(sources).map_err(|e| e.to_string())?;
+        let pool = load_pool(sources)?;
         self.pools.insert(sources.clone(), pool.clone());
         Ok(pool)
     }
@@ -362,10 +362,13 @@ impl Loader<'_> {
             sources.reflected =
                 Some((reflector.0)(target).map_err(|e| LoadError::file(self.path, e))?);
         }
-        pools.get(&sources).map_err(|message| match pos {
-            Some(pos) => self.err(pos, message),
-            None => LoadError::file(self.path, message),
-        })
+        pools
+            .get(&sources)
+            .map_err(|error| match (&error.spot, pos) {
+                (Some(spot), _) => LoadError::in_proto(spot, &error.message, self.path, pos),
+                (None, Some(pos)) => self.err(pos, error.to_string()),
+                (None, None) => LoadError::file(self.path, error.to_string()),
+            })
     }
 
     /// The paths of `proto:` or `protoset:` (one path or a list), relative to the file.

@@ -11,7 +11,7 @@ use tonic::{Code, Status, Streaming};
 use super::request_end::RequestReset;
 use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
-use crate::transport::{to_metadata_map, EventReceiver, EventSender};
+use crate::transport::{fault_of, to_metadata_map, EventReceiver, EventSender};
 
 /// How long a reset waits for the reader to report its reason.
 const REASON_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
@@ -94,6 +94,9 @@ pub fn spawn_reader(mut stream: Streaming<Bytes>, deadline: Option<Instant>) -> 
 
 /// The event for a request stream that failed: a reset (by its code), or what broke.
 fn ended_early(status: &Status, deadline: Option<Instant>) -> PeerEvent {
+    if let Some(fault) = std::error::Error::source(status).and_then(fault_of) {
+        return PeerEvent::Malformed(fault);
+    }
     let mut source = std::error::Error::source(status);
     while let Some(error) = source {
         if let Some(reset) = error.downcast_ref::<RequestReset>() {

@@ -10,8 +10,10 @@ mod reflection;
 mod registry;
 mod request_end;
 mod service;
+mod twins;
 
 pub use registry::{Registry, ServeSummary};
+pub use twins::{indistinguishable, ScriptRef, Twins};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

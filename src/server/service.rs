@@ -25,7 +25,9 @@ use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
 use crate::runner::{panic_message, panicked, CallResult, Observer, PlayOptions};
 use crate::scenario::Role;
-use crate::transport::{received_metadata, ConnectionInfo, EventReceiver, OpenCall, Repeated};
+use crate::transport::{
+    received_metadata, ConnectionInfo, EventReceiver, FrameLimit, OpenCall, Repeated,
+};
 
 /// Everything the handlers share.
 pub struct ServerState {
@@ -93,9 +95,19 @@ where
                 .extensions()
                 .get::<ConnectionInfo>()
                 .map(ConnectionInfo::call_opened);
-            // Before tonic's decoder: it would read a reset request stream as its end.
-            let request =
-                request.map(|body| body.map_err(RequestReset::from_body_error as fn(_) -> _));
+            // Before tonic's decoder: it would read a reset request stream as its end, and
+            // report a message over the limit (or cut short) as an untyped status.
+            let limit = state.play.max_message_size;
+            let request = request.map(|body| {
+                FrameLimit::new(
+                    body.map_err(RequestReset::from_body_error as fn(_) -> _),
+                    limit,
+                )
+            });
+            let size = usize::try_from(limit).unwrap_or(usize::MAX);
+            grpc = grpc
+                .max_decoding_message_size(size)
+                .max_encoding_message_size(size);
             let open_call = std::sync::Mutex::new(open_call);
             let handler = tower::service_fn(move |incoming: Request<Streaming<Bytes>>| {
                 let state = state.clone();

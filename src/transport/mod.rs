@@ -3,18 +3,21 @@
 
 mod accept;
 mod connection;
+mod details_guard;
 mod handshake;
 mod handshake_log;
 mod metadata;
 mod queue;
 mod server_tls;
 mod settings;
+mod size;
 mod status;
 
 pub use accept::{
     accept, ConnectionLimits, Incoming, DEFAULT_HANDSHAKE_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
 };
 pub use connection::{Connection, ConnectionInfo, OpenCall};
+pub use details_guard::guard_status_details;
 pub use handshake::{FailedConnection, HandshakeFailure};
 pub use handshake_log::HandshakeLog;
 pub use metadata::{received_metadata, to_metadata_map};
@@ -24,4 +27,5 @@ pub use settings::{
     Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, HEADER_LIST_GUARD, MAX_WINDOW,
     NOT_HTTP2_FRAMES, SMALL_FRAME_GUARD,
 };
+pub use size::{fault_of, FrameError, FrameLimit, DEFAULT_MAX_MESSAGE_SIZE};
 pub use status::status_event;

@@ -13,6 +13,9 @@ use crate::scenario::{StatusCode, DETAILS_TRAILER};
 /// The event for a status that ended a call on the client side. The call's own deadline
 /// expiring is DEADLINE_EXCEEDED, as gRPC clients report it, not a broken connection.
 pub fn status_event(status: &Status) -> PeerEvent {
+    if let Some(fault) = status.source().and_then(super::fault_of) {
+        return PeerEvent::Malformed(fault);
+    }
     if deadline_expired(status) {
         return PeerEvent::Status {
             code: StatusCode(tonic::Code::DeadlineExceeded as i32),

@@ -30,7 +30,7 @@ pub(super) fn expand_generators(node: &Node) -> Result<Node, SpecError> {
             if count as u64 > crate::scenario::bounds::MAX_MESSAGE_SIZE {
                 return Err(SpecError::new(
                     entries[0].1.pos,
-                    format!("`$zeros: {count}` is larger than a gRPC message can be (4 MiB)"),
+                    format!("`$zeros: {count}` is larger than grpc-replay allows a message to be (1 GiB)"),
                 ));
             }
             NodeValue::Str(base64_encode(&vec![0u8; count]))

@@ -78,6 +78,7 @@ impl<I: CallIo> Player<'_, I> {
             }),
             PeerEvent::Cancelled(how) => Seen::Cancel(how),
             PeerEvent::Reset(how) => Seen::Reset(how),
+            PeerEvent::Malformed(fault) => Seen::Malformed(fault),
         }
     }
 

@@ -9,7 +9,7 @@ use crate::runner::io::CallIo;
 use crate::runner::outcome::{
     Expected, Failure, FailureReason, Limit, Seen, StepKind, StepRecord, Subject,
 };
-use crate::scenario::{StatusCode, Step};
+use crate::scenario::{Role, StatusCode, Step};
 use crate::transport::SMALL_FRAME_GUARD;
 
 impl<I: CallIo> Player<'_, I> {
@@ -59,6 +59,13 @@ impl<I: CallIo> Player<'_, I> {
             Ok(Seen::Cancel(how)) if how == SMALL_FRAME_GUARD => FailureReason::LocalGoaway {
                 expected,
                 cause: how,
+            },
+            Ok(Seen::Malformed(fault)) => FailureReason::BadMessage {
+                sender: match self.role {
+                    Role::Client => Role::Server,
+                    Role::Server => Role::Client,
+                },
+                fault,
             },
             Ok(seen) => FailureReason::Unexpected { expected, seen },
         }

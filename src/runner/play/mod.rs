@@ -43,6 +43,8 @@ pub struct PlayOptions {
     pub latencies: bool,
     /// The variables captured by the file being played; give each file its own.
     pub captures: Captures,
+    /// `--max-message-size`: the largest message sent or received, in bytes.
+    pub max_message_size: u64,
 }
 
 impl Default for PlayOptions {
@@ -52,6 +54,7 @@ impl Default for PlayOptions {
             transcript: false,
             latencies: false,
             captures: Captures::default(),
+            max_message_size: crate::transport::DEFAULT_MAX_MESSAGE_SIZE,
         }
     }
 }
@@ -89,6 +92,7 @@ pub async fn play_call<I: CallIo>(
         pairing: options.latencies.then(Pairing::default),
         captures: options.captures.clone(),
         current: None,
+        max_message_size: options.max_message_size,
         unread: None,
         later_round: false,
     };
@@ -132,6 +136,8 @@ struct Player<'a, I> {
     captures: Captures,
     /// The step being played.
     current: Option<&'a Step>,
+    /// The largest message this side sends, in bytes.
+    max_message_size: u64,
     /// An event read and put back (see `events.rs`), read before any other.
     unread: Option<Seen>,
     /// Playing a group's second or later round (see `group.rs`).
@@ -160,10 +166,11 @@ impl<I: CallIo> Player<'_, I> {
             Role::Server => {
                 self.io
                     .finish(FinalStatus {
-                        code: if deadline_passed {
-                            StatusCode(4) // DEADLINE_EXCEEDED
-                        } else {
-                            STRAYED_CODE
+                        code: match *failure.reason {
+                            _ if deadline_passed => StatusCode(4), // DEADLINE_EXCEEDED
+                            // As gRPC servers answer a message over their limit.
+                            FailureReason::BadMessage { .. } => StatusCode(8), // RESOURCE_EXHAUSTED
+                            _ => STRAYED_CODE,
                         },
                         message: crate::report::status_message(failure, &self.scenario.path),
                         trailers: Vec::new(),

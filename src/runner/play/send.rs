@@ -2,9 +2,9 @@
 
 use super::{Player, StepOutcome};
 use crate::matching::SpecError;
-use crate::runner::io::{CallIo, FinalStatus};
+use crate::runner::io::{CallIo, FinalStatus, MessageFault};
 use crate::runner::outcome::StepKind;
-use crate::runner::outcome::{Failure, Subject, Written};
+use crate::runner::outcome::{Failure, FailureReason, Subject, Written};
 use crate::scenario::{MessageStep, StatusStep, Step};
 use tokio::time::Instant;
 
@@ -16,6 +16,7 @@ impl<I: CallIo> Player<'_, I> {
             let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
             super::unbuildable(step.pos, StepKind::of(&step.action), error)
         })?;
+        self.check_size(step, bytes.len())?;
         // Paced repetitions go one by one; the others go out as one queue item.
         let count = step.repeat.sent();
         let (rounds, per_round) = match step.after {
@@ -39,6 +40,23 @@ impl<I: CallIo> Player<'_, I> {
         let sent = Subject::Message(Written::of(&spec));
         self.record(step, StepOutcome::Performed, sent, None, count);
         Ok(())
+    }
+
+    /// A message over `--max-message-size` is not sent: the step fails, naming the limit.
+    fn check_size(&mut self, step: &Step, size: usize) -> Result<(), Failure> {
+        let size = size as u64;
+        if size <= self.max_message_size {
+            return Ok(());
+        }
+        let fault = MessageFault::TooLarge {
+            size,
+            limit: self.max_message_size,
+        };
+        let reason = FailureReason::BadMessage {
+            sender: self.role,
+            fault,
+        };
+        Err(self.failure(step, reason))
     }
 
     pub(super) async fn perform_status(&mut self, step: &Step, status: &StatusStep) {
