@@ -92,6 +92,12 @@ impl<I: CallIo> Player<'_, I> {
         waited: Option<Duration>,
         count: u64,
     ) {
+        // A group's later rounds keep memory flat: their passing steps are counted in the
+        // group's own record, not recorded one by one.
+        if self.later_round && outcome != StepOutcome::Failed {
+            self.take_seen();
+            return;
+        }
         let record = StepRecord {
             pos: step.pos,
             kind: StepKind::of(&step.action),

@@ -3,7 +3,8 @@
 //! The side that performs the group's first step plays `send` rounds. The checking side
 //! plays `min` rounds, then starts another (up to `max`) as long as the next event is a
 //! message that fits the group's first step; any other event is left for the step after
-//! the group.
+//! the group. The steps of the first round are recorded one by one; later rounds record
+//! only a failure, and the group's record counts the rounds (memory stays flat).
 
 use super::{Player, StepOutcome};
 use crate::runner::io::CallIo;
@@ -24,18 +25,20 @@ impl<I: CallIo> Player<'_, I> {
             if peek && !self.starts_round(group).await? {
                 break;
             }
+            self.later_round = round > 0;
             for inner in &group.steps {
                 self.single(inner).await?;
             }
             round += 1;
         }
+        self.later_round = false;
         self.capture_count(step, round);
         let outcome = if performs {
             StepOutcome::Performed
         } else {
             StepOutcome::Passed
         };
-        self.record(step, outcome, Subject::Rounds(round), None, round);
+        self.record(step, outcome, Subject::Rounds(round), None, 1);
         Ok(())
     }
 

@@ -94,6 +94,7 @@ pub async fn play_call<I: CallIo>(
         current: None,
         max_message_size: options.max_message_size,
         unread: None,
+        later_round: false,
     };
     let failure = player.play_within_deadline().await;
     if let Some(failure) = &failure {
@@ -139,6 +140,8 @@ struct Player<'a, I> {
     max_message_size: u64,
     /// An event read and put back (see `events.rs`), read before any other.
     unread: Option<Seen>,
+    /// Playing a group's second or later round (see `group.rs`).
+    later_round: bool,
 }
 
 impl<I: CallIo> Player<'_, I> {
