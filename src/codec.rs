@@ -7,7 +7,7 @@ use tonic::Status;
 
 /// Passes encoded protobuf messages through unchanged, in both directions.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct BytesCodec;
+pub(crate) struct BytesCodec;
 
 impl Codec for BytesCodec {
     type Encode = Bytes;

@@ -86,14 +86,14 @@ mod pb {
     }
 
     /// A `google.protobuf.StringValue` (a Ballerina `string`): `""` is `0A 00`.
-    pub fn string_value(value: &str) -> Vec<u8> {
+    pub(crate) fn string_value(value: &str) -> Vec<u8> {
         let mut out = Vec::new();
         put_string(&mut out, 1, value);
         out
     }
 
     /// A `ChatMessage {name = 1; message = 2}` with both fields written.
-    pub fn chat_message(name: &str, message: &str) -> Vec<u8> {
+    pub(crate) fn chat_message(name: &str, message: &str) -> Vec<u8> {
         let mut out = Vec::new();
         put_string(&mut out, 1, name);
         put_string(&mut out, 2, message);
@@ -114,7 +114,7 @@ mod pb {
     }
 
     /// The value of string field `number` (the last one written), or `""` when absent.
-    pub fn string_field(mut bytes: &[u8], number: u64) -> String {
+    pub(crate) fn string_field(mut bytes: &[u8], number: u64) -> String {
         let mut found = String::new();
         while !bytes.is_empty() {
             let tag = varint(&mut bytes);

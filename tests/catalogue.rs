@@ -231,6 +231,8 @@ fn wrong_twin_the_same_proto_with_its_semicolon_loads() {
 
 /// Bad flags: each refused with exit 2, naming the flag or the value.
 #[test]
+// A table of cases, one per flag: long, and read top to bottom.
+#[allow(clippy::too_many_lines)]
 fn bad_flags_are_refused_before_anything_runs() {
     let file = "tests/fixtures/ci/mixed/good.yaml";
     let cases: &[(&[&str], &str)] = &[

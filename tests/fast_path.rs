@@ -118,7 +118,7 @@ mod wire {
     const FIXED64: u64 = 1;
     const LENGTH_DELIMITED: u64 = 2;
 
-    pub fn varint(mut value: u64) -> Vec<u8> {
+    pub(crate) fn varint(mut value: u64) -> Vec<u8> {
         let mut out = Vec::new();
         loop {
             let byte = (value & 0x7f) as u8;
@@ -136,11 +136,11 @@ mod wire {
     }
 
     /// An int32, int64, bool or enum field (negative numbers as 10-byte varints).
-    pub fn int(field: u64, value: i64) -> Vec<u8> {
+    pub(crate) fn int(field: u64, value: i64) -> Vec<u8> {
         [key(field, VARINT), varint(value as u64)].concat()
     }
 
-    pub fn bytes(field: u64, data: &[u8]) -> Vec<u8> {
+    pub(crate) fn bytes(field: u64, data: &[u8]) -> Vec<u8> {
         [
             key(field, LENGTH_DELIMITED),
             varint(data.len() as u64),
@@ -149,23 +149,23 @@ mod wire {
         .concat()
     }
 
-    pub fn double(field: u64, value: f64) -> Vec<u8> {
+    pub(crate) fn double(field: u64, value: f64) -> Vec<u8> {
         [key(field, FIXED64), value.to_le_bytes().to_vec()].concat()
     }
 
     /// A field whose value bytes are given as they are (an overlong varint, say).
-    pub fn raw_varint(field: u64, encoded: &[u8]) -> Vec<u8> {
+    pub(crate) fn raw_varint(field: u64, encoded: &[u8]) -> Vec<u8> {
         [key(field, VARINT), encoded.to_vec()].concat()
     }
 
     /// A packed repeated varint field.
-    pub fn packed(field: u64, values: &[i64]) -> Vec<u8> {
+    pub(crate) fn packed(field: u64, values: &[i64]) -> Vec<u8> {
         let body: Vec<u8> = values.iter().flat_map(|v| varint(*v as u64)).collect();
         bytes(field, &body)
     }
 
     /// A map entry: key (field 1), then value (field 2).
-    pub fn entry(field: u64, key: &[u8], value: &[u8]) -> Vec<u8> {
+    pub(crate) fn entry(field: u64, key: &[u8], value: &[u8]) -> Vec<u8> {
         bytes(field, &[bytes(1, key), value.to_vec()].concat())
     }
 }

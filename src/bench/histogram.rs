@@ -8,15 +8,15 @@ use hdrhistogram::serialization::{Deserializer, Serializer as _, V2DeflateSerial
 use hdrhistogram::Histogram;
 
 /// Significant decimal digits the latency histograms keep.
-pub const SIGNIFICANT_DIGITS: u8 = 3;
+pub(super) const SIGNIFICANT_DIGITS: u8 = 3;
 
 /// An empty latency histogram in nanoseconds, growing to the largest value recorded.
-pub fn histogram() -> Histogram<u64> {
+pub(super) fn histogram() -> Histogram<u64> {
     Histogram::new(SIGNIFICANT_DIGITS).expect("3 significant digits is a valid precision")
 }
 
 /// `histogram` as base64 of its V2 compressed encoding.
-pub fn encode(histogram: &Histogram<u64>) -> String {
+pub(super) fn encode(histogram: &Histogram<u64>) -> String {
     let mut bytes = Vec::new();
     V2DeflateSerializer::new()
         .serialize(histogram, &mut bytes)
@@ -25,7 +25,7 @@ pub fn encode(histogram: &Histogram<u64>) -> String {
 }
 
 /// The histogram that [`encode`] wrote; the error says what is wrong with `text`.
-pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
+pub(super) fn decode(text: &str) -> Result<Histogram<u64>, String> {
     let bytes = STANDARD
         .decode(text.trim())
         .map_err(|e| format!("not base64 ({e})"))?;
@@ -35,7 +35,7 @@ pub fn decode(text: &str) -> Result<Histogram<u64>, String> {
 }
 
 /// Adds `other` into `total` (an auto-resizing histogram from [`histogram`]).
-pub fn add(total: &mut Histogram<u64>, other: &Histogram<u64>) {
+pub(super) fn add(total: &mut Histogram<u64>, other: &Histogram<u64>) {
     total
         .add(other)
         .expect("an auto-resizing histogram takes any other");

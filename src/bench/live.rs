@@ -15,7 +15,7 @@ use crate::report::{decimal, grouped};
 const TICK: Duration = Duration::from_millis(250);
 
 /// A progress bar redrawn every [`TICK`] while a benchmark runs.
-pub struct LiveProgress {
+pub(crate) struct LiveProgress {
     bar: ProgressBar,
     ticker: JoinHandle<()>,
 }
@@ -23,7 +23,7 @@ pub struct LiveProgress {
 impl LiveProgress {
     /// Starts drawing the progress of `bench` when standard output is a terminal;
     /// `calls_expected`: how many calls an iteration-bound benchmark will play.
-    pub fn start(bench: Arc<Bench>, calls_expected: u64) -> Option<LiveProgress> {
+    pub(crate) fn start(bench: Arc<Bench>, calls_expected: u64) -> Option<LiveProgress> {
         if !std::io::stdout().is_terminal() {
             return None;
         }
@@ -65,7 +65,7 @@ impl LiveProgress {
     }
 
     /// Stops drawing and clears the bar (the final table follows).
-    pub fn finish(self) {
+    pub(crate) fn finish(self) {
         self.ticker.abort();
         self.bar.finish_and_clear();
     }

@@ -17,7 +17,7 @@ use super::stats::{Counts, Merged};
 /// A report that cannot be merged, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}: {reason}")]
-pub struct MergeError {
+pub(crate) struct MergeError {
     /// The report's file.
     pub file: String,
     /// What is wrong with it.
@@ -27,7 +27,7 @@ pub struct MergeError {
 /// The report files `paths` name: each as given, or, when it does not exist and holds
 /// `*`, `?` or `[`, the files the glob pattern matches in name order (for a container
 /// without a shell: `'/reports/shard-*.json'`).
-pub fn expand_reports(paths: &[PathBuf]) -> Result<Vec<PathBuf>, MergeError> {
+pub(crate) fn expand_reports(paths: &[PathBuf]) -> Result<Vec<PathBuf>, MergeError> {
     let mut expanded = Vec::with_capacity(paths.len());
     for path in paths {
         let text = path.to_string_lossy();
@@ -54,7 +54,7 @@ pub fn expand_reports(paths: &[PathBuf]) -> Result<Vec<PathBuf>, MergeError> {
 }
 
 /// Reads the bench report at `path` (written by `bench --report json=PATH`).
-pub fn read_report(path: &Path) -> Result<BenchReport, MergeError> {
+pub(crate) fn read_report(path: &Path) -> Result<BenchReport, MergeError> {
     let fail = |reason: String| MergeError {
         file: path.display().to_string(),
         reason,
@@ -78,7 +78,7 @@ pub fn read_report(path: &Path) -> Result<BenchReport, MergeError> {
 }
 
 /// Combines `reports`, each named by its file, into one.
-pub fn merge(reports: &[(String, BenchReport)]) -> Result<BenchReport, MergeError> {
+pub(crate) fn merge(reports: &[(String, BenchReport)]) -> Result<BenchReport, MergeError> {
     let mut merged = Merged {
         counts: Counts::default(),
         latest_start: Duration::ZERO,

@@ -10,11 +10,11 @@ mod report;
 mod schedule;
 mod stats;
 
-pub use live::LiveProgress;
-pub use merge::{expand_reports, merge, read_report, MergeError};
-pub use report::{BenchReport, ScheduleFigures, ServerSide, Setup};
-pub use schedule::{Schedule, LATE_TOLERANCE};
-pub use stats::{Counts, Merged, Shard};
+pub(crate) use live::LiveProgress;
+pub(crate) use merge::{expand_reports, merge, read_report, MergeError};
+pub(crate) use report::{BenchReport, ScheduleFigures, ServerSide, Setup};
+pub(crate) use schedule::{Schedule, LATE_TOLERANCE};
+pub(crate) use stats::{Counts, Merged, Shard};
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use stats::Iteration;
 
 /// When a benchmark stops starting iterations (the iterations in flight then finish).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Stop {
+pub(crate) enum Stop {
     /// After this many iterations.
     Iterations(u64),
     /// Once this long has passed since the start.
@@ -40,7 +40,7 @@ pub enum Stop {
 
 /// How a benchmark plays.
 #[derive(Debug, Clone)]
-pub struct BenchOptions {
+pub(crate) struct BenchOptions {
     /// Iterations in flight at once (each a worker playing one file after another).
     pub concurrency: usize,
     /// The pace: a rate (open loop) and a ramp.
@@ -55,7 +55,7 @@ pub struct BenchOptions {
 ///
 /// One iteration plays one scenario file as `run` does (its calls one after another, or at
 /// once when the file says `concurrent: true`); iteration `n` plays file `n mod files`.
-pub struct Bench {
+pub(crate) struct Bench {
     options: BenchOptions,
     shards: Vec<Shard>,
     next: AtomicU64,
@@ -72,7 +72,7 @@ fn shard_count(concurrency: usize) -> usize {
 
 impl Bench {
     /// A benchmark that starts now.
-    pub fn new(options: BenchOptions) -> Bench {
+    pub(crate) fn new(options: BenchOptions) -> Bench {
         let shards = (0..shard_count(options.concurrency))
             .map(|_| Shard::new())
             .collect();
@@ -86,34 +86,34 @@ impl Bench {
     }
 
     /// The options.
-    pub fn options(&self) -> &BenchOptions {
+    pub(crate) fn options(&self) -> &BenchOptions {
         &self.options
     }
 
     /// How long since the benchmark started.
-    pub fn elapsed(&self) -> Duration {
+    pub(crate) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 
     /// The totals so far.
-    pub fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         Counts::of(&self.shards)
     }
 
     /// Everything counted, merged.
-    pub fn merged(&self) -> Merged {
+    pub(crate) fn merged(&self) -> Merged {
         Merged::of(&self.shards)
     }
 
     /// Starts no more iterations (Ctrl-C); those in flight finish.
-    pub fn stop_early(&self) {
+    pub(crate) fn stop_early(&self) {
         self.stop.send_replace(true);
     }
 
     /// Plays `scenarios` with [`BenchOptions::concurrency`] workers, worker `w` on
     /// `channels[w mod channels]`, until [`BenchOptions::stop`] or [`Bench::stop_early`];
     /// returns how long it took, from the start to the end of the last iteration.
-    pub async fn run(
+    pub(crate) async fn run(
         self: &Arc<Self>,
         scenarios: Arc<[Scenario]>,
         channels: &[Channel],

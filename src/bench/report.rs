@@ -11,12 +11,12 @@ use super::schedule::Schedule;
 use super::stats::Merged;
 
 /// The version of the report's layout; `bench merge` reads this version only.
-pub const REPORT_VERSION: u32 = 1;
+pub(super) const REPORT_VERSION: u32 = 1;
 
 /// Everything a benchmark measured (`--report json=PATH` writes it as is); `bench merge`
 /// reads such reports back and combines them.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct BenchReport {
+pub(crate) struct BenchReport {
     /// The layout's version ([`REPORT_VERSION`]).
     pub version: u32,
     /// The reports this one combines (`bench merge`); empty for a single benchmark.
@@ -63,7 +63,7 @@ pub struct BenchReport {
 /// The latency histograms in nanoseconds, each as base64 of HdrHistogram's V2 compressed
 /// encoding (3 significant digits), which any HdrHistogram library decodes.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Histograms {
+pub(crate) struct Histograms {
     /// Per call (from when its iteration was due, with `--rate`).
     pub call_latency_ns: String,
     /// Per checked message.
@@ -74,7 +74,7 @@ pub struct Histograms {
 /// iteration was due, so a server too slow for the rate shows in the latencies instead of
 /// silently lowering the rate (no coordinated omission).
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ScheduleFigures {
+pub(crate) struct ScheduleFigures {
     /// Iterations started on the schedule.
     pub iterations: u64,
     /// Of those, how many started more than [`LATE_TOLERANCE`] after they were due (every
@@ -86,7 +86,7 @@ pub struct ScheduleFigures {
 
 /// Calls and their rate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CallFigures {
+pub(crate) struct CallFigures {
     /// Calls ended.
     pub total: u64,
     /// Calls that passed.
@@ -101,7 +101,7 @@ pub struct CallFigures {
 
 /// Messages and their rate.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct MessageFigures {
+pub(crate) struct MessageFigures {
     /// Messages sent.
     pub sent: u64,
     /// Messages received and checked.
@@ -112,7 +112,7 @@ pub struct MessageFigures {
 
 /// What the in-process server of a `--loopback` benchmark saw.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ServerSide {
+pub(crate) struct ServerSide {
     /// Calls it played.
     pub calls: u64,
     /// Calls that failed on its side.
@@ -125,7 +125,7 @@ pub struct ServerSide {
 
 impl ServerSide {
     /// The server side's figures from what its observer counted.
-    pub fn of(merged: Merged) -> ServerSide {
+    pub(crate) fn of(merged: Merged) -> ServerSide {
         ServerSide {
             calls: merged.counts.calls,
             failed: merged.counts.failed,
@@ -137,7 +137,7 @@ impl ServerSide {
 
 /// Percentiles of a latency histogram, in milliseconds.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct LatencySummary {
+pub(crate) struct LatencySummary {
     /// How many values.
     pub count: u64,
     /// The smallest.
@@ -158,7 +158,7 @@ pub struct LatencySummary {
 
 impl LatencySummary {
     /// The summary of a histogram in nanoseconds; `None` when it is empty.
-    pub fn of(nanos: &Histogram<u64>) -> Option<LatencySummary> {
+    pub(crate) fn of(nanos: &Histogram<u64>) -> Option<LatencySummary> {
         let ms = |value: u64| value as f64 / 1e6;
         (!nanos.is_empty()).then(|| LatencySummary {
             count: nanos.len(),
@@ -173,7 +173,7 @@ impl LatencySummary {
     }
 
     /// The figures in the table's column order: min, mean, p50, p90, p99, p99.9, max.
-    pub fn columns(&self) -> [f64; 7] {
+    pub(crate) fn columns(&self) -> [f64; 7] {
         [
             self.min, self.mean, self.p50, self.p90, self.p99, self.p99_9, self.max,
         ]
@@ -181,7 +181,7 @@ impl LatencySummary {
 }
 
 /// What a benchmark was about, for its report.
-pub struct Setup {
+pub(crate) struct Setup {
     /// The scenario files.
     pub files: Vec<String>,
     /// The server called.
@@ -198,7 +198,7 @@ pub struct Setup {
 
 impl BenchReport {
     /// The report of what the client side counted in `elapsed`.
-    pub fn new(
+    pub(crate) fn new(
         setup: Setup,
         elapsed: Duration,
         client: Merged,
@@ -254,7 +254,7 @@ impl BenchReport {
     }
 
     /// Whether every call passed, on both sides.
-    pub fn passed(&self) -> bool {
+    pub(crate) fn passed(&self) -> bool {
         self.calls.failed == 0 && self.server_side.as_ref().is_none_or(|s| s.failed == 0)
     }
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 /// An iteration that starts more than this after its scheduled time started late (the
 /// timer's own resolution is about a millisecond).
-pub const LATE_TOLERANCE: Duration = Duration::from_millis(2);
+pub(crate) const LATE_TOLERANCE: Duration = Duration::from_millis(2);
 
 /// The pace of a benchmark.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Schedule {
+pub(crate) struct Schedule {
     /// Iterations started per second once ramped up; `None`: as fast as the workers go.
     pub rate: Option<f64>,
     /// How long the rate (or, without a rate, the concurrency) takes to climb linearly
@@ -23,7 +23,7 @@ impl Schedule {
     ///
     /// During a ramp of `T` seconds to `R` per second the rate is `R·t/T`, so `R·t²/2T`
     /// iterations are due by `t`; after it, one every `1/R` seconds.
-    pub fn due(&self, n: u64) -> Option<Duration> {
+    pub(crate) fn due(&self, n: u64) -> Option<Duration> {
         let rate = self.rate?;
         let ramp = self.ramp.as_secs_f64();
         let in_ramp = rate * ramp / 2.0;
@@ -38,7 +38,7 @@ impl Schedule {
 
     /// When worker `worker` of `workers` begins, from the start: without a rate, the
     /// workers join one by one over the ramp; with one (or no ramp), all at once.
-    pub fn worker_start(&self, worker: usize, workers: usize) -> Duration {
+    pub(crate) fn worker_start(&self, worker: usize, workers: usize) -> Duration {
         if self.rate.is_some() || workers == 0 {
             return Duration::ZERO;
         }

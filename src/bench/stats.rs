@@ -27,7 +27,7 @@ fn record(histogram: &Mutex<Histogram<u64>>, duration: Duration) {
 
 /// Counters and histograms of the calls one group of workers played; it observes the
 /// engine for them.
-pub struct Shard {
+pub(crate) struct Shard {
     calls: AtomicU64,
     failed: AtomicU64,
     sent: AtomicU64,
@@ -51,7 +51,7 @@ struct Failures {
 
 impl Shard {
     /// An empty shard.
-    pub fn new() -> Shard {
+    pub(crate) fn new() -> Shard {
         Shard {
             calls: AtomicU64::new(0),
             failed: AtomicU64::new(0),
@@ -69,7 +69,7 @@ impl Shard {
 
 impl Shard {
     /// A scheduled iteration started `late` after it was due.
-    pub fn started(&self, late: Duration) {
+    pub(crate) fn started(&self, late: Duration) {
         self.scheduled.fetch_add(1, Ordering::Relaxed);
         if late > LATE_TOLERANCE {
             self.late.fetch_add(1, Ordering::Relaxed);
@@ -98,7 +98,7 @@ impl Shard {
 
 /// Observes the calls of one scheduled iteration for a shard: their latency counts from
 /// when the iteration was due.
-pub struct Iteration<'a> {
+pub(super) struct Iteration<'a> {
     /// Where the figures go.
     pub shard: &'a Shard,
     /// How long after it was due the iteration started.
@@ -166,7 +166,7 @@ fn failure_key(failure: &Failure) -> String {
 
 /// The running totals, for live progress.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counts {
+pub(crate) struct Counts {
     /// Calls ended.
     pub calls: u64,
     /// Calls that failed.
@@ -183,7 +183,7 @@ pub struct Counts {
 
 impl Counts {
     /// The totals of `shards` so far.
-    pub fn of(shards: &[Shard]) -> Counts {
+    pub(crate) fn of(shards: &[Shard]) -> Counts {
         shards
             .iter()
             .fold(Counts::default(), |total, shard| Counts {
@@ -197,13 +197,13 @@ impl Counts {
     }
 
     /// Messages sent and received.
-    pub fn messages(&self) -> u64 {
+    pub(crate) fn messages(&self) -> u64 {
         self.sent + self.received
     }
 }
 
 /// Everything the shards recorded, merged.
-pub struct Merged {
+pub(crate) struct Merged {
     /// The totals.
     pub counts: Counts,
     /// The longest a scheduled iteration waited past its time.
@@ -222,7 +222,7 @@ pub struct Merged {
 
 impl Merged {
     /// Merges `shards`.
-    pub fn of(shards: &[Shard]) -> Merged {
+    pub(crate) fn of(shards: &[Shard]) -> Merged {
         let mut merged = Merged {
             counts: Counts::of(shards),
             latest_start: Duration::ZERO,

@@ -521,7 +521,7 @@ fn parse_var(text: &str) -> Result<(String, String), String> {
 }
 
 /// Accepts the names `${NAME}` can use: letters, digits, `_`.
-pub fn check_var_name(name: &str) -> Result<(), String> {
+pub(super) fn check_var_name(name: &str) -> Result<(), String> {
     if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         return Err(format!(
             "`{name}` is not a variable name (letters, digits, `_`)"
@@ -610,7 +610,7 @@ fn parse_window(text: &str) -> Result<u32, String> {
 
 /// A size in bytes: digits, optionally followed by a unit (B, KB, MB, GB in powers of
 /// 1000; KiB, MiB, GiB in powers of 1024), from 1 byte to 1 GiB.
-pub fn parse_size(text: &str) -> Result<u64, String> {
+pub(super) fn parse_size(text: &str) -> Result<u64, String> {
     let trimmed = text.trim();
     let digits = trimmed
         .find(|c: char| !c.is_ascii_digit())

@@ -25,7 +25,7 @@ use crate::transport::Http2Settings;
 const DEFAULT_ITERATIONS: u64 = 1000;
 
 /// Runs the command.
-pub async fn bench(args: BenchArgs) -> Exit {
+pub(super) async fn bench(args: BenchArgs) -> Exit {
     if let Some(BenchAction::Merge(merge)) = &args.action {
         return merge_reports(merge);
     }

@@ -9,7 +9,7 @@ use crate::scenario::{unplayable, Action, Role, Step};
 use crate::transport::Http2Settings;
 
 /// Validates scenarios and says which roles can play them.
-pub fn check(args: CheckArgs) -> Exit {
+pub(super) fn check(args: CheckArgs) -> Exit {
     let roles: Vec<Role> = match args.role {
         None => Vec::new(),
         Some(RoleArg::Client) => vec![Role::Client],
@@ -88,7 +88,7 @@ fn oversized(script: &[Step], limit: u64) -> Vec<(&Step, u64)> {
 }
 
 /// Prints every service and method with its streaming kind.
-pub fn list(args: CatalogArgs) -> Exit {
+pub(super) fn list(args: CatalogArgs) -> Exit {
     let pool = match catalog_pool(&args) {
         Ok(pool) => pool,
         Err(exit) => return exit,

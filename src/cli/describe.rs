@@ -9,7 +9,7 @@ use crate::matching::closest;
 use crate::protos::missing_protos_hint;
 
 /// Prints the symbol's definition; an unknown symbol is an error with suggestions.
-pub fn describe(args: DescribeArgs) -> Exit {
+pub(super) fn describe(args: DescribeArgs) -> Exit {
     let pool = match catalog_pool(&args.catalog) {
         Ok(pool) => pool,
         Err(exit) => return exit,

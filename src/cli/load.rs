@@ -12,7 +12,7 @@ use crate::scenario::{
 
 /// What loading produced: the scenarios that loaded, and an error for each file (or
 /// input every file needs) that did not, each already printed on standard error.
-pub struct Loaded {
+pub(super) struct Loaded {
     /// The scenarios that loaded, with the calls `--filter` keeps.
     pub scenarios: Vec<Scenario>,
     /// What did not load.
@@ -21,13 +21,13 @@ pub struct Loaded {
 
 /// Loads every file for `roles` and keeps the calls `--filter` selects; a file that does
 /// not load does not stop the others. No server is asked for reflection.
-pub fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Loaded {
+pub(super) fn load_scenarios(args: &LoadArgs, roles: &[Role]) -> Loaded {
     load_scenarios_reflecting(args, roles, None)
 }
 
 /// [`load_scenarios`], asking `reflector` for descriptors where `--reflect` or a file's
 /// `reflect: true` says so.
-pub fn load_scenarios_reflecting(
+pub(super) fn load_scenarios_reflecting(
     args: &LoadArgs,
     roles: &[Role],
     reflector: Option<Reflector>,
@@ -190,7 +190,7 @@ fn keep_filtered(scenarios: Vec<Scenario>, filters: &[String]) -> Vec<Scenario> 
 }
 
 /// Prints a diagnostic to standard error with its snippet.
-pub fn print_error(error: &dyn miette::Diagnostic) {
+pub(super) fn print_error(error: &dyn miette::Diagnostic) {
     let theme = match super::color() {
         ColorChoice::Auto => miette::GraphicalTheme::default(),
         ColorChoice::Always => miette::GraphicalTheme::unicode(),

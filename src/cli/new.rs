@@ -12,7 +12,7 @@ use crate::protos::{all_methods, find_method, method_path, missing_protos_hint};
 use crate::skeleton::{skeleton, Origin};
 
 /// Writes the skeleton to the file or standard output.
-pub fn new(args: NewArgs) -> Exit {
+pub(super) fn new(args: NewArgs) -> Exit {
     let pool = match catalog_pool(&args.catalog) {
         Ok(pool) => pool,
         Err(exit) => return exit,

@@ -73,7 +73,7 @@ pub struct RecordArgs {
 }
 
 /// Runs the proxy until Ctrl-C, SIGTERM or `--once`; prints a line per call and a summary.
-pub async fn record_command(args: RecordArgs) -> Exit {
+pub(super) async fn record_command(args: RecordArgs) -> Exit {
     let mut sources = args.protos.sources();
     if args.protos.reflect {
         match super::reflect::ask(&args.upstream, &Default::default()) {

@@ -13,7 +13,7 @@ use crate::protos::{fetch_descriptors, load_pool, Reflected, Reflector};
 
 /// The pool `list` and `describe` read: the flags' sources, the target's reflection added
 /// with --reflect; on error, says it and returns the exit code.
-pub fn catalog_pool(args: &CatalogArgs) -> Result<DescriptorPool, Exit> {
+pub(super) fn catalog_pool(args: &CatalogArgs) -> Result<DescriptorPool, Exit> {
     let mut sources = args.protos.sources();
     if args.protos.reflect {
         let Some(target) = &args.target else {
@@ -42,7 +42,7 @@ pub fn catalog_pool(args: &CatalogArgs) -> Result<DescriptorPool, Exit> {
 
 /// A reflector that asks `target` (else the file's `target:`) with `options`, on a thread
 /// of its own (scenarios load inside the command's runtime), and remembers each answer.
-pub fn reflector(target: Option<String>, options: ConnectOptions) -> Reflector {
+pub(super) fn reflector(target: Option<String>, options: ConnectOptions) -> Reflector {
     let answers: Mutex<HashMap<String, Result<Reflected, String>>> = Mutex::default();
     Reflector(Arc::new(move |file_target: Option<&str>| {
         let target = target
@@ -62,7 +62,7 @@ pub fn reflector(target: Option<String>, options: ConnectOptions) -> Reflector {
 }
 
 /// Asks `target` for its descriptors, blocking this thread.
-pub fn ask(target: &str, options: &ConnectOptions) -> Result<Reflected, String> {
+pub(super) fn ask(target: &str, options: &ConnectOptions) -> Result<Reflected, String> {
     let (target, options) = (target.to_string(), options.clone());
     std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_current_thread()

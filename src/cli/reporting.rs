@@ -19,7 +19,7 @@ use crate::scenario::{Role, Scenario};
 const MIN_INTERVAL: Duration = Duration::from_secs(1);
 
 /// The report files a command writes.
-pub struct Reports {
+pub(super) struct Reports {
     sink: Arc<ReportSink>,
     /// Whether the engine must keep a transcript (for the JSON report or events).
     pub transcript: bool,
@@ -28,7 +28,7 @@ pub struct Reports {
 impl Reports {
     /// Prepares the files (and their folders); on a bad path or two users of standard
     /// output, says so and returns the exit code.
-    pub fn open(output: &OutputArgs) -> Result<Reports, Exit> {
+    pub(super) fn open(output: &OutputArgs) -> Result<Reports, Exit> {
         let on_stdout = output.reports.iter().filter(|r| r.path.is_none()).count()
             + usize::from(output.output == OutputFormat::Json);
         if on_stdout > 1 {
@@ -54,7 +54,7 @@ impl Reports {
     }
 
     /// Starts rewriting the report files while `live` plays; stops when the guard drops.
-    pub fn keep_written(&self, live: Live) -> LiveGuard {
+    pub(super) fn keep_written(&self, live: Live) -> LiveGuard {
         if !self.sink.has_files() {
             return LiveGuard(None);
         }
@@ -80,7 +80,7 @@ impl Reports {
 
     /// Ends a command: the closing summary, then the reports; the exit code of `outcome`,
     /// or [`Exit::Invalid`] when a report could not be written.
-    pub fn finish(&self, progress: &dyn Progress, outcome: &RunOutcome, exit: Exit) -> Exit {
+    pub(super) fn finish(&self, progress: &dyn Progress, outcome: &RunOutcome, exit: Exit) -> Exit {
         progress.summary(outcome);
         let errors = self.sink.finish(outcome);
         for (name, error) in &errors {
@@ -96,12 +96,12 @@ impl Reports {
 
 /// The rewriting of the reports while a command plays; stopped (at the latest) when
 /// dropped.
-pub struct LiveGuard(Option<tokio::task::JoinHandle<()>>);
+pub(super) struct LiveGuard(Option<tokio::task::JoinHandle<()>>);
 
 impl LiveGuard {
     /// Stops the rewriting, waiting for a write under way to end (so that it cannot land
     /// after the final reports).
-    pub async fn stop(mut self) {
+    pub(super) async fn stop(mut self) {
         if let Some(task) = self.0.take() {
             task.abort();
             let _ = task.await;
@@ -118,7 +118,7 @@ impl Drop for LiveGuard {
 }
 
 /// A command as it plays: what a report written now holds.
-pub struct Live {
+pub(super) struct Live {
     /// `run` or `serve`.
     pub command: &'static str,
     /// The role the command plays.
@@ -159,14 +159,14 @@ impl Live {
 
 /// When a command started, for the reports.
 #[derive(Debug, Clone, Copy)]
-pub struct Clock {
+pub(super) struct Clock {
     started_at: SystemTime,
     started: Instant,
 }
 
 impl Clock {
     /// Now.
-    pub fn start() -> Clock {
+    pub(super) fn start() -> Clock {
         Clock {
             started_at: SystemTime::now(),
             started: Instant::now(),
@@ -174,25 +174,29 @@ impl Clock {
     }
 
     /// When the command started.
-    pub fn started_at(&self) -> SystemTime {
+    pub(super) fn started_at(&self) -> SystemTime {
         self.started_at
     }
 
     /// How long it has been playing.
-    pub fn elapsed(&self) -> Duration {
+    pub(super) fn elapsed(&self) -> Duration {
         self.started.elapsed()
     }
 }
 
 /// The exit code of a command that played `results`, did not play `skipped`, and could
 /// not load `errors`.
-pub fn exit_of(results: &[CallResult], skipped: &[SkippedCall], errors: &[FileError]) -> Exit {
+pub(super) fn exit_of(
+    results: &[CallResult],
+    skipped: &[SkippedCall],
+    errors: &[FileError],
+) -> Exit {
     Exit::from_tally(&Tally::of(results, skipped).with_errors(errors))
 }
 
 /// Every call of `scenarios` that has no result in `role`, marked interrupted for
 /// `reason`.
-pub fn unfinished(
+pub(super) fn unfinished(
     scenarios: &[Scenario],
     results: &[CallResult],
     role: Role,

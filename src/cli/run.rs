@@ -29,7 +29,7 @@ use crate::transport::Http2Settings;
 const CANCEL_FLUSH: Duration = Duration::from_millis(50);
 
 /// Runs the command.
-pub async fn run(args: RunArgs) -> Exit {
+pub(super) async fn run(args: RunArgs) -> Exit {
     let reports = match Reports::open(&args.output) {
         Ok(reports) => reports,
         Err(exit) => return exit,

@@ -19,7 +19,7 @@ use crate::transport::{ConnectionLimits, Http2Settings};
 const DEFAULT_LISTEN: &str = "127.0.0.1:50051";
 
 /// Runs the command.
-pub async fn serve(args: ServeArgs) -> Exit {
+pub(super) async fn serve(args: ServeArgs) -> Exit {
     let reports = match Reports::open(&args.output) {
         Ok(reports) => reports,
         Err(exit) => return exit,

@@ -2,7 +2,7 @@
 
 /// The stop signals, listened to from when a command starts playing, so that a supervisor
 /// may stop it at any time and still get the summary and the reports.
-pub struct StopSignals {
+pub(super) struct StopSignals {
     #[cfg(unix)]
     interrupt: tokio::signal::unix::Signal,
     #[cfg(unix)]
@@ -11,7 +11,7 @@ pub struct StopSignals {
 
 impl StopSignals {
     /// Starts listening for the signals.
-    pub fn listen() -> std::io::Result<StopSignals> {
+    pub(super) fn listen() -> std::io::Result<StopSignals> {
         #[cfg(unix)]
         {
             use tokio::signal::unix::{signal, SignalKind};
@@ -25,7 +25,7 @@ impl StopSignals {
     }
 
     /// Resolves when one arrives, with its name (`SIGINT`, `SIGTERM`).
-    pub async fn received(&mut self) -> &'static str {
+    pub(super) async fn received(&mut self) -> &'static str {
         #[cfg(unix)]
         tokio::select! {
             _ = self.interrupt.recv() => "SIGINT",

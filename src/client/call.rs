@@ -25,7 +25,7 @@ use crate::transport::{
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
 /// everything the server sends as it arrives.
-pub struct ClientCall {
+pub(crate) struct ClientCall {
     outgoing: Option<mpsc::Sender<(Bytes, u64)>>,
     cancel: CancelSignal,
     events: EventReceiver,
@@ -35,7 +35,7 @@ pub struct ClientCall {
 impl ClientCall {
     /// Starts `call` with this request metadata (built from captured variables); a
     /// response message over `max_message_size` bytes fails the call.
-    pub fn start_with_metadata(
+    pub(crate) fn start_with_metadata(
         channel: Channel,
         call: &Call,
         deadline: Duration,
@@ -72,7 +72,7 @@ impl ClientCall {
                 Ok(()) => grpc.streaming(request, path, BytesCodec).await,
                 Err(error) => Err(tonic::Status::from_error(error.into())),
             };
-            let mut stream = match response {
+            let stream = match response {
                 Ok(response) => {
                     events_tx
                         .push(PeerEvent::Headers(received_metadata(response.metadata())))
@@ -85,46 +85,49 @@ impl ClientCall {
                     return;
                 }
             };
-            loop {
-                let Some(read) = events_tx.next_message(&mut stream).await else {
-                    return;
-                };
-                match read {
-                    Ok(Some(message)) => {
-                        if !events_tx.push(PeerEvent::Message(message)).await {
-                            return;
-                        }
-                    }
-                    Ok(None) => {
-                        let event = match stream.trailers().await {
-                            Ok(trailers) => PeerEvent::Status {
-                                code: crate::scenario::StatusCode::OK,
-                                message: String::new(),
-                                trailers: trailers
-                                    .as_ref()
-                                    .map(received_metadata)
-                                    .unwrap_or_default(),
-                                transport_error: None,
-                            },
-                            Err(status) => status_event(&status),
-                        };
-                        events_tx.push(event).await;
-                        events_tx.flush().await;
-                        return;
-                    }
-                    Err(status) => {
-                        events_tx.push(status_event(&status)).await;
-                        events_tx.flush().await;
-                        return;
-                    }
-                }
-            }
+            forward_responses(&mut events_tx, stream).await;
         });
         ClientCall {
             outgoing: Some(outgoing),
             cancel,
             events,
             reader,
+        }
+    }
+}
+
+/// Forwards the response messages, then the final status, as peer events until the call
+/// ends (or its player stops listening).
+async fn forward_responses(events_tx: &mut EventSender, mut stream: tonic::Streaming<Bytes>) {
+    loop {
+        let Some(read) = events_tx.next_message(&mut stream).await else {
+            return;
+        };
+        match read {
+            Ok(Some(message)) => {
+                if !events_tx.push(PeerEvent::Message(message)).await {
+                    return;
+                }
+            }
+            Ok(None) => {
+                let event = match stream.trailers().await {
+                    Ok(trailers) => PeerEvent::Status {
+                        code: crate::scenario::StatusCode::OK,
+                        message: String::new(),
+                        trailers: trailers.as_ref().map(received_metadata).unwrap_or_default(),
+                        transport_error: None,
+                    },
+                    Err(status) => status_event(&status),
+                };
+                events_tx.push(event).await;
+                events_tx.flush().await;
+                return;
+            }
+            Err(status) => {
+                events_tx.push(status_event(&status)).await;
+                events_tx.flush().await;
+                return;
+            }
         }
     }
 }

@@ -20,11 +20,11 @@ use tonic::body::Body;
 /// The calling side's half: [`CancelSignal::cancel`] resets the call's stream. Dropping
 /// it without cancelling leaves the call alone.
 #[derive(Debug)]
-pub struct CancelSignal(Option<oneshot::Sender<()>>);
+pub(super) struct CancelSignal(Option<oneshot::Sender<()>>);
 
 impl CancelSignal {
     /// A signal and the service wrapper (around `inner`) whose one call it cancels.
-    pub fn pair<S>(inner: S) -> (CancelSignal, Cancellable<S>) {
+    pub(super) fn pair<S>(inner: S) -> (CancelSignal, Cancellable<S>) {
         let (signal, heard) = oneshot::channel();
         (
             CancelSignal(Some(signal)),
@@ -37,7 +37,7 @@ impl CancelSignal {
 
     /// Resets the request stream with CANCEL (at once if the body is waiting for the next
     /// message; a request half that already ended is reset by dropping the response).
-    pub fn cancel(&mut self) {
+    pub(super) fn cancel(&mut self) {
         if let Some(signal) = self.0.take() {
             // The body is gone when the request half already ended: nothing to reset there.
             let _ = signal.send(());
@@ -47,7 +47,7 @@ impl CancelSignal {
 
 /// Wraps a channel for one call: the request body can be ended by its [`CancelSignal`].
 #[derive(Debug)]
-pub struct Cancellable<S> {
+pub(super) struct Cancellable<S> {
     inner: S,
     heard: Option<oneshot::Receiver<()>>,
 }

@@ -19,14 +19,14 @@ use crate::transport::{guard_status_details, FrameLimit};
 /// message when it has none, and checks response messages against the size limit
 /// ([`FrameLimit`]).
 #[derive(Debug, Clone)]
-pub struct StatusNames<S> {
+pub(super) struct StatusNames<S> {
     inner: S,
     max_message_size: u64,
 }
 
 impl<S> StatusNames<S> {
     /// Wraps `inner`; a response message over `max_message_size` bytes is a fault.
-    pub fn new(inner: S, max_message_size: u64) -> Self {
+    pub(super) fn new(inner: S, max_message_size: u64) -> Self {
         StatusNames {
             inner,
             max_message_size,

@@ -33,7 +33,7 @@ const MAX_PAUSE: Duration = Duration::from_secs(1);
 
 /// Why a connection could not be made.
 #[derive(Debug, thiserror::Error)]
-pub enum ConnectError {
+pub(crate) enum ConnectError {
     /// The options are wrong (a file cannot be read, a target cannot be parsed).
     #[error("{0}")]
     Invalid(String),
@@ -48,7 +48,10 @@ pub enum ConnectError {
 }
 
 /// Connects to `target` (`HOST:PORT`, or a URL with `http://` / `https://`).
-pub async fn connect(target: &str, options: &ConnectOptions) -> Result<Channel, ConnectError> {
+pub(crate) async fn connect(
+    target: &str,
+    options: &ConnectOptions,
+) -> Result<Channel, ConnectError> {
     let tls = options.tls || target.starts_with("https://");
     let url = if target.contains("://") {
         target.to_string()
@@ -116,7 +119,7 @@ async fn connect_waiting(endpoint: &Endpoint, wait: Duration) -> Result<Channel,
 
 /// Reads a PEM file given to `flag`: it must hold a `-----BEGIN …` block whose label holds
 /// `label` (`CERTIFICATE`, `PRIVATE KEY`). `Err` names the flag and the file.
-pub fn read_pem(path: &Path, flag: &str, label: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn read_pem(path: &Path, flag: &str, label: &str) -> Result<Vec<u8>, String> {
     let bytes = std::fs::read(path)
         .map_err(|e| format!("{flag} {}: cannot read the file: {e}", path.display()))?;
     let text = String::from_utf8_lossy(&bytes);
@@ -187,7 +190,7 @@ fn with_tls_hint(reason: String, tls: bool) -> String {
 }
 
 /// An error and its causes on one line.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -5,8 +5,8 @@ mod cancel;
 mod compat;
 mod connect;
 
-pub use call::ClientCall;
-pub use connect::{connect, read_pem, ConnectError, ConnectOptions};
+pub(crate) use call::ClientCall;
+pub(crate) use connect::{connect, read_pem, ConnectError, ConnectOptions};
 
 use futures::future::join_all;
 use tonic::transport::Channel;
@@ -16,7 +16,7 @@ use crate::scenario::{Call, Role, Scenario};
 
 /// Plays every call of a scenario on `channel`: one after another, or all at once when the
 /// file says `concurrent: true`.
-pub async fn run_scenario(
+pub(crate) async fn run_scenario(
     scenario: &Scenario,
     channel: &Channel,
     options: &PlayOptions,

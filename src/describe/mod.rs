@@ -7,7 +7,7 @@ use prost_reflect::{
 };
 
 /// What a symbol names.
-pub enum Symbol {
+pub(crate) enum Symbol {
     /// A service.
     Service(ServiceDescriptor),
     /// A method of a service.
@@ -20,7 +20,7 @@ pub enum Symbol {
 
 /// Finds `name` (`pkg.Service`, `pkg.Service.Method`, `pkg.Service/Method`, `pkg.Message`,
 /// `pkg.Enum`; a leading `.` or `/` is accepted).
-pub fn find_symbol(pool: &DescriptorPool, name: &str) -> Option<Symbol> {
+pub(crate) fn find_symbol(pool: &DescriptorPool, name: &str) -> Option<Symbol> {
     let name = name.trim_start_matches(['.', '/']).replace('/', ".");
     if let Some(service) = pool.get_service_by_name(&name) {
         return Some(Symbol::Service(service));
@@ -39,7 +39,7 @@ pub fn find_symbol(pool: &DescriptorPool, name: &str) -> Option<Symbol> {
 }
 
 /// Every name [`find_symbol`] knows, for suggestions.
-pub fn symbol_names(pool: &DescriptorPool) -> Vec<String> {
+pub(crate) fn symbol_names(pool: &DescriptorPool) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for service in pool.services() {
         names.push(service.full_name().to_string());
@@ -55,7 +55,7 @@ fn method_name(method: &MethodDescriptor) -> String {
 }
 
 /// The description of `symbol`: a line saying what it is, then its definition.
-pub fn describe(symbol: &Symbol) -> String {
+pub(crate) fn describe(symbol: &Symbol) -> String {
     match symbol {
         Symbol::Service(service) => {
             let mut text = format!(
@@ -156,7 +156,7 @@ fn field_line(field: &FieldDescriptor) -> String {
 }
 
 /// The field's type as written in a proto file.
-pub fn type_name(field: &FieldDescriptor) -> String {
+pub(crate) fn type_name(field: &FieldDescriptor) -> String {
     match field.kind() {
         Kind::Message(entry) if field.is_map() => {
             let key = entry.map_entry_key_field();

@@ -312,7 +312,7 @@ impl fmt::Display for Matcher {
 }
 
 /// The text of a scalar node.
-pub fn scalar_text(node: &Node) -> Option<String> {
+pub(super) fn scalar_text(node: &Node) -> Option<String> {
     match &node.value {
         NodeValue::Bool(b) => Some(b.to_string()),
         NodeValue::Int(i) => Some(i.to_string()),
@@ -325,7 +325,7 @@ pub fn scalar_text(node: &Node) -> Option<String> {
 }
 
 /// Formats a list of matchers as "a and b".
-pub fn describe(matchers: &[Matcher]) -> String {
+pub(super) fn describe(matchers: &[Matcher]) -> String {
     matchers
         .iter()
         .map(ToString::to_string)

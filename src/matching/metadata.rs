@@ -40,7 +40,7 @@ enum EntryValue {
 
 /// One key of a metadata mapping.
 #[derive(Debug, Clone)]
-pub struct MetaEntry {
+pub(super) struct MetaEntry {
     /// The key, lower-cased.
     pub key: String,
     /// Where it is written.

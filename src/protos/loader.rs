@@ -75,7 +75,7 @@ impl Hash for Reflected {
 pub struct Reflector(pub Arc<ReflectFn>);
 
 /// What a [`Reflector`] calls: the file's `target:` in, the server's descriptors out.
-pub type ReflectFn = dyn Fn(Option<&str>) -> Result<Reflected, String> + Send + Sync;
+pub(super) type ReflectFn = dyn Fn(Option<&str>) -> Result<Reflected, String> + Send + Sync;
 
 impl std::fmt::Debug for Reflector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -23,7 +23,7 @@ pub struct ProtoSpot {
 
 /// The place `error` points at, with its file looked up in `includes`; `None` when the
 /// error has no place (a file not found, an import cycle).
-pub fn spot_of(error: &protox::Error, includes: &[PathBuf]) -> Option<ProtoSpot> {
+pub(super) fn spot_of(error: &protox::Error, includes: &[PathBuf]) -> Option<ProtoSpot> {
     let label = error.labels()?.next()?;
     let contents = error.source_code()?.read_span(label.inner(), 0, 0).ok()?;
     let name = contents.name().or(error.file())?;

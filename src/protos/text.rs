@@ -13,7 +13,7 @@ pub const PROTOC_ENV: &str = "GRPC_REPLAY_PROTOC";
 
 /// Why `.proto` text did not compile, and where in which file when the compiler says.
 #[derive(Debug)]
-pub struct TextError {
+pub(super) struct TextError {
     /// What is wrong (without the place).
     pub message: String,
     /// Where.
@@ -30,7 +30,10 @@ impl From<String> for TextError {
 }
 
 /// Compiles `files` into an encoded `FileDescriptorSet` with their imports.
-pub fn compile_text(files: &[PathBuf], import_paths: &[PathBuf]) -> Result<Vec<u8>, TextError> {
+pub(super) fn compile_text(
+    files: &[PathBuf],
+    import_paths: &[PathBuf],
+) -> Result<Vec<u8>, TextError> {
     let includes = includes(files, import_paths);
     let error = match compile_with_protox(files, &includes) {
         Ok(set) => return Ok(set),

@@ -4,7 +4,7 @@ use bytes::{Buf, Bytes, BytesMut};
 
 /// One gRPC message as it crossed the wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
+pub(crate) struct Frame {
     /// The compressed flag of the prefix.
     pub compressed: bool,
     /// The payload, still compressed when `compressed` is set.
@@ -13,7 +13,7 @@ pub struct Frame {
 
 /// Collects the bytes of one direction and yields each message once it is whole.
 #[derive(Debug, Default)]
-pub struct FrameSplitter {
+pub(super) struct FrameSplitter {
     buffer: BytesMut,
 }
 
@@ -22,7 +22,7 @@ const PREFIX: usize = 5;
 
 impl FrameSplitter {
     /// Adds a chunk of DATA and returns the messages it completes, in order.
-    pub fn push(&mut self, chunk: &[u8]) -> Vec<Frame> {
+    pub(super) fn push(&mut self, chunk: &[u8]) -> Vec<Frame> {
         self.buffer.extend_from_slice(chunk);
         let mut frames = Vec::new();
         while self.buffer.len() >= PREFIX {
@@ -48,7 +48,7 @@ impl FrameSplitter {
 
     /// Bytes received that do not (yet) make a whole message.
     #[cfg(test)]
-    pub fn pending(&self) -> usize {
+    pub(super) fn pending(&self) -> usize {
         self.buffer.len()
     }
 }

@@ -11,7 +11,7 @@ use super::frames::Frame;
 
 /// Which peer sent a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
+pub(crate) enum Side {
     /// The client (downstream).
     Client,
     /// The server (upstream).
@@ -20,7 +20,7 @@ pub enum Side {
 
 /// One thing that crossed the proxy.
 #[derive(Debug, Clone)]
-pub enum Event {
+pub(crate) enum Event {
     /// A whole gRPC message.
     Message(Side, Frame),
     /// Response headers that did not end the stream.
@@ -38,7 +38,7 @@ pub enum Event {
 
 /// An event and when the proxy saw it.
 #[derive(Debug, Clone)]
-pub struct Timed {
+pub(crate) struct Timed {
     /// When it was seen.
     pub at: Instant,
     /// What it was.
@@ -47,13 +47,13 @@ pub struct Timed {
 
 /// The events of one call, shared by the two directions that forward it.
 #[derive(Debug, Clone, Default)]
-pub struct CallLog {
+pub(super) struct CallLog {
     events: Arc<Mutex<Vec<Timed>>>,
 }
 
 impl CallLog {
     /// Appends `event`, seen now.
-    pub fn push(&self, event: Event) {
+    pub(super) fn push(&self, event: Event) {
         let timed = Timed {
             at: Instant::now(),
             event,
@@ -62,7 +62,7 @@ impl CallLog {
     }
 
     /// Appends a client reset, unless one is already logged (both directions may see it).
-    pub fn push_cancel(&self, reason: Reason) {
+    pub(super) fn push_cancel(&self, reason: Reason) {
         let mut events = self.lock();
         if !events.iter().any(|t| matches!(t.event, Event::Cancel(_))) {
             events.push(Timed {
@@ -73,7 +73,7 @@ impl CallLog {
     }
 
     /// Everything logged so far.
-    pub fn take(&self) -> Vec<Timed> {
+    pub(super) fn take(&self) -> Vec<Timed> {
         std::mem::take(&mut *self.lock())
     }
 
@@ -85,7 +85,7 @@ impl CallLog {
 
 /// A finished call as the proxy saw it.
 #[derive(Debug, Clone)]
-pub struct RecordedCall {
+pub(crate) struct RecordedCall {
     /// The order in which the call started (1-based) among the calls of this run.
     pub sequence: u64,
     /// The HTTP/2 path, `/package.Service/Method`.

@@ -5,13 +5,13 @@ use serde_json::{Map, Value};
 /// The `--loose` paths, each a dotted list of field names (`created_at`, `order.id`);
 /// a path through a repeated field applies to every element.
 #[derive(Debug, Clone, Default)]
-pub struct LoosePaths {
+pub(crate) struct LoosePaths {
     paths: Vec<Vec<String>>,
 }
 
 impl LoosePaths {
     /// Reads the paths as given on the command line.
-    pub fn new(paths: &[String]) -> Self {
+    pub(crate) fn new(paths: &[String]) -> Self {
         LoosePaths {
             paths: paths
                 .iter()
@@ -22,7 +22,7 @@ impl LoosePaths {
 
     /// The message with every loose field present in it replaced by `{$any: true}`, or
     /// `None` when none is present.
-    pub fn apply(&self, message: &Value) -> Option<Value> {
+    pub(crate) fn apply(&self, message: &Value) -> Option<Value> {
         let mut expected = message.clone();
         let mut changed = false;
         for path in &self.paths {

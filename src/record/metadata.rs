@@ -32,11 +32,11 @@ const RESPONSE_TRANSPORT: &[&str] = &[
 ];
 
 /// Metadata whose values are never written in clear.
-pub const ALWAYS_SECRET: &[&str] = &["authorization", "cookie"];
+pub(super) const ALWAYS_SECRET: &[&str] = &["authorization", "cookie"];
 
 /// Which metadata keys become variables.
 #[derive(Debug, Clone, Default)]
-pub struct Secrets {
+pub(crate) struct Secrets {
     /// `--redact` keys, lower-case, beyond [`ALWAYS_SECRET`].
     pub redact: Vec<String>,
 }
@@ -44,7 +44,7 @@ pub struct Secrets {
 impl Secrets {
     /// The variable that stands for `key`'s value, when `key` is secret: `authorization`
     /// → `AUTHORIZATION`, `x-api-key` → `X_API_KEY`.
-    pub fn variable(&self, key: &str) -> Option<String> {
+    pub(crate) fn variable(&self, key: &str) -> Option<String> {
         let secret = ALWAYS_SECRET.contains(&key) || self.redact.iter().any(|r| r == key);
         secret.then(|| {
             key.chars()
@@ -62,7 +62,7 @@ impl Secrets {
 
 /// Request metadata as a YAML flow mapping (`None` when there is none); the variables
 /// used for secrets are added to `variables`.
-pub fn request_metadata(
+pub(super) fn request_metadata(
     headers: &HeaderMap,
     secrets: &Secrets,
     variables: &mut Vec<String>,
@@ -71,7 +71,7 @@ pub fn request_metadata(
 }
 
 /// Response headers or trailers as a YAML flow mapping (`None` when there are none).
-pub fn response_metadata(
+pub(super) fn response_metadata(
     headers: &HeaderMap,
     secrets: &Secrets,
     variables: &mut Vec<String>,
@@ -134,7 +134,7 @@ fn joined(headers: &HeaderMap, key: &str) -> String {
 }
 
 /// A `grpc-timeout` value (`100m`, `9999882u`) as a duration.
-pub fn grpc_timeout(text: &str) -> Option<Duration> {
+pub(super) fn grpc_timeout(text: &str) -> Option<Duration> {
     let (digits, unit) = text.split_at(text.len().checked_sub(1)?);
     let amount: u64 = digits.parse().ok()?;
     Some(match unit {
@@ -150,7 +150,7 @@ pub fn grpc_timeout(text: &str) -> Option<Duration> {
 
 /// A `grpc-message` value, percent-decoded as the gRPC spec says (invalid UTF-8 is
 /// replaced).
-pub fn status_message(raw: &[u8]) -> String {
+pub(super) fn status_message(raw: &[u8]) -> String {
     let mut bytes = Vec::with_capacity(raw.len());
     let mut i = 0;
     while i < raw.len() {

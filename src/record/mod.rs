@@ -14,11 +14,11 @@ mod tls;
 mod writer;
 mod yaml;
 
-pub use log::{Event, RecordedCall, Side};
-pub use loose::LoosePaths;
-pub use metadata::Secrets;
-pub use tls::{ListenerTls, TlsError, UpstreamTls};
-pub use writer::{render, NotWritten, Timing, WriteOptions};
+pub(crate) use log::{Event, RecordedCall, Side};
+pub(crate) use loose::LoosePaths;
+pub(crate) use metadata::Secrets;
+pub(crate) use tls::{ListenerTls, TlsError, UpstreamTls};
+pub(crate) use writer::{render, NotWritten, Timing, WriteOptions};
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -39,7 +39,7 @@ use proxy::{serve_connection, ProxyContext, ProxyError};
 
 /// What `grpc-replay record` was asked to do.
 #[derive(Debug, Clone)]
-pub struct RecordOptions {
+pub(crate) struct RecordOptions {
     /// Where clients connect.
     pub listen: SocketAddr,
     /// The real server, `HOST:PORT`.
@@ -63,7 +63,7 @@ pub struct RecordOptions {
 
 /// Why recording could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum RecordError {
+pub(crate) enum RecordError {
     /// The output folder or the listener.
     #[error("{0}")]
     Io(#[from] std::io::Error),
@@ -109,7 +109,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// How a recorded call ended, as the proxy saw it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Ending {
+pub(crate) enum Ending {
     /// The server sent a status.
     Status(StatusCode),
     /// The client reset the stream.
@@ -122,7 +122,7 @@ pub enum Ending {
 
 /// One recorded call: what crossed, and the file written or why there is none.
 #[derive(Debug, Clone)]
-pub struct Recording {
+pub(crate) struct Recording {
     /// The method's path.
     pub path: String,
     /// Messages the client sent.
@@ -137,7 +137,7 @@ pub struct Recording {
 
 /// Why a call has no file.
 #[derive(Debug, Clone)]
-pub enum Unwritten {
+pub(crate) enum Unwritten {
     /// The call cannot be a scenario.
     Call(NotWritten),
     /// The file could not be created.
@@ -145,7 +145,7 @@ pub enum Unwritten {
 }
 
 /// What happens while recording, for the command to show.
-pub trait RecordObserver: Send + Sync {
+pub(crate) trait RecordObserver: Send + Sync {
     /// The listener is bound.
     fn listening(&self, address: SocketAddr);
     /// A call finished and was written (or not).
@@ -157,7 +157,7 @@ pub trait RecordObserver: Send + Sync {
 
 /// Binds, then proxies and records until `stop` resolves or `--once` calls are done;
 /// returns every recording.
-pub async fn record(
+pub(crate) async fn record(
     options: RecordOptions,
     observer: Arc<dyn RecordObserver>,
     stop: impl Future<Output = ()>,

@@ -22,7 +22,7 @@ use crate::transport::Http2Settings;
 
 /// What every proxied connection shares.
 #[derive(Debug)]
-pub struct ProxyContext {
+pub(super) struct ProxyContext {
     /// The upstream's address as given (for the recordings).
     pub upstream: String,
     /// Flow-control windows on both sides.
@@ -40,7 +40,7 @@ pub struct ProxyContext {
 
 /// Why a connection could not be proxied.
 #[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
+pub(super) enum ProxyError {
     /// The HTTP/2 handshake or connection with the client failed.
     #[error("client connection: {0}")]
     Client(h2::Error),
@@ -51,7 +51,7 @@ pub enum ProxyError {
 
 /// Proxies one client connection (`downstream`) over one upstream connection until the
 /// client goes away.
-pub async fn serve_connection<D, U>(
+pub(super) async fn serve_connection<D, U>(
     downstream: D,
     upstream: U,
     client: SocketAddr,

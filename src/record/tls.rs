@@ -11,7 +11,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 /// `--tls-cert`/`--tls-key`: the listener speaks TLS with this certificate.
 #[derive(Debug, Clone)]
-pub struct ListenerTls {
+pub(crate) struct ListenerTls {
     /// The certificate chain (PEM).
     pub cert: PathBuf,
     /// Its private key (PEM).
@@ -20,7 +20,7 @@ pub struct ListenerTls {
 
 /// `--upstream-tls` (with `--cacert`): the upstream connection speaks TLS.
 #[derive(Debug, Clone, Default)]
-pub struct UpstreamTls {
+pub(crate) struct UpstreamTls {
     /// Trust roots (PEM) instead of the Web PKI roots.
     pub cacert: Option<PathBuf>,
 }
@@ -28,7 +28,7 @@ pub struct UpstreamTls {
 /// A file that could not be used for TLS: what it was for, and why.
 #[derive(Debug, thiserror::Error)]
 #[error("{flag} {}: {message}", path.display())]
-pub struct TlsError {
+pub(crate) struct TlsError {
     /// The flag that named the file.
     pub flag: &'static str,
     /// The file.
@@ -60,7 +60,7 @@ fn certificates(flag: &'static str, path: &Path) -> Result<Vec<CertificateDer<'s
 }
 
 /// The acceptor for the listener.
-pub fn acceptor(tls: &ListenerTls) -> Result<TlsAcceptor, TlsError> {
+pub(super) fn acceptor(tls: &ListenerTls) -> Result<TlsAcceptor, TlsError> {
     let certs = certificates("--tls-cert", &tls.cert)?;
     let key =
         PrivateKeyDer::from_pem_file(&tls.key).map_err(|e| error("--tls-key", &tls.key, e))?;
@@ -75,7 +75,7 @@ pub fn acceptor(tls: &ListenerTls) -> Result<TlsAcceptor, TlsError> {
 }
 
 /// The connector for the upstream.
-pub fn connector(tls: &UpstreamTls) -> Result<TlsConnector, TlsError> {
+pub(super) fn connector(tls: &UpstreamTls) -> Result<TlsConnector, TlsError> {
     let mut roots = RootCertStore::empty();
     match &tls.cacert {
         Some(path) => {
@@ -96,7 +96,7 @@ pub fn connector(tls: &UpstreamTls) -> Result<TlsConnector, TlsError> {
 }
 
 /// The TLS server name for `authority` (`HOST:PORT` or `HOST`, IPv6 in brackets).
-pub fn server_name(authority: &str) -> Result<ServerName<'static>, String> {
+pub(super) fn server_name(authority: &str) -> Result<ServerName<'static>, String> {
     let host = match authority.rsplit_once(':') {
         Some((host, port)) if port.chars().all(|c| c.is_ascii_digit()) => host,
         _ => authority,

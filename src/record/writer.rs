@@ -29,7 +29,7 @@ pub enum Timing {
 
 /// What the writer needs besides the call.
 #[derive(Debug, Clone, Default)]
-pub struct WriteOptions {
+pub(crate) struct WriteOptions {
     /// Descriptors to decode messages with.
     pub pool: DescriptorPool,
     /// `--timing`.
@@ -42,7 +42,7 @@ pub struct WriteOptions {
 
 /// Why a call could not be written as a scenario.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum NotWritten {
+pub(crate) enum NotWritten {
     /// No loaded proto defines the method.
     NoDescriptor {
         /// The HTTP/2 path of the call.
@@ -62,7 +62,7 @@ pub enum NotWritten {
 }
 
 /// Builds the text of the scenario for `call`.
-pub fn render(call: &RecordedCall, options: &WriteOptions) -> Result<String, NotWritten> {
+pub(crate) fn render(call: &RecordedCall, options: &WriteOptions) -> Result<String, NotWritten> {
     let method =
         find_method(&options.pool, &call.path).ok_or_else(|| NotWritten::NoDescriptor {
             path: call.path.clone(),
@@ -319,7 +319,7 @@ fn gunzip(payload: &[u8]) -> Result<Vec<u8>, String> {
 
 /// The method's file name part of a call path (`/pkg.Service/Method` → `Method`), kept to
 /// characters safe in file names.
-pub fn method_name(path: &str) -> String {
+pub(super) fn method_name(path: &str) -> String {
     let name: String = path
         .rsplit('/')
         .next()

@@ -10,7 +10,7 @@ const RESERVED: &[&str] = &[
 
 /// `text` as a YAML scalar that reads back as exactly `text`: plain when that is safe,
 /// else double-quoted with escapes. `${` is written `$${` (the scenario's literal form).
-pub fn scalar(text: &str) -> String {
+pub(super) fn scalar(text: &str) -> String {
     if is_plain(text) {
         return text.to_string();
     }
@@ -54,7 +54,7 @@ fn needs_escape(c: char) -> bool {
 }
 
 /// A JSON value (a message in the proto3 JSON mapping) as a one-line YAML flow value.
-pub fn flow(value: &Value) -> String {
+pub(super) fn flow(value: &Value) -> String {
     match value {
         Value::Null => "null".to_string(),
         Value::Bool(b) => b.to_string(),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::bench::{BenchReport, ScheduleFigures, LATE_TOLERANCE};
 
 /// A benchmark report as a table for people.
-pub fn bench_table(report: &BenchReport) -> String {
+pub(crate) fn bench_table(report: &BenchReport) -> String {
     let mut out = String::new();
     let files = match report.files.as_slice() {
         [one] => one.clone(),
@@ -148,7 +148,7 @@ fn write_failures(
 }
 
 /// `1234567` as `1,234,567`.
-pub fn grouped(count: u64) -> String {
+pub(crate) fn grouped(count: u64) -> String {
     let digits = count.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
@@ -161,7 +161,7 @@ pub fn grouped(count: u64) -> String {
 }
 
 /// A rate with one decimal and grouped thousands: `12,345.6`.
-pub fn decimal(value: f64) -> String {
+pub(crate) fn decimal(value: f64) -> String {
     let tenths = (value * 10.0).round().max(0.0) as u64;
     format!("{}.{}", grouped(tenths / 10), tenths % 10)
 }

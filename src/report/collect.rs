@@ -12,7 +12,7 @@ use crate::runner::{CallResult, Observer, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
 /// An observer that records results and forwards everything to a [`Progress`].
-pub struct Collector {
+pub(crate) struct Collector {
     progress: Arc<dyn Progress>,
     results: Mutex<Kept>,
     failed: watch::Sender<bool>,
@@ -31,13 +31,13 @@ struct Kept {
 
 impl Collector {
     /// Records results and passes events on to `progress`.
-    pub fn new(progress: Arc<dyn Progress>) -> Collector {
+    pub(crate) fn new(progress: Arc<dyn Progress>) -> Collector {
         Collector::keeping(progress, true)
     }
 
     /// Records failed results, and passed ones too when `keep_passed`; passes events on
     /// to `progress`.
-    pub fn keeping(progress: Arc<dyn Progress>, keep_passed: bool) -> Collector {
+    pub(crate) fn keeping(progress: Arc<dyn Progress>, keep_passed: bool) -> Collector {
         Collector {
             progress,
             results: Mutex::new(Kept::default()),
@@ -47,19 +47,19 @@ impl Collector {
     }
 
     /// Whether a call has failed.
-    pub fn has_failed(&self) -> bool {
+    pub(crate) fn has_failed(&self) -> bool {
         *self.failed.borrow()
     }
 
     /// Resolves once a call has failed.
-    pub async fn first_failure(&self) {
+    pub(crate) async fn first_failure(&self) {
         let mut failed = self.failed.subscribe();
         let _ = failed.wait_for(|failed| *failed).await;
     }
 
     /// Whether the call `call_id` of `file` has finished (in any role), among the results
     /// kept.
-    pub fn finished(&self, file: &Path, call_id: &str) -> bool {
+    pub(crate) fn finished(&self, file: &Path, call_id: &str) -> bool {
         self.lock()
             .ids
             .get(file)
@@ -67,12 +67,12 @@ impl Collector {
     }
 
     /// How many calls have finished (it grows as they do), among the results kept.
-    pub fn count(&self) -> usize {
+    pub(crate) fn count(&self) -> usize {
         self.lock().results.len()
     }
 
     /// Every finished call kept, in the order they ended.
-    pub fn results(&self) -> Vec<CallResult> {
+    pub(crate) fn results(&self) -> Vec<CallResult> {
         self.lock().results.clone()
     }
 

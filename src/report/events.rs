@@ -16,14 +16,14 @@ use crate::runner::{CallResult, Observer, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
 /// Writes events as JSON lines to standard output.
-pub struct EventStream {
+pub(crate) struct EventStream {
     /// The role the command plays; calls played in the other role are named so.
     role: Role,
 }
 
 impl EventStream {
     /// A stream for a command that plays `role`.
-    pub fn new(role: Role) -> Self {
+    pub(crate) fn new(role: Role) -> Self {
         EventStream { role }
     }
 

@@ -20,13 +20,13 @@ use crate::runner::{
 use crate::scenario::Role;
 
 /// The value of the report's `format` key.
-pub const FORMAT_NAME: &str = "grpc-replay-report";
+pub(super) const FORMAT_NAME: &str = "grpc-replay-report";
 
 /// The report's format version, raised on incompatible changes.
-pub const FORMAT_VERSION: u64 = 2;
+pub(super) const FORMAT_VERSION: u64 = 2;
 
 /// The whole report, pretty-printed.
-pub fn render(outcome: &RunOutcome) -> String {
+pub(super) fn render(outcome: &RunOutcome) -> String {
     let files: Vec<Value> = outcome
         .suites()
         .iter()
@@ -61,7 +61,7 @@ pub fn render(outcome: &RunOutcome) -> String {
 }
 
 /// The counts.
-pub fn summary_json(tally: &Tally) -> Value {
+pub(super) fn summary_json(tally: &Tally) -> Value {
     json!({
         "files": tally.files,
         "calls": tally.calls,
@@ -75,7 +75,7 @@ pub fn summary_json(tally: &Tally) -> Value {
 }
 
 /// A call: its identity, verdict and (with `steps`) every step.
-pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
+pub(super) fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
     let (failure, skip_reason) = match case.verdict {
         Verdict::Played(result) => (
             result
@@ -124,7 +124,7 @@ pub fn case_json(case: &Case, file: &Path, steps: bool) -> Map<String, Value> {
 }
 
 /// A step as it happened, with what the peer sent while it waited.
-pub fn step_json(record: &StepRecord, within: Option<Duration>, role: Role) -> Value {
+pub(super) fn step_json(record: &StepRecord, within: Option<Duration>, role: Role) -> Value {
     let outcome = match record.outcome {
         StepOutcome::Performed => "performed",
         StepOutcome::Passed => "passed",
@@ -169,7 +169,7 @@ fn subject_json(subject: &Subject) -> Value {
 }
 
 /// Why a call failed: where, what, and the field differences.
-pub fn failure_json(failure: &Failure, file: &Path, role: Role) -> Value {
+pub(super) fn failure_json(failure: &Failure, file: &Path, role: Role) -> Value {
     let diffs: Vec<Value> = failure
         .reason
         .diffs()
@@ -350,6 +350,6 @@ fn seen_json(seen: &Seen) -> Value {
 }
 
 /// Milliseconds with microsecond precision.
-pub fn millis(duration: Duration) -> f64 {
+pub(super) fn millis(duration: Duration) -> f64 {
     (duration.as_secs_f64() * 1_000_000.0).round() / 1000.0
 }

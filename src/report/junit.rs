@@ -14,7 +14,7 @@ use super::text::{failure_text, Render};
 use crate::runner::FailureKind;
 
 /// The whole report.
-pub fn render(outcome: &RunOutcome) -> String {
+pub(super) fn render(outcome: &RunOutcome) -> String {
     let tally = outcome.tally();
     let timestamp = humantime::format_rfc3339_seconds(outcome.started_at).to_string();
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");

@@ -18,18 +18,18 @@ mod terminal;
 mod text;
 mod twins;
 
-pub use bench_table::{bench_table, decimal, grouped};
-pub use collect::Collector;
-pub use events::EventStream;
-pub use outcome::{FileError, RunOutcome, SkipReason, SkippedCall};
-pub use progress::Progress;
-pub use record::{record_lines, RecordEvent};
-pub use sink::ReportSink;
-pub use style::{ColorChoice, Style};
-pub use summary::Tally;
-pub use terminal::{Stream, TerminalReporter, Verbosity};
-pub use text::{failure_text, status_message};
-pub use twins::twins_warning;
+pub(crate) use bench_table::{bench_table, decimal, grouped};
+pub(crate) use collect::Collector;
+pub(crate) use events::EventStream;
+pub(crate) use outcome::{FileError, RunOutcome, SkipReason, SkippedCall};
+pub(crate) use progress::Progress;
+pub(crate) use record::{record_lines, RecordEvent};
+pub(crate) use sink::ReportSink;
+pub(crate) use style::{ColorChoice, Style};
+pub(crate) use summary::Tally;
+pub(crate) use terminal::{Stream, TerminalReporter, Verbosity};
+pub(crate) use text::{failure_text, status_message};
+pub(crate) use twins::twins_warning;
 
 /// A report file format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

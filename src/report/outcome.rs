@@ -390,7 +390,7 @@ fn case_name(name: &str, id: &str, other_role: bool) -> String {
 }
 
 /// The `within:` limit of the step of `call` that `record` is of.
-pub fn within_of(call: &Call, record: &StepRecord) -> Option<Duration> {
+pub(super) fn within_of(call: &Call, record: &StepRecord) -> Option<Duration> {
     fn find<'s>(steps: &'s [Step], record: &StepRecord) -> Option<&'s Step> {
         steps.iter().find_map(|step| {
             if step.pos == record.pos && StepKind::of(&step.action) == record.kind {

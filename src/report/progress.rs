@@ -8,7 +8,7 @@ use crate::runner::Observer;
 use crate::scenario::Scenario;
 
 /// What `run` and `serve` print while they play: human lines or a stream of JSON events.
-pub trait Progress: Observer {
+pub(crate) trait Progress: Observer {
     /// The server is bound to `addr` and serves `scripts` call scripts; `once`: it exits
     /// once every script has played.
     fn listening(&self, addr: SocketAddr, scripts: usize, once: bool);

@@ -10,7 +10,7 @@ use crate::record::{Ending, NotWritten, Recording, Side, Unwritten};
 
 /// Something that happened while recording, to be shown.
 #[derive(Debug, Clone, Copy)]
-pub enum RecordEvent<'a> {
+pub(crate) enum RecordEvent<'a> {
     /// The listener is bound.
     Listening(SocketAddr),
     /// A call finished and was written (or not).
@@ -34,7 +34,7 @@ pub enum RecordEvent<'a> {
 
 /// One line of output and the stream it belongs on.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RecordLine {
+pub(crate) struct RecordLine {
     /// Standard output for progress, standard error for warnings.
     pub stream: Stream,
     /// The text, without its newline.
@@ -42,7 +42,7 @@ pub struct RecordLine {
 }
 
 /// The lines that show `event`.
-pub fn record_lines(event: &RecordEvent) -> Vec<RecordLine> {
+pub(crate) fn record_lines(event: &RecordEvent) -> Vec<RecordLine> {
     let out = |text| RecordLine {
         stream: Stream::Stdout,
         text,

@@ -10,18 +10,20 @@ use super::ReportFormat;
 
 /// The reports a command writes: each a format and a file, or standard output.
 #[derive(Debug)]
-pub struct ReportSink {
+pub(crate) struct ReportSink {
     targets: Vec<(ReportFormat, Option<PathBuf>)>,
 }
 
 /// A report that could not be written: its name (a path, or "standard output") and why.
-pub type SinkError = (String, std::io::Error);
+pub(super) type SinkError = (String, std::io::Error);
 
 impl ReportSink {
     /// Prepares the reports: creates the folders, checks that each file can be written,
     /// and removes a report left by an earlier run (so that it is never taken for this
     /// run's). `None` as a path is standard output, written only by [`ReportSink::finish`].
-    pub fn open(targets: Vec<(ReportFormat, Option<PathBuf>)>) -> Result<ReportSink, SinkError> {
+    pub(crate) fn open(
+        targets: Vec<(ReportFormat, Option<PathBuf>)>,
+    ) -> Result<ReportSink, SinkError> {
         for path in targets.iter().filter_map(|(_, path)| path.as_ref()) {
             prepare(path).map_err(|e| (path.display().to_string(), e))?;
         }
@@ -29,12 +31,12 @@ impl ReportSink {
     }
 
     /// Whether any report goes to a file (a snapshot then has somewhere to go).
-    pub fn has_files(&self) -> bool {
+    pub(crate) fn has_files(&self) -> bool {
         self.targets.iter().any(|(_, path)| path.is_some())
     }
 
     /// Writes the report files (not standard output) for `outcome`, each atomically.
-    pub fn snapshot(&self, outcome: &RunOutcome) -> Vec<SinkError> {
+    pub(crate) fn snapshot(&self, outcome: &RunOutcome) -> Vec<SinkError> {
         self.targets
             .iter()
             .filter_map(|(format, path)| {
@@ -47,7 +49,7 @@ impl ReportSink {
     }
 
     /// Writes every report for `outcome`: the files atomically, then standard output.
-    pub fn finish(&self, outcome: &RunOutcome) -> Vec<SinkError> {
+    pub(crate) fn finish(&self, outcome: &RunOutcome) -> Vec<SinkError> {
         let mut errors = self.snapshot(outcome);
         for (format, _) in self.targets.iter().filter(|(_, path)| path.is_none()) {
             let mut out = std::io::stdout().lock();
@@ -81,7 +83,7 @@ fn prepare(path: &Path) -> std::io::Result<()> {
 }
 
 /// Writes `text` to `path` through a temporary file in the same folder and a rename.
-pub fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
+pub(super) fn write_atomic(path: &Path, text: &str) -> std::io::Result<()> {
     let temporary = temporary_for(path);
     let written = (|| {
         let mut file = std::fs::File::create(&temporary)?;

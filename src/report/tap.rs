@@ -12,7 +12,7 @@ use super::text::{failure_text, Render};
 use crate::runner::Failure;
 
 /// The whole report.
-pub fn render(outcome: &RunOutcome) -> String {
+pub(super) fn render(outcome: &RunOutcome) -> String {
     let cases: Vec<(String, Case)> = outcome
         .suites()
         .into_iter()

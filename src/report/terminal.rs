@@ -16,7 +16,7 @@ use crate::scenario::{Call, Role, Scenario};
 
 /// How much to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Verbosity {
+pub(crate) enum Verbosity {
     /// Failures and the summary only.
     Quiet,
     /// A line per call, and the steps of failed calls.
@@ -27,7 +27,7 @@ pub enum Verbosity {
 
 /// Where human output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stream {
+pub(crate) enum Stream {
     /// Standard output.
     Stdout,
     /// Standard error (when a report takes standard output).
@@ -35,7 +35,7 @@ pub enum Stream {
 }
 
 /// Prints progress for people.
-pub struct TerminalReporter {
+pub(crate) struct TerminalReporter {
     style: Style,
     verbosity: Verbosity,
     stream: Stream,
@@ -51,7 +51,7 @@ pub struct TerminalReporter {
 
 impl TerminalReporter {
     /// A reporter printing to standard output as things happen.
-    pub fn new(style: Style, verbosity: Verbosity) -> Self {
+    pub(crate) fn new(style: Style, verbosity: Verbosity) -> Self {
         TerminalReporter {
             style,
             verbosity,
@@ -63,14 +63,14 @@ impl TerminalReporter {
     }
 
     /// Prints to `stream` instead.
-    pub fn writing_to(mut self, stream: Stream) -> Self {
+    pub(crate) fn writing_to(mut self, stream: Stream) -> Self {
         self.stream = stream;
         self
     }
 
     /// Holds each file's output back and prints it as one block when the file finishes,
     /// so that files played at the same time stay readable.
-    pub fn grouped_by_file(mut self) -> Self {
+    pub(crate) fn grouped_by_file(mut self) -> Self {
         self.groups = Some(Mutex::new(HashMap::new()));
         self
     }
@@ -147,7 +147,7 @@ impl TerminalReporter {
 
 /// A step as one line: time, mark, keyword, detail, repeat count, line in the file, and for
 /// checked steps how long the peer took (against the `within:` limit, when there is one).
-pub fn step_line(record: &StepRecord, within: Option<Duration>, render: Render) -> String {
+pub(super) fn step_line(record: &StepRecord, within: Option<Duration>, render: Render) -> String {
     let style = render.style;
     let detail = subject_text(&record.subject, render.role, render.full);
     let (mark, detail) = match record.outcome {
@@ -182,7 +182,7 @@ pub fn step_line(record: &StepRecord, within: Option<Duration>, render: Render) 
 }
 
 /// `+12.3ms` style elapsed time.
-pub fn format_elapsed(elapsed: Duration) -> String {
+pub(super) fn format_elapsed(elapsed: Duration) -> String {
     format!("+{}", format_precise(elapsed))
 }
 
@@ -197,7 +197,7 @@ fn format_precise(elapsed: Duration) -> String {
 }
 
 /// A duration for summaries: `850ms`, `2.41s`.
-pub fn format_duration(elapsed: Duration) -> String {
+pub(super) fn format_duration(elapsed: Duration) -> String {
     let ms = elapsed.as_secs_f64() * 1000.0;
     if ms < 1000.0 {
         format!("{ms:.0}ms")

@@ -21,7 +21,7 @@ const MESSAGE_LIMIT: usize = 200;
 
 /// How a failure is written.
 #[derive(Debug, Clone, Copy)]
-pub struct Render<'a> {
+pub(super) struct Render<'a> {
     /// The role this side played (the peer is the other one).
     pub role: Role,
     /// Colours, or none.
@@ -43,14 +43,14 @@ fn decode(message: &MessageData) -> Option<DynamicMessage> {
 }
 
 /// A message as a JSON value; `None` when it cannot be decoded.
-pub fn message_json(message: &MessageData) -> Option<Value> {
+pub(super) fn message_json(message: &MessageData) -> Option<Value> {
     decode(message)?
         .serialize_with_options(serde_json::value::Serializer, &serialize_options())
         .ok()
 }
 
 /// A message in one line: compact JSON in field order, cut short unless `full`.
-pub fn message_text(message: &MessageData, full: bool) -> String {
+pub(super) fn message_text(message: &MessageData, full: bool) -> String {
     let Some(decoded) = decode(message) else {
         return format!("<{} undecodable bytes>", message.bytes.len());
     };
@@ -68,7 +68,7 @@ pub fn message_text(message: &MessageData, full: bool) -> String {
 }
 
 /// A scripted message in one line.
-pub fn written_text(written: &Written, full: bool) -> String {
+pub(super) fn written_text(written: &Written, full: bool) -> String {
     match written {
         Written::Message(message) => message_text(message, full),
         Written::Pattern(pattern) => pattern.clone(),
@@ -85,7 +85,7 @@ fn shorten(text: String) -> String {
 }
 
 /// Metadata as `key: value, …`.
-pub fn metadata_text(metadata: &ReceivedMetadata) -> String {
+pub(super) fn metadata_text(metadata: &ReceivedMetadata) -> String {
     metadata
         .iter()
         .map(|(k, v)| format!("{k}: {}", v.text()))
@@ -122,7 +122,7 @@ fn peer(role: Role) -> &'static str {
 }
 
 /// What a step sent or checked, in one line (for a failed step: why).
-pub fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
+pub(super) fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
     match subject {
         Subject::Message(written) => written_text(written, full),
         Subject::Metadata(metadata) => metadata_text(metadata),
@@ -139,7 +139,7 @@ pub fn subject_text(subject: &Subject, role: Role, full: bool) -> String {
 }
 
 /// Something the peer did, in one line.
-pub fn seen_text(seen: &Seen, full: bool) -> String {
+pub(super) fn seen_text(seen: &Seen, full: bool) -> String {
     match seen {
         Seen::Headers(headers) => format!("headers {{{}}}", metadata_text(headers)),
         Seen::Message(message) => message_text(message, full),
@@ -247,7 +247,7 @@ fn instead_text(seen: &Seen, role: Role) -> String {
 }
 
 /// The failure in one line, without its place.
-pub fn headline(reason: &FailureReason, role: Role) -> String {
+pub(super) fn headline(reason: &FailureReason, role: Role) -> String {
     match reason {
         FailureReason::Mismatch { nth, .. } => {
             let nth = nth.map_or(String::new(), |(i, n)| format!(" (message {i} of {n})"));
@@ -382,7 +382,7 @@ fn broken_text(status: &StatusSeen) -> String {
 }
 
 /// `FILE:LINE:COLUMN: step `KEYWORD``.
-pub fn place(failure: &Failure, file: &Path) -> String {
+pub(super) fn place(failure: &Failure, file: &Path) -> String {
     format!(
         "{}:{}:{}: step `{}`",
         file.display(),
@@ -440,7 +440,7 @@ fn seen_message(seen: &Seen) -> Option<&MessageData> {
 
 /// The failure as lines: its place and headline, the field differences (coloured), then
 /// the expected and the received message once each.
-pub fn failure_lines(failure: &Failure, file: &Path, render: Render) -> Vec<String> {
+pub(super) fn failure_lines(failure: &Failure, file: &Path, render: Render) -> Vec<String> {
     let reason = &failure.reason;
     let mut lines = vec![render.style.bad(&format!(
         "{}: {}",
@@ -466,7 +466,7 @@ pub fn failure_lines(failure: &Failure, file: &Path, render: Render) -> Vec<Stri
 }
 
 /// The failure as plain text, one line after another.
-pub fn failure_text(failure: &Failure, file: &Path, role: Role) -> String {
+pub(crate) fn failure_text(failure: &Failure, file: &Path, role: Role) -> String {
     let render = Render {
         role,
         style: &Style::plain(),
@@ -477,7 +477,7 @@ pub fn failure_text(failure: &Failure, file: &Path, role: Role) -> String {
 
 /// The status message a server sends when the client strays from its script: the place,
 /// the headline and the differences, on one line.
-pub fn status_message(failure: &Failure, file: &Path) -> String {
+pub(crate) fn status_message(failure: &Failure, file: &Path) -> String {
     let mut text = format!(
         "grpc-replay: {}: {}",
         place(failure, file),

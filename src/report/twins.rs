@@ -13,7 +13,7 @@ fn script(script: &ScriptRef) -> String {
 }
 
 /// One line saying which two scripts are twins and which of them can never be played.
-pub fn twins_warning(twins: &Twins) -> String {
+pub(crate) fn twins_warning(twins: &Twins) -> String {
     format!(
         "{} and {} serve {} with the same client side, so no client can tell them apart: \
          the tie-break (file order) always plays the first, and the second can never be played",

@@ -7,16 +7,16 @@ use crate::scenario::CapturedVars;
 /// The variables `capture:` steps have set so far. Cloning shares the same store; a new
 /// store starts empty.
 #[derive(Debug, Clone, Default)]
-pub struct Captures(Arc<Mutex<CapturedVars>>);
+pub(crate) struct Captures(Arc<Mutex<CapturedVars>>);
 
 impl Captures {
     /// A copy of the values captured so far.
-    pub fn snapshot(&self) -> CapturedVars {
+    pub(crate) fn snapshot(&self) -> CapturedVars {
         self.0.lock().expect("captures lock").clone()
     }
 
     /// Sets a variable.
-    pub fn set(&self, name: &str, value: String) {
+    pub(crate) fn set(&self, name: &str, value: String) {
         self.0
             .lock()
             .expect("captures lock")

@@ -56,11 +56,11 @@ pub enum MessageFault {
 /// How long a server waits past the call's deadline before it ends the call itself: the
 /// client's own reset at its deadline (it started its clock first) arrives in that time and
 /// is what a script's `cancel` step matches.
-pub const DEADLINE_RESET_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+pub(crate) const DEADLINE_RESET_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// A final status to end a call with (server role).
 #[derive(Debug, Clone)]
-pub struct FinalStatus {
+pub(crate) struct FinalStatus {
     /// The code.
     pub code: StatusCode,
     /// The message.
@@ -71,7 +71,7 @@ pub struct FinalStatus {
 
 /// How many messages may wait for the transport before sending waits: enough to keep the
 /// HTTP/2 connection busy, few enough that a long stream does not pile up in memory.
-pub const SEND_QUEUE: usize = 1024;
+pub(crate) const SEND_QUEUE: usize = 1024;
 
 /// One side of one call, as the engine drives it. Sending queues messages for the transport
 /// and waits only while [`SEND_QUEUE`] sends are already waiting. Receiving is eager: the
@@ -79,7 +79,7 @@ pub const SEND_QUEUE: usize = 1024;
 /// [`CallIo::next_event`]; its queue is bounded (so a long stream keeps memory flat), and
 /// while a send waits, received events are parked instead, so a peer that answers while the
 /// script sends never stalls the stream.
-pub trait CallIo {
+pub(crate) trait CallIo {
     /// Queues a message for the peer, to go out `count` times. While the queue has no
     /// room, what the peer sends is moved to `parked` (to be read from there first), so
     /// that a peer that sends while this side is not reading never stalls both sides.

@@ -16,7 +16,7 @@ use tokio::time::Instant;
 
 /// The latest send of a call and the scripted pauses since.
 #[derive(Debug, Default)]
-pub struct Pairing {
+pub(super) struct Pairing {
     /// When this side last sent a message; `None` before its first.
     last_send: Option<Instant>,
     /// The scripted pauses since that send.
@@ -25,13 +25,13 @@ pub struct Pairing {
 
 impl Pairing {
     /// This side sent a message at `at`: later checked messages answer it.
-    pub fn sent(&mut self, at: Instant) {
+    pub(super) fn sent(&mut self, at: Instant) {
         self.last_send = Some(at);
         self.paused = Duration::ZERO;
     }
 
     /// The script pauses for `pause` (on either side) after the latest send.
-    pub fn paused(&mut self, pause: Duration) {
+    pub(super) fn paused(&mut self, pause: Duration) {
         if self.last_send.is_some() {
             self.paused = self.paused.saturating_add(pause);
         }
@@ -39,7 +39,7 @@ impl Pairing {
 
     /// The latency of a checked message taken at `at`: the time since the send it answers,
     /// less the scripted pauses; `None` when this side has sent nothing yet.
-    pub fn answered(&self, at: Instant) -> Option<Duration> {
+    pub(super) fn answered(&self, at: Instant) -> Option<Duration> {
         let sent = self.last_send?;
         Some(
             at.saturating_duration_since(sent)

@@ -9,12 +9,14 @@ mod outcome;
 mod panic;
 mod play;
 
-pub use captures::Captures;
-pub use io::{CallIo, FinalStatus, MessageFault, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
-pub use observer::{Observer, Silent};
-pub use outcome::{
+pub(crate) use captures::Captures;
+pub(crate) use io::{
+    CallIo, FinalStatus, MessageFault, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE,
+};
+pub(crate) use observer::{Observer, Silent};
+pub(crate) use outcome::{
     CallResult, Expected, Failure, FailureKind, FailureReason, Limit, MessageData, MetadataPlace,
     Seen, StatusSeen, StepKind, StepOutcome, StepRecord, Subject, Written,
 };
-pub use panic::{caught, panic_message, panicked};
-pub use play::{play_call, PlayOptions};
+pub(crate) use panic::{caught, panic_message, panicked};
+pub(crate) use play::{play_call, PlayOptions};

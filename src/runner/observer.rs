@@ -4,7 +4,7 @@ use super::outcome::{CallResult, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
 /// Receives what happens while calls are played. Shared by concurrent calls.
-pub trait Observer: Send + Sync {
+pub(crate) trait Observer: Send + Sync {
     /// A call begins.
     fn call_started(&self, _scenario: &Scenario, _call: &Call, _role: Role) {}
     /// A step finished (performed, passed or failed).
@@ -17,6 +17,6 @@ pub trait Observer: Send + Sync {
 }
 
 /// An observer that ignores everything.
-pub struct Silent;
+pub(crate) struct Silent;
 
 impl Observer for Silent {}

@@ -13,7 +13,7 @@ use super::outcome::{CallResult, Failure, FailureReason, StepKind};
 use crate::scenario::{Call, Role, Scenario};
 
 /// Plays `play` (a call of `scenario` in `role`); a panic inside it is the call's failure.
-pub async fn caught(
+pub(crate) async fn caught(
     scenario: &Scenario,
     call: &Call,
     role: Role,
@@ -31,7 +31,12 @@ pub async fn caught(
 }
 
 /// The result of a call whose handling panicked with `message`.
-pub fn panicked(scenario: &Scenario, call: &Call, role: Role, message: String) -> CallResult {
+pub(crate) fn panicked(
+    scenario: &Scenario,
+    call: &Call,
+    role: Role,
+    message: String,
+) -> CallResult {
     CallResult {
         file: scenario.path.clone(),
         scenario: scenario.name.clone(),
@@ -50,7 +55,7 @@ pub fn panicked(scenario: &Scenario, call: &Call, role: Role, message: String) -
 }
 
 /// The text a panic was raised with (`panic!` with a literal or a formatted message).
-pub fn panic_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(text) = payload.downcast_ref::<&str>() {
         (*text).to_string()
     } else if let Some(text) = payload.downcast_ref::<String>() {

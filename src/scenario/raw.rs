@@ -13,13 +13,13 @@ use serde_saphyr::Spanned;
 use super::node::Node;
 
 /// A string with its position.
-pub type Located = Spanned<String>;
+pub(super) type Located = Spanned<String>;
 
 /// The whole file. The call keys (`call`, `script`, …) may stand at the top for a file
 /// with a single call, or under `calls:` for several.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawFile {
+pub(super) struct RawFile {
     pub name: Option<Located>,
     pub proto: Option<Node>,
     pub protoset: Option<Node>,
@@ -43,7 +43,7 @@ pub struct RawFile {
 /// `vars:` — names and values, each value the text of its scalar as written (`NO` and
 /// `01234` stay text).
 #[derive(Debug, Default)]
-pub struct RawVars(pub Vec<(Located, Located)>);
+pub(super) struct RawVars(pub Vec<(Located, Located)>);
 
 impl<'de> Deserialize<'de> for RawVars {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -89,7 +89,7 @@ impl<'de> Visitor<'de> for VarsVisitor {
 /// One call under `calls:`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawCall {
+pub(super) struct RawCall {
     pub id: Option<Located>,
     pub name: Option<Located>,
     pub call: Located,
@@ -105,7 +105,7 @@ pub struct RawCall {
 /// One step: `close` / `cancel` as a bare word, or a mapping with one action key and
 /// optional modifiers.
 #[derive(Debug)]
-pub enum RawStep {
+pub(super) enum RawStep {
     /// A bare word such as `close`.
     Word(String),
     /// A mapping.
@@ -115,7 +115,7 @@ pub enum RawStep {
 /// The keys a step mapping may hold.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawStepFields {
+pub(super) struct RawStepFields {
     pub client: Option<Node>,
     pub server: Option<Node>,
     pub expect: Option<Node>,
@@ -143,7 +143,7 @@ pub struct RawStepFields {
 /// `group:` — steps repeated as a block.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawGroup {
+pub(super) struct RawGroup {
     pub repeat: Option<Node>,
     pub index: Option<Located>,
     pub steps: Vec<Spanned<RawStep>>,

@@ -10,10 +10,10 @@ use super::model::Repeat;
 use super::node::{Node, NodeValue, Pos};
 
 /// Why a `repeat:` cannot be read: where, and what is wrong.
-pub type RepeatError = (Pos, String);
+pub(super) type RepeatError = (Pos, String);
 
 /// Reads `repeat:` (absent: once) and `optional:`.
-pub fn parse(node: Option<&Node>, optional: bool) -> Result<Repeat, RepeatError> {
+pub(super) fn parse(node: Option<&Node>, optional: bool) -> Result<Repeat, RepeatError> {
     let mut repeat = match node {
         None => Repeat::exactly(1),
         Some(node) => match &node.value {

@@ -13,7 +13,7 @@ use super::vars::{Resolver, VarError};
 type Result<T> = std::result::Result<T, VarError>;
 
 /// The names captured anywhere in a file: the keys of every `capture:` mapping.
-pub fn captured_names(raw: &RawFile) -> HashSet<String> {
+pub(super) fn captured_names(raw: &RawFile) -> HashSet<String> {
     let mut names = HashSet::new();
     let scripts = raw
         .script
@@ -53,7 +53,7 @@ impl Resolver<'_> {
     }
 
     /// Resolves every scalar of the file (`vars:` stays as written: it is a source).
-    pub fn file(&mut self, raw: RawFile) -> Result<RawFile> {
+    pub(super) fn file(&mut self, raw: RawFile) -> Result<RawFile> {
         Ok(RawFile {
             name: self.maybe_text(raw.name)?,
             proto: self.maybe_node(raw.proto)?,

@@ -26,7 +26,7 @@ pub enum Part {
 
 /// A `${` that does not form a reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScanError {
+pub(super) struct ScanError {
     /// The byte offset of the `${` in the scalar's text.
     pub offset: usize,
     /// What is wrong.
@@ -36,7 +36,7 @@ pub struct ScanError {
 /// Splits a scalar's text into literal parts and `${NAME}` references. `$${` stands for a
 /// literal `${`; any other `$` is itself. A name is letters, digits and `_`.
 /// Each part comes with the byte offset where it starts.
-pub fn scan(text: &str) -> Result<Vec<(usize, Part)>, ScanError> {
+pub(super) fn scan(text: &str) -> Result<Vec<(usize, Part)>, ScanError> {
     let mut parts = Vec::new();
     let mut literal_at = 0;
     let mut literal = String::new();
@@ -83,7 +83,7 @@ pub fn scan(text: &str) -> Result<Vec<(usize, Part)>, ScanError> {
 }
 
 /// Joins parts whose references all have values; `None` names the first one without.
-pub fn join<'a>(
+pub(super) fn join<'a>(
     parts: &'a [Part],
     value: impl Fn(&str) -> Option<&'a str>,
 ) -> Result<String, &'a str> {
@@ -98,7 +98,7 @@ pub fn join<'a>(
 }
 
 /// Writes parts back as template text (`${` in literal text as `$${`), for output.
-pub fn display(parts: &[Part]) -> String {
+pub(super) fn display(parts: &[Part]) -> String {
     parts
         .iter()
         .map(|part| match part {
@@ -160,7 +160,7 @@ impl MetadataTemplate {
 }
 
 /// Positions of the scalars in `node` that use captured variables.
-pub fn uses(node: &Node) -> Vec<Pos> {
+pub(super) fn uses(node: &Node) -> Vec<Pos> {
     let mut found = Vec::new();
     visit(node, &mut |n| {
         if matches!(n.value, NodeValue::Template(_)) {
@@ -211,20 +211,20 @@ fn substitute_with(
 }
 
 /// Builds the templates of `node` from the captured values.
-pub fn substitute(node: &Node, vars: &CapturedVars) -> Result<Node, SpecError> {
+pub(super) fn substitute(node: &Node, vars: &CapturedVars) -> Result<Node, SpecError> {
     substitute_with(node, vars, None)
 }
 
 /// Replaces every captured variable with a neutral stand-in, so that field names and the
 /// shape of a template can be checked when the file loads.
-pub fn with_placeholders(node: &Node) -> Node {
+pub(super) fn with_placeholders(node: &Node) -> Node {
     substitute_with(node, &CapturedVars::new(), Some("0")).unwrap_or_else(|_| node.clone())
 }
 
 /// The node without the entry or item written at `pos`, when that entry uses a captured
 /// variable (its value is only known when the step plays); `None` when there is no such
 /// entry.
-pub fn without_template_at(node: &Node, pos: Pos) -> Option<Node> {
+pub(super) fn without_template_at(node: &Node, pos: Pos) -> Option<Node> {
     let holds = |n: &Node| n.pos == pos && !uses(n).is_empty();
     let value = match &node.value {
         NodeValue::Map(entries) => {

@@ -23,7 +23,7 @@ pub struct VarSources {
 
 /// Where a variable's value came from, for messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Origin {
+pub(super) enum Origin {
     /// `--var`.
     Cli,
     /// `--vars-file`.
@@ -47,7 +47,7 @@ impl fmt::Display for Origin {
 
 /// One value put into a scalar.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Substitution {
+pub(super) struct Substitution {
     /// The variable.
     pub name: String,
     /// Its value.
@@ -68,7 +68,7 @@ impl fmt::Display for Substitution {
 
 /// A `${…}` that cannot be resolved, where it is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct VarError {
+pub(super) struct VarError {
     /// Where the reference is.
     pub pos: Pos,
     /// What is wrong.
@@ -76,7 +76,7 @@ pub struct VarError {
 }
 
 /// Resolves the `${NAME}` references of a file's scalars, remembering what it put where.
-pub struct Resolver<'a> {
+pub(super) struct Resolver<'a> {
     sources: &'a VarSources,
     /// `vars:` entries: name → the value as written.
     file_vars: HashMap<String, Located>,
@@ -94,7 +94,7 @@ pub struct Resolver<'a> {
 
 impl<'a> Resolver<'a> {
     /// A resolver for one file.
-    pub fn new(
+    pub(super) fn new(
         sources: &'a VarSources,
         file_vars: Vec<(Located, Located)>,
         captured: HashSet<String>,
@@ -207,7 +207,7 @@ impl<'a> Resolver<'a> {
 
     /// Resolves one scalar's text written at `pos`: a string, or a template when it uses
     /// captured variables. Values are put in as text and never scanned again.
-    pub fn scalar(&mut self, text: String, pos: Pos) -> Result<NodeValue, VarError> {
+    pub(super) fn scalar(&mut self, text: String, pos: Pos) -> Result<NodeValue, VarError> {
         if !text.contains('$') {
             return Ok(NodeValue::Str(text));
         }
@@ -240,7 +240,7 @@ impl<'a> Resolver<'a> {
     }
 
     /// Resolves every scalar of a node.
-    pub fn node(&mut self, node: Node) -> Result<Node, VarError> {
+    pub(super) fn node(&mut self, node: Node) -> Result<Node, VarError> {
         let value = match node.value {
             NodeValue::Str(text) => self.scalar(text, node.pos)?,
             NodeValue::Seq(items) => NodeValue::Seq(
@@ -265,7 +265,7 @@ impl<'a> Resolver<'a> {
 
     /// Resolves a string of the file format (a method, a duration…), where captured
     /// variables have no value yet.
-    pub fn text(&mut self, mut located: Located) -> Result<Located, VarError> {
+    pub(super) fn text(&mut self, mut located: Located) -> Result<Located, VarError> {
         let pos = Pos::of(&located);
         match self.scalar(std::mem::take(&mut located.value), pos)? {
             NodeValue::Str(text) => {

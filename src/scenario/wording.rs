@@ -3,7 +3,7 @@
 //! "mapping start").
 
 /// `message` from the YAML reader, reworded for a person writing a scenario.
-pub fn yaml_message(message: &str) -> String {
+pub(super) fn yaml_message(message: &str) -> String {
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let key = rest
             .split(", set DuplicateKeyPolicy")

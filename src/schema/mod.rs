@@ -12,14 +12,14 @@ use crate::matching::MATCHER_KEYS;
 use crate::scenario::StatusCode;
 
 /// The schema, pretty-printed, with a final newline.
-pub fn scenario_schema_text() -> String {
+pub(crate) fn scenario_schema_text() -> String {
     let mut text = serde_json::to_string_pretty(&scenario_schema()).expect("JSON serialises");
     text.push('\n');
     text
 }
 
 /// The schema as a JSON value.
-pub fn scenario_schema() -> Value {
+pub(crate) fn scenario_schema() -> Value {
     let per_call_only: Vec<Value> = [
         "script",
         "timeout",

@@ -17,7 +17,7 @@ use crate::transport::{fault_of, to_metadata_map, EventReceiver, EventSender};
 const REASON_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// How the response begins: headers (then messages and trailers), or a status alone.
-pub enum ResponseStart {
+pub(super) enum ResponseStart {
     /// Response headers; the stream follows.
     Headers(MetadataMap),
     /// A Trailers-Only response with this status.
@@ -25,10 +25,10 @@ pub enum ResponseStart {
 }
 
 /// The response messages (and a final error status), each with how many times it goes out.
-pub type ResponseItems = mpsc::Receiver<(Result<Bytes, Status>, u64)>;
+pub(super) type ResponseItems = mpsc::Receiver<(Result<Bytes, Status>, u64)>;
 
 /// One incoming call, as the engine sees it.
-pub struct ServerCall {
+pub(super) struct ServerCall {
     metadata: ReceivedMetadata,
     events: EventReceiver,
     outgoing: Option<mpsc::Sender<(Result<Bytes, Status>, u64)>>,
@@ -37,7 +37,7 @@ pub struct ServerCall {
 
 impl ServerCall {
     /// Wraps an incoming call.
-    pub fn new(
+    pub(super) fn new(
         metadata: ReceivedMetadata,
         events: EventReceiver,
     ) -> (ServerCall, oneshot::Receiver<ResponseStart>, ResponseItems) {
@@ -67,7 +67,10 @@ impl ServerCall {
 /// [`RequestReset::from_body_error`], so that a reset is not read as a half-close;
 /// `deadline` is when the call's deadline passes (a reset then is a cancel, whatever its
 /// code).
-pub fn spawn_reader(mut stream: Streaming<Bytes>, deadline: Option<Instant>) -> EventReceiver {
+pub(super) fn spawn_reader(
+    mut stream: Streaming<Bytes>,
+    deadline: Option<Instant>,
+) -> EventReceiver {
     let (mut events, receiver) = EventSender::new();
     tokio::spawn(async move {
         loop {

@@ -13,7 +13,7 @@ use crate::scenario::StatusCode;
 
 /// Something a script does on the wire (server role).
 #[derive(Debug, Clone, PartialEq)]
-pub enum ServerAction {
+pub(super) enum ServerAction {
     /// Response headers.
     Headers(Vec<(String, MetaValue)>),
     /// A message, `count` times.
@@ -40,7 +40,7 @@ impl ServerAction {
     }
 
     /// The status of a `Finish`.
-    pub fn into_status(self) -> Option<FinalStatus> {
+    pub(super) fn into_status(self) -> Option<FinalStatus> {
         match self {
             ServerAction::Finish {
                 code,
@@ -57,7 +57,7 @@ impl ServerAction {
 }
 
 /// What a candidate tells the coordinator.
-pub enum Report {
+pub(super) enum Report {
     /// It would do this (not waiting for it to happen).
     Proposed(ServerAction),
     /// It would send this message and waits until the send is done (or abandoned).
@@ -69,10 +69,10 @@ pub enum Report {
 }
 
 /// The reports of all candidates, each tagged with its candidate's number.
-pub type Reports = mpsc::UnboundedSender<(usize, Report)>;
+pub(super) type Reports = mpsc::UnboundedSender<(usize, Report)>;
 
 /// The virtual call a candidate's script plays on.
-pub struct CandidateIo {
+pub(super) struct CandidateIo {
     number: usize,
     metadata: ReceivedMetadata,
     events: mpsc::UnboundedReceiver<PeerEvent>,
@@ -82,7 +82,7 @@ pub struct CandidateIo {
 
 impl CandidateIo {
     /// The call of candidate `number`: client events arrive on `events`.
-    pub fn new(
+    pub(super) fn new(
         number: usize,
         metadata: ReceivedMetadata,
         events: mpsc::UnboundedReceiver<PeerEvent>,
@@ -98,7 +98,7 @@ impl CandidateIo {
     }
 
     /// Tells the coordinator; a coordinator that is gone has chosen already.
-    pub fn report(&self, report: Report) {
+    pub(super) fn report(&self, report: Report) {
         let _ = self.reports.send((self.number, report));
     }
 }

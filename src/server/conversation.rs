@@ -73,7 +73,7 @@ impl Candidate {
 }
 
 /// An incoming call and the candidates it may be following.
-pub struct Conversation {
+pub(super) struct Conversation {
     registry: Arc<Registry>,
     candidates: Vec<Candidate>,
     reports: mpsc::UnboundedReceiver<(usize, Report)>,
@@ -82,7 +82,7 @@ pub struct Conversation {
 impl Conversation {
     /// Starts playing `scripts` (numbers, in file order) for a call with `metadata`;
     /// `first` holds the client events already read.
-    pub fn start(
+    pub(super) fn start(
         registry: Arc<Registry>,
         scripts: &[usize],
         metadata: &ReceivedMetadata,
@@ -139,7 +139,7 @@ impl Conversation {
 
     /// Follows the call to its end: returns the script it followed (or came closest to)
     /// and that script's result.
-    pub async fn run<I: CallIo>(
+    pub(super) async fn run<I: CallIo>(
         mut self,
         io: &mut I,
         first: Vec<PeerEvent>,
@@ -344,7 +344,7 @@ async fn play_candidate(
 
 /// How much of what the client sends a script checks: request metadata, and each client
 /// message, half-close and cancel step.
-pub fn specificity(call: &Call) -> usize {
+pub(super) fn specificity(call: &Call) -> usize {
     usize::from(checks_metadata(call)) + client_checks(&call.script)
 }
 

@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 const GRPC_MESSAGE: &str = "grpc-message";
 
 /// Re-encodes `grpc-message` in the response headers (Trailers-Only) and trailers.
-pub fn minimal_grpc_message(
+pub(super) fn minimal_grpc_message(
     response: http::Response<tonic::body::Body>,
 ) -> http::Response<tonic::body::Body> {
     let (mut parts, body) = response.into_parts();

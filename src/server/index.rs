@@ -29,13 +29,13 @@ struct MethodIndex {
 }
 
 /// Scripts by method path and first message. Scripts are numbered in file order.
-pub struct ScriptIndex {
+pub(super) struct ScriptIndex {
     methods: HashMap<String, MethodIndex>,
 }
 
 impl ScriptIndex {
     /// Files every call of `calls` (numbered in the order given).
-    pub fn new<'a>(calls: impl Iterator<Item = &'a Call>) -> ScriptIndex {
+    pub(super) fn new<'a>(calls: impl Iterator<Item = &'a Call>) -> ScriptIndex {
         let mut methods: HashMap<String, MethodIndex> = HashMap::new();
         for (number, call) in calls.enumerate() {
             let method = methods
@@ -65,13 +65,13 @@ impl ScriptIndex {
     }
 
     /// Every script of `path`, in file order.
-    pub fn all(&self, path: &str) -> &[usize] {
+    pub(super) fn all(&self, path: &str) -> &[usize] {
         self.methods.get(path).map_or(&[], |m| &m.all)
     }
 
     /// Whether every script of `path` starts by checking a client message (so the first
     /// message may be read before any script is chosen).
-    pub fn all_start_with_client(&self, path: &str) -> bool {
+    pub(super) fn all_start_with_client(&self, path: &str) -> bool {
         self.methods
             .get(path)
             .is_some_and(|m| m.all_start_with_client)
@@ -79,7 +79,7 @@ impl ScriptIndex {
 
     /// The scripts of `path` that the first message `first` may fit, in file order: those
     /// filed under it and the unfiled ones; every script when none is filed under it.
-    pub fn lookup(&self, path: &str, first: &[u8]) -> Vec<usize> {
+    pub(super) fn lookup(&self, path: &str, first: &[u8]) -> Vec<usize> {
         let Some(method) = self.methods.get(path) else {
             return Vec::new();
         };
@@ -101,7 +101,7 @@ impl ScriptIndex {
 
 /// The first message the server role checks, when the script starts with one that is
 /// always there (after any `headers:` or `sleep:`; not `optional:` nor a range from 0).
-pub fn first_client_message(call: &Call) -> Option<&MessageStep> {
+pub(super) fn first_client_message(call: &Call) -> Option<&MessageStep> {
     call.script.iter().find_map(|step| match &step.action {
         Action::Client(m) if step.repeat.min >= 1 => Some(Some(m)),
         Action::Sleep(_) | Action::Headers(_) => None,

@@ -12,8 +12,8 @@ mod request_end;
 mod service;
 mod twins;
 
-pub use registry::{Registry, ServeSummary};
-pub use twins::{indistinguishable, ScriptRef, Twins};
+pub(crate) use registry::{Registry, ServeSummary};
+pub(crate) use twins::{indistinguishable, ScriptRef, Twins};
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -34,7 +34,7 @@ use service::{ReplayService, ServerState};
 
 /// How the server listens.
 #[derive(Debug, Clone)]
-pub struct ServeOptions {
+pub(crate) struct ServeOptions {
     /// The address to bind (port 0 picks a free one).
     pub listen: SocketAddr,
     /// HTTP/2 windows.
@@ -57,7 +57,7 @@ pub struct ServeOptions {
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
-pub enum ServeError {
+pub(crate) enum ServeError {
     /// The address cannot be bound.
     #[error("cannot listen on {addr}: {reason}")]
     Bind {
@@ -72,7 +72,7 @@ pub enum ServeError {
 }
 
 /// A running server.
-pub struct ServerHandle {
+pub(crate) struct ServerHandle {
     /// The bound address.
     pub addr: SocketAddr,
     registry: Arc<Registry>,
@@ -83,12 +83,12 @@ pub struct ServerHandle {
 
 impl ServerHandle {
     /// Waits until every script has been played once.
-    pub async fn all_played(&self) {
+    pub(crate) async fn all_played(&self) {
         self.registry.all_played().await
     }
 
     /// Stops serving (open calls get a moment to finish) and returns the tally.
-    pub async fn shutdown(mut self) -> ServeSummary {
+    pub(crate) async fn shutdown(mut self) -> ServeSummary {
         if let Some(shutdown) = self.shutdown.take() {
             let _ = shutdown.send(());
         }
@@ -104,7 +104,7 @@ impl ServerHandle {
 }
 
 /// Binds the listener and starts serving the scripts of `scenarios`.
-pub async fn start(
+pub(crate) async fn start(
     scenarios: Vec<Scenario>,
     options: ServeOptions,
     observer: Arc<dyn Observer>,

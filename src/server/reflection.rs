@@ -23,7 +23,7 @@ const REFLECTION: [&str; 2] = [
 
 /// The files that define the services the scripts call (with their imports), and those
 /// services' names, sorted.
-pub fn served_files(scenarios: &[Scenario]) -> (FileDescriptorSet, Vec<String>) {
+pub(super) fn served_files(scenarios: &[Scenario]) -> (FileDescriptorSet, Vec<String>) {
     let mut services = BTreeSet::new();
     // Per pool: the files its served services need, in dependency order.
     let mut pools: Vec<(DescriptorPool, Vec<FileDescriptor>)> = Vec::new();
@@ -97,7 +97,7 @@ fn renamed_on_clash(
 }
 
 /// Adds reflection (v1, v1alpha) and health for the scripts' services to `routes`.
-pub async fn add_reflection_and_health(
+pub(super) async fn add_reflection_and_health(
     routes: Routes,
     scenarios: &[Scenario],
 ) -> Result<Routes, ServeError> {

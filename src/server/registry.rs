@@ -11,7 +11,7 @@ use crate::scenario::{Call, Compression, Scenario};
 
 /// A script: the call at `call` of the scenario at `scenario`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ScriptId {
+pub(crate) struct ScriptId {
     /// Index of the scenario.
     pub scenario: usize,
     /// Index of the call in it.
@@ -27,7 +27,7 @@ struct Counts {
 }
 
 /// The served scripts and the tally of calls played.
-pub struct Registry {
+pub(crate) struct Registry {
     scenarios: Vec<Scenario>,
     /// Each scenario file's captured variables, shared by the calls that play its scripts.
     captures: Vec<Captures>,
@@ -47,7 +47,7 @@ pub struct Registry {
 
 /// What a server did, for the closing summary.
 #[derive(Debug, Default)]
-pub struct ServeSummary {
+pub(crate) struct ServeSummary {
     /// The calls kept (every call, or only the failed ones), in the order they ended.
     pub results: Vec<CallResult>,
     /// Passed calls counted but not kept in `results`.
@@ -59,7 +59,7 @@ pub struct ServeSummary {
 impl Registry {
     /// Registers every call of every scenario; `keep_passed`: keep every result, not
     /// only the failures.
-    pub fn new(scenarios: Vec<Scenario>, keep_passed: bool) -> Registry {
+    pub(crate) fn new(scenarios: Vec<Scenario>, keep_passed: bool) -> Registry {
         let mut scripts = Vec::new();
         let mut first_script = Vec::with_capacity(scenarios.len());
         for (s, scenario) in scenarios.iter().enumerate() {
@@ -95,38 +95,38 @@ impl Registry {
     }
 
     /// The served scenarios.
-    pub fn scenarios(&self) -> &[Scenario] {
+    pub(crate) fn scenarios(&self) -> &[Scenario] {
         &self.scenarios
     }
 
     /// The scenario and call of a script.
-    pub fn get(&self, id: ScriptId) -> (&Scenario, &Call) {
+    pub(crate) fn get(&self, id: ScriptId) -> (&Scenario, &Call) {
         let scenario = &self.scenarios[id.scenario];
         (scenario, &scenario.calls[id.call])
     }
 
     /// The script numbered `number` (file order).
-    pub fn script(&self, number: usize) -> ScriptId {
+    pub(crate) fn script(&self, number: usize) -> ScriptId {
         self.scripts[number]
     }
 
     /// The captured variables of a script's file.
-    pub fn captures(&self, id: ScriptId) -> Captures {
+    pub(crate) fn captures(&self, id: ScriptId) -> Captures {
         self.captures[id.scenario].clone()
     }
 
     /// The numbers of the scripts for an HTTP/2 path, in file order.
-    pub fn scripts_of(&self, path: &str) -> &[usize] {
+    pub(crate) fn scripts_of(&self, path: &str) -> &[usize] {
         self.index.all(path)
     }
 
     /// Whether a script of `path` answers compressed.
-    pub fn compresses(&self, path: &str) -> bool {
+    pub(crate) fn compresses(&self, path: &str) -> bool {
         self.gzip_paths.contains(path)
     }
 
     /// Whether every script of `path` starts by checking a client message.
-    pub fn all_start_with_client(&self, path: &str) -> bool {
+    pub(crate) fn all_start_with_client(&self, path: &str) -> bool {
         self.index.all_start_with_client(path)
     }
 
@@ -134,7 +134,7 @@ impl Registry {
     /// (when read) its first event: those whose metadata and first client message accept
     /// them. When none does, every script of the path (they all fail, and the closest
     /// names what differs).
-    pub fn candidates(
+    pub(crate) fn candidates(
         &self,
         path: &str,
         metadata: &crate::matching::ReceivedMetadata,
@@ -185,7 +185,7 @@ impl Registry {
     }
 
     /// Records the end of a call.
-    pub fn record(&self, id: ScriptId, result: CallResult) {
+    pub(crate) fn record(&self, id: ScriptId, result: CallResult) {
         let mut counts = self.counts.lock().expect("registry lock");
         let finished = &mut counts.finished[self.first_script[id.scenario] + id.call];
         *finished += 1;
@@ -199,7 +199,7 @@ impl Registry {
     }
 
     /// Waits until every script has been played to its end at least once.
-    pub async fn all_played(&self) {
+    pub(crate) async fn all_played(&self) {
         loop {
             let notified = self.changed.notified();
             if self
@@ -217,7 +217,7 @@ impl Registry {
     }
 
     /// The tally so far.
-    pub fn summary(&self) -> ServeSummary {
+    pub(crate) fn summary(&self) -> ServeSummary {
         let counts = self.counts.lock().expect("registry lock");
         ServeSummary {
             results: counts.results.clone(),

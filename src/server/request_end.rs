@@ -15,7 +15,7 @@ use crate::transport::{Calm, Peer};
 /// The request body's error, with the RST_STREAM code when the stream was reset.
 #[derive(Debug, thiserror::Error)]
 #[error("{detail}")]
-pub struct RequestReset {
+pub(super) struct RequestReset {
     /// The RST_STREAM (or GOAWAY) code.
     pub reason: Option<Reason>,
     /// Whether the connection ended (GOAWAY, an I/O error), not only the stream.
@@ -28,7 +28,9 @@ pub struct RequestReset {
 
 impl RequestReset {
     /// Wraps a request body's error, keeping the HTTP/2 code found in its sources.
-    pub fn from_body_error(error: impl Into<Box<dyn StdError + Send + Sync>>) -> RequestReset {
+    pub(super) fn from_body_error(
+        error: impl Into<Box<dyn StdError + Send + Sync>>,
+    ) -> RequestReset {
         let error = error.into();
         let mut source: Option<&(dyn StdError + 'static)> = Some(error.as_ref());
         while let Some(cause) = source {
@@ -55,7 +57,7 @@ impl RequestReset {
     /// STREAM_CLOSED (as Ballerina's clients cancel), is a cancel; so is a reset with any
     /// code once `at_deadline` (the client gave up when the call's deadline passed), and a
     /// connection that ended. Any other reset is a [`PeerEvent::Reset`].
-    pub fn event(&self, at_deadline: bool) -> PeerEvent {
+    pub(super) fn event(&self, at_deadline: bool) -> PeerEvent {
         match &self.calm {
             Some(calm) if calm.is_local() => {
                 return PeerEvent::LocalGoaway(calm.explain(Peer::Client))

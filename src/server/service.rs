@@ -30,7 +30,7 @@ use crate::transport::{
 };
 
 /// Everything the handlers share.
-pub struct ServerState {
+pub(super) struct ServerState {
     /// The scripts and the tally.
     pub registry: Arc<Registry>,
     /// Engine limits.
@@ -44,13 +44,13 @@ pub struct ServerState {
 /// A tower service for all paths; tonic's router hands it every call that reflection and
 /// health do not take.
 #[derive(Clone)]
-pub struct ReplayService {
+pub(super) struct ReplayService {
     state: Arc<ServerState>,
 }
 
 impl ReplayService {
     /// A service over `state`.
-    pub fn new(state: Arc<ServerState>) -> Self {
+    pub(super) fn new(state: Arc<ServerState>) -> Self {
         ReplayService { state }
     }
 }

@@ -18,7 +18,7 @@ use crate::scenario::{Action, Call, Scenario, StatusCode};
 
 /// A script served: its file, the call's id and the line where the call starts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ScriptRef {
+pub(crate) struct ScriptRef {
     /// The scenario file.
     pub file: PathBuf,
     /// The call's id in that file.
@@ -30,7 +30,7 @@ pub struct ScriptRef {
 /// Two scripts served together that no client can tell apart; `first` is the one the
 /// tie-break picks.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Twins {
+pub(crate) struct Twins {
     /// The method both scripts serve (`/package.Service/Method`).
     pub method: String,
     /// The script that is played.
@@ -105,7 +105,7 @@ fn client_side(call: &Call) -> Option<ClientSide> {
 
 /// Every script that is a twin of an earlier one (in load order), paired with the first
 /// script of its kind. Linear in the number of scripts.
-pub fn indistinguishable(scenarios: &[Scenario]) -> Vec<Twins> {
+pub(crate) fn indistinguishable(scenarios: &[Scenario]) -> Vec<Twins> {
     let mut first_of: HashMap<ClientSide, ScriptRef> = HashMap::new();
     let mut twins = Vec::new();
     for scenario in scenarios {

@@ -15,7 +15,7 @@ const MAX_DEPTH: usize = 4;
 
 /// Where the descriptors came from, written into the skeleton so that it loads them again.
 #[derive(Debug, Clone, Default)]
-pub struct Origin {
+pub(crate) struct Origin {
     /// `proto:` paths, as they should be written.
     pub protos: Vec<String>,
     /// `protoset:` paths.
@@ -25,7 +25,7 @@ pub struct Origin {
 }
 
 /// The scenario text for `method`.
-pub fn skeleton(method: &MethodDescriptor, origin: &Origin) -> String {
+pub(crate) fn skeleton(method: &MethodDescriptor, origin: &Origin) -> String {
     let kind = RpcKind::of(method);
     let path = method_path(method);
     let call = path.trim_start_matches('/');

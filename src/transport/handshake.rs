@@ -12,7 +12,7 @@ use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
 /// The first bytes of every HTTP/2 connection (RFC 9113 §3.4).
-pub const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
+pub(super) const PREFACE: &[u8; 24] = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
 /// The byte that starts a TLS handshake record.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
@@ -81,7 +81,7 @@ pub enum HandshakeFailure {
 
 /// Runs the start of a connection within `limit`. `Ok(None)` is a connection closed
 /// before it sent a byte (a port probe), which is not worth a log line.
-pub async fn handshake(
+pub(super) async fn handshake(
     tcp: TcpStream,
     tls: Option<&TlsAcceptor>,
     limit: Duration,

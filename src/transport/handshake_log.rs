@@ -8,13 +8,13 @@ use std::time::{Duration, Instant};
 use super::handshake::FailedConnection;
 
 /// The lines a window may hold.
-pub const BURST: u32 = 5;
+pub(super) const BURST: u32 = 5;
 
 /// How long a window lasts.
-pub const WINDOW: Duration = Duration::from_secs(10);
+pub(super) const WINDOW: Duration = Duration::from_secs(10);
 
 /// Where the lines go (standard error in `serve`).
-pub type LogLine = Box<dyn Fn(&str) + Send + Sync>;
+pub(super) type LogLine = Box<dyn Fn(&str) + Send + Sync>;
 
 /// A rate-limited log of failed handshakes and accept trouble.
 pub struct HandshakeLog {

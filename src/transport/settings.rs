@@ -12,14 +12,14 @@
 /// What a failure says when h2's small-frame guard cut a connection: the cause and the
 /// flags that help (a smaller stream window lets less pile up per stream; a larger
 /// connection window raises the budget).
-pub const SMALL_FRAME_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: too many small DATA frames \
+pub(super) const SMALL_FRAME_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: too many small DATA frames \
     were pending unread (h2's guard); lower --http2-stream-window or raise \
     --http2-connection-window";
 
 /// What a failure says when h2 cut a connection because the peer sent a header block far
 /// over the size this side accepts (16 KiB, the limit of hyper's HTTP/2 client; h2 gives up
 /// on the connection at four times that).
-pub const HEADER_LIST_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: the server sent a header \
+pub(super) const HEADER_LIST_GUARD: &str = "GOAWAY ENHANCE_YOUR_CALM: the server sent a header \
     block (headers or trailers) far larger than the 16 KiB grpc-replay accepts (h2's guard)";
 
 /// What a failure says when the server's first bytes are not HTTP/2 frames: a TLS server

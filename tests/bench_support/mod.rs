@@ -10,13 +10,13 @@ use std::time::Duration;
 use crate::process::{Finished, Process};
 
 /// How long one bench run may take before the test fails.
-pub const BENCH_LIMIT: Duration = Duration::from_secs(120);
+pub(crate) const BENCH_LIMIT: Duration = Duration::from_secs(120);
 
-pub use crate::process::grpc_replay;
+pub(crate) use crate::process::grpc_replay;
 
 /// `grpc-replay serve FILES` on a free loopback port; returns it with its address once it
 /// listens (killed when dropped).
-pub fn serve(files: &[&str]) -> (Process, String) {
+pub(crate) fn serve(files: &[&str]) -> (Process, String) {
     let args = [
         &["serve"],
         files,
@@ -30,7 +30,7 @@ pub fn serve(files: &[&str]) -> (Process, String) {
 }
 
 /// Starts `grpc-replay bench ARGS --report json=REPORT`.
-pub fn start_bench(args: &[&str], report: &Path) -> Process {
+pub(crate) fn start_bench(args: &[&str], report: &Path) -> Process {
     let report = format!("json={}", report.display());
     let args = [&["bench"], args, &["--report", &report]].concat();
     Process::start("grpc-replay bench", grpc_replay(&args))
@@ -38,7 +38,7 @@ pub fn start_bench(args: &[&str], report: &Path) -> Process {
 
 /// Waits for a bench started by [`start_bench`] and reads its report; fails the test
 /// (with everything it printed) when it did not exit with `code` or wrote no report.
-pub fn finish_bench(
+pub(crate) fn finish_bench(
     bench: Process,
     report: &Path,
     code: i32,
@@ -64,7 +64,7 @@ pub fn finish_bench(
 }
 
 /// `grpc-replay bench ARGS --report json=REPORT`, run to its end.
-pub fn bench(
+pub(crate) fn bench(
     args: &[&str],
     report: &Path,
     code: i32,
@@ -74,7 +74,7 @@ pub fn bench(
 }
 
 /// A number at `pointer` in `json` (`/calls/total`), failing the test when absent.
-pub fn number(json: &serde_json::Value, pointer: &str) -> f64 {
+pub(crate) fn number(json: &serde_json::Value, pointer: &str) -> f64 {
     json.pointer(pointer)
         .and_then(serde_json::Value::as_f64)
         .unwrap_or_else(|| panic!("the report has no number at {pointer}:\n{json:#}"))

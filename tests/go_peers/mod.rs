@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Which build of the Go peers.
 #[derive(Debug, Clone, Copy)]
-pub enum GoVersion {
+pub(crate) enum GoVersion {
     /// grpc-go as pinned in interop/go/go.mod.
     Current,
     /// Debian bookworm's grpc-go 1.33.3 with Go 1.19.
@@ -20,7 +20,7 @@ impl GoVersion {
     /// The path of a Go peer binary of this version, or `None` (after saying the test
     /// is skipped) when it has not been built. Under `GRPC_REPLAY_REQUIRE_GO` a missing
     /// peer fails the test instead.
-    pub fn peer(self, program: &str) -> Option<PathBuf> {
+    pub(crate) fn peer(self, program: &str) -> Option<PathBuf> {
         let suffix = match self {
             GoVersion::Current => "",
             GoVersion::V1_33 => "-1.33",
@@ -30,7 +30,7 @@ impl GoVersion {
 }
 
 /// `interop/go/bin/NAME`, or `None` (after saying the test is skipped) when missing.
-pub fn peer_binary(name: &str) -> Option<PathBuf> {
+pub(crate) fn peer_binary(name: &str) -> Option<PathBuf> {
     let path = repo_root().join("interop/go/bin").join(name);
     if path.is_file() {
         return Some(path);
@@ -50,6 +50,6 @@ pub fn peer_binary(name: &str) -> Option<PathBuf> {
 }
 
 /// The repository root (tests run from anywhere).
-pub fn repo_root() -> &'static Path {
+pub(crate) fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }

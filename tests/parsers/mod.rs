@@ -38,7 +38,7 @@ fn interpreter() -> PathBuf {
 
 /// Runs a Python script with `args`; `None` (the check skipped, said on stderr) when the
 /// `modules` are missing and GRPC_REPLAY_REQUIRE_PY is unset.
-pub fn python(modules: &str, script: &str, args: &[&Path]) -> Option<String> {
+pub(crate) fn python(modules: &str, script: &str, args: &[&Path]) -> Option<String> {
     let probe = Command::new(interpreter())
         .args(["-c", &format!("import {modules}")])
         .stdout(Stdio::null())
@@ -65,7 +65,7 @@ pub fn python(modules: &str, script: &str, args: &[&Path]) -> Option<String> {
 }
 
 /// The JUnit report as PyPI's junitparser reads it: totals, then every suite and case.
-pub fn junitparser(path: &Path) -> Option<Value> {
+pub(crate) fn junitparser(path: &Path) -> Option<Value> {
     const SCRIPT: &str = r#"
 import json, sys
 from junitparser import JUnitXml
@@ -90,7 +90,7 @@ print(json.dumps({"tests": xml.tests, "failures": xml.failures, "errors": xml.er
 
 /// Validates a JUnit report against the Jenkins xUnit plugin's junit-10.xsd (PyPI's
 /// xmlschema); `false` when the check was skipped.
-pub fn validate_junit_xsd(path: &Path) -> bool {
+pub(crate) fn validate_junit_xsd(path: &Path) -> bool {
     const SCRIPT: &str = r#"
 import sys, xmlschema
 xmlschema.XMLSchema(sys.argv[1]).validate(sys.argv[2])
@@ -102,7 +102,7 @@ print("valid")
 
 /// The TAP report as PyPI's tap.py reads it: the plan, every test point with its YAML
 /// block, and any line it did not understand.
-pub fn tap_parser(path: &Path) -> Option<Value> {
+pub(crate) fn tap_parser(path: &Path) -> Option<Value> {
     const SCRIPT: &str = r#"
 import json, sys
 from tap.parser import Parser
@@ -124,7 +124,7 @@ print(json.dumps({"plan": plan, "version": version, "tests": tests, "unknown": u
 }
 
 /// Asserts that `instance` is valid against docs/report-schema.json.
-pub fn assert_valid_report(instance: &Value) {
+pub(crate) fn assert_valid_report(instance: &Value) {
     let text = std::fs::read_to_string(root().join("docs/report-schema.json"))
         .expect("docs/report-schema.json is readable");
     let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
@@ -137,7 +137,7 @@ pub fn assert_valid_report(instance: &Value) {
 }
 
 /// Every way `instance` breaks `schema`.
-pub fn schema_errors(schema: &Value, instance: &Value) -> Vec<String> {
+pub(crate) fn schema_errors(schema: &Value, instance: &Value) -> Vec<String> {
     let validator = jsonschema::options()
         .should_validate_formats(true)
         .build(schema)

@@ -13,13 +13,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 /// The repository root: fixture paths in the tests are relative to it.
-pub fn repo_root() -> &'static Path {
+pub(crate) fn repo_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `grpc-replay ARGS`, run from the repository root with `NO_COLOR` set (its output is a
 /// pipe, so it has no colour either way).
-pub fn grpc_replay(args: &[&str]) -> Command {
+pub(crate) fn grpc_replay(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
     command
         .args(args)
@@ -29,7 +29,7 @@ pub fn grpc_replay(args: &[&str]) -> Command {
 }
 
 /// Runs `grpc-replay ARGS` to its end within `limit`.
-pub fn run_grpc_replay(args: &[&str], limit: Duration) -> Finished {
+pub(crate) fn run_grpc_replay(args: &[&str], limit: Duration) -> Finished {
     Process::run("grpc-replay", grpc_replay(args), limit)
 }
 
@@ -37,7 +37,7 @@ pub fn run_grpc_replay(args: &[&str], limit: Duration) -> Finished {
 /// modules): `true` when every one of `paths` is there. Otherwise the test is skipped —
 /// said on standard error, past the harness's capture — unless `require` is set in the
 /// environment (the project's test command sets it), where a missing peer fails the test.
-pub fn peers_present(paths: &[&Path], require: &str, remedy: &str) -> bool {
+pub(crate) fn peers_present(paths: &[&Path], require: &str, remedy: &str) -> bool {
     let missing: Vec<String> = paths
         .iter()
         .filter(|path| !path.exists())
@@ -57,7 +57,7 @@ pub fn peers_present(paths: &[&Path], require: &str, remedy: &str) -> bool {
 
 /// A Go peer built by `interop/go/build.sh` (`interop/go/bin/PROGRAM`), or `None` when it
 /// is not built and the test is skipped (see [`peers_present`]; `GRPC_REPLAY_REQUIRE_GO`).
-pub fn go_peer(program: &str) -> Option<PathBuf> {
+pub(crate) fn go_peer(program: &str) -> Option<PathBuf> {
     let path = repo_root().join("interop/go/bin").join(program);
     peers_present(
         &[&path],
@@ -68,12 +68,12 @@ pub fn go_peer(program: &str) -> Option<PathBuf> {
 }
 
 /// How long a server may take to print `listening on …` or to accept connections.
-pub const LISTEN_LIMIT: Duration = Duration::from_secs(15);
+pub(crate) const LISTEN_LIMIT: Duration = Duration::from_secs(15);
 /// How long the output of an exited process may take to drain.
 const DRAIN_LIMIT: Duration = Duration::from_secs(5);
 
 /// A child process whose output lines are read as they come; killed when dropped.
-pub struct Process {
+pub(crate) struct Process {
     name: String,
     child: Child,
     stdout: Receiver<String>,
@@ -83,7 +83,7 @@ pub struct Process {
 }
 
 /// How a process ended, and everything it printed.
-pub struct Finished {
+pub(crate) struct Finished {
     /// What the process is, for messages.
     pub name: String,
     /// Its exit code (`None` when a signal ended it).
@@ -96,7 +96,7 @@ pub struct Finished {
 
 impl Finished {
     /// The whole story, for assertion messages.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{} exited with {:?}\n--- stdout ---\n{}--- stderr ---\n{}",
             self.name, self.code, self.stdout, self.stderr
@@ -137,7 +137,7 @@ fn drain(lines: &Receiver<String>, seen: &mut Vec<String>) -> String {
 
 impl Process {
     /// Starts `command`, named `name` in messages.
-    pub fn start(name: &str, mut command: Command) -> Process {
+    pub(crate) fn start(name: &str, mut command: Command) -> Process {
         let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -157,19 +157,19 @@ impl Process {
     }
 
     /// Runs `command` to its end, within `limit`.
-    pub fn run(name: &str, command: Command, limit: Duration) -> Finished {
+    pub(crate) fn run(name: &str, command: Command, limit: Duration) -> Finished {
         Process::start(name, command).finish(limit)
     }
 
     /// Panics with what went wrong and what the process printed so far (it is then
     /// killed on drop).
-    pub fn fail(&mut self, what: &str) -> ! {
+    pub(crate) fn fail(&mut self, what: &str) -> ! {
         let output = self.output_so_far();
         panic!("{} {what}\n{output}", self.name)
     }
 
     /// What the process printed so far, for messages.
-    pub fn output_so_far(&mut self) -> String {
+    pub(crate) fn output_so_far(&mut self) -> String {
         self.seen_stdout.extend(self.stdout.try_iter());
         self.seen_stderr.extend(self.stderr.try_iter());
         format!(
@@ -183,7 +183,7 @@ impl Process {
 
     /// The next line of standard output, waiting at most until `deadline`; `None` when
     /// none came in time. Fails when the process closed its output.
-    pub fn next_line(&mut self, deadline: Instant) -> Option<String> {
+    pub(crate) fn next_line(&mut self, deadline: Instant) -> Option<String> {
         let left = deadline.saturating_duration_since(Instant::now());
         match self.stdout.recv_timeout(left) {
             Ok(line) => {
@@ -199,7 +199,7 @@ impl Process {
     }
 
     /// Waits (bounded) for the `listening on HOST:PORT` line and returns the address.
-    pub fn listening_address(&mut self) -> String {
+    pub(crate) fn listening_address(&mut self) -> String {
         let deadline = Instant::now() + LISTEN_LIMIT;
         loop {
             match self.next_line(deadline) {
@@ -216,7 +216,7 @@ impl Process {
     }
 
     /// Waits (bounded) until `port` on 127.0.0.1 accepts connections.
-    pub fn wait_for_port(&mut self, port: u16) {
+    pub(crate) fn wait_for_port(&mut self, port: u16) {
         let deadline = Instant::now() + LISTEN_LIMIT;
         while TcpStream::connect(("127.0.0.1", port)).is_err() {
             if let Ok(Some(status)) = self.child.try_wait() {
@@ -230,17 +230,17 @@ impl Process {
     }
 
     /// The process id (to read its CPU time in /proc).
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// Sends SIGTERM, as a service manager would.
-    pub fn terminate(&mut self) {
+    pub(crate) fn terminate(&mut self) {
         self.signal("TERM");
     }
 
     /// Sends the signal `name` (`INT`, `TERM`, `KILL`…).
-    pub fn signal(&mut self, name: &str) {
+    pub(crate) fn signal(&mut self, name: &str) {
         let pid = self.child.id().to_string();
         let status = Command::new("kill")
             .args([&format!("-{name}"), &pid])
@@ -251,7 +251,7 @@ impl Process {
     }
 
     /// Waits (bounded by `limit`) for a line of standard output that contains `text`.
-    pub fn wait_for_line(&mut self, text: &str, limit: Duration) -> String {
+    pub(crate) fn wait_for_line(&mut self, text: &str, limit: Duration) -> String {
         let deadline = Instant::now() + limit;
         loop {
             match self.next_line(deadline) {
@@ -264,7 +264,7 @@ impl Process {
 
     /// Waits up to `limit` for the process to exit by itself; `None` (and the process is
     /// killed, as it is dropped) when it did not.
-    pub fn try_finish(mut self, limit: Duration) -> Option<Finished> {
+    pub(crate) fn try_finish(mut self, limit: Duration) -> Option<Finished> {
         let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
             match self.child.try_wait() {
@@ -277,13 +277,13 @@ impl Process {
     }
 
     /// Waits (bounded) for the process to exit by itself, then collects its output.
-    pub fn finish(self, limit: Duration) -> Finished {
+    pub(crate) fn finish(self, limit: Duration) -> Finished {
         self.finish_explaining(limit, "")
     }
 
     /// As [`Process::finish`]; `late` says what it means when the process is still
     /// running after `limit`.
-    pub fn finish_explaining(mut self, limit: Duration, late: &str) -> Finished {
+    pub(crate) fn finish_explaining(mut self, limit: Duration, late: &str) -> Finished {
         let deadline = Instant::now() + limit;
         let status = loop {
             match self.child.try_wait() {

@@ -23,46 +23,47 @@ use tonic::{Request, Status};
     clippy::all,
     clippy::pedantic,
     unused_qualifications,
-    missing_docs
+    missing_docs,
+    unreachable_pub
 )]
-pub mod pb {
+pub(crate) mod pb {
     /// `calculator.CalculatorService`.
-    pub mod calculator {
+    pub(crate) mod calculator {
         tonic::include_proto!("calculator");
     }
     /// `greet.GreetService`.
-    pub mod greet {
+    pub(crate) mod greet {
         tonic::include_proto!("greet");
     }
     /// `routeguide.RouteGuide`.
-    pub mod routeguide {
+    pub(crate) mod routeguide {
         tonic::include_proto!("routeguide");
     }
     /// `tutorial.NumberService`.
-    pub mod tutorial {
+    pub(crate) mod tutorial {
         tonic::include_proto!("tutorial");
     }
     /// The services without a proto package: `Chat` and `HelloWorld`.
-    pub mod unpackaged {
+    pub(crate) mod unpackaged {
         tonic::include_proto!("_");
     }
 }
 
 /// The longest any single network exchange of a test may take.
-pub const EXCHANGE_LIMIT: Duration = Duration::from_secs(10);
+pub(crate) const EXCHANGE_LIMIT: Duration = Duration::from_secs(10);
 
 /// How long a process may take to print its readiness line or to exit.
 const PROCESS_LIMIT: Duration = Duration::from_secs(30);
 
 /// A path under `tests/fixtures/server/`.
-pub fn fixture(relative: &str) -> PathBuf {
+pub(crate) fn fixture(relative: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures/server")
         .join(relative)
 }
 
 /// The 1-based line of the fixture `relative` whose text contains `needle`.
-pub fn line_of(relative: &str, needle: &str) -> usize {
+pub(crate) fn line_of(relative: &str, needle: &str) -> usize {
     let text = std::fs::read_to_string(fixture(relative)).expect("the fixture is readable");
     text.lines()
         .position(|line| line.contains(needle))
@@ -71,7 +72,7 @@ pub fn line_of(relative: &str, needle: &str) -> usize {
 }
 
 /// Awaits `future` for at most [`EXCHANGE_LIMIT`]; panics naming `what` when it takes longer.
-pub async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
+pub(crate) async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(EXCHANGE_LIMIT, future)
         .await
         .unwrap_or_else(|_| panic!("{what}: no answer within {EXCHANGE_LIMIT:?}"))
@@ -79,7 +80,7 @@ pub async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// How a finished `grpc-replay` process ended.
 #[derive(Debug)]
-pub struct Finished {
+pub(crate) struct Finished {
     /// The exit code (`None` when a signal ended it).
     pub code: Option<i32>,
     /// The signal that ended it, if one did.
@@ -93,7 +94,7 @@ pub struct Finished {
 impl Finished {
     /// The closing summary line without its trailing duration, such as
     /// `served 2 files, 3 calls: 3 passed` (or `3 files, …` for `run`).
-    pub fn summary(&self) -> Option<&str> {
+    pub(crate) fn summary(&self) -> Option<&str> {
         let last = self
             .stdout
             .lines()
@@ -103,7 +104,7 @@ impl Finished {
     }
 
     /// The `never played:` lines of a `serve` summary.
-    pub fn never_played(&self) -> Vec<&str> {
+    pub(crate) fn never_played(&self) -> Vec<&str> {
         self.stdout
             .lines()
             .filter(|line| line.contains("never played: "))
@@ -133,7 +134,7 @@ fn collect_lines(
 }
 
 /// A running `grpc-replay` process, killed when dropped.
-pub struct Replay {
+pub(crate) struct Replay {
     child: Child,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
@@ -143,7 +144,7 @@ pub struct Replay {
 
 impl Replay {
     /// Starts `grpc-replay ARGS… --color never`.
-    pub fn spawn<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Replay {
+    pub(crate) fn spawn<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Replay {
         let mut child = Command::new(env!("CARGO_BIN_EXE_grpc-replay"))
             .args(args)
             .args(["--color", "never"])
@@ -177,12 +178,12 @@ impl Replay {
     }
 
     /// What the process printed on standard output so far.
-    pub fn stdout(&self) -> String {
+    pub(crate) fn stdout(&self) -> String {
         self.stdout.lock().expect("output lock").clone()
     }
 
     /// Whether the process is still running.
-    pub fn is_running(&mut self) -> bool {
+    pub(crate) fn is_running(&mut self) -> bool {
         self.child
             .try_wait()
             .expect("the child can be polled")
@@ -190,7 +191,7 @@ impl Replay {
     }
 
     /// Sends SIGTERM, as a service manager would.
-    pub fn terminate(&self) {
+    pub(crate) fn terminate(&self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -199,7 +200,7 @@ impl Replay {
     }
 
     /// Waits for the process to exit by itself; kills it and panics after [`PROCESS_LIMIT`].
-    pub fn wait(&mut self) -> Finished {
+    pub(crate) fn wait(&mut self) -> Finished {
         let deadline = Instant::now() + PROCESS_LIMIT;
         let status = loop {
             if let Some(status) = self.child.try_wait().expect("the child can be polled") {
@@ -261,7 +262,7 @@ impl Drop for Replay {
 }
 
 /// A `grpc-replay serve` process that has printed its readiness line.
-pub struct Served {
+pub(crate) struct Served {
     /// The process.
     pub process: Replay,
     /// The address it listens on.
@@ -271,7 +272,7 @@ pub struct Served {
 impl Served {
     /// Starts `grpc-replay serve FIXTURES… --listen 127.0.0.1:0 FLAGS…` and waits for
     /// `listening on ADDR`.
-    pub fn start(fixtures: &[&str], flags: &[&str]) -> Served {
+    pub(crate) fn start(fixtures: &[&str], flags: &[&str]) -> Served {
         let mut args: Vec<std::ffi::OsString> = vec!["serve".into()];
         args.extend(fixtures.iter().map(|f| fixture(f).into_os_string()));
         args.extend(["--listen", "127.0.0.1:0"].map(Into::into));
@@ -286,7 +287,7 @@ impl Served {
     }
 
     /// A new HTTP/2 connection to the server.
-    pub async fn connect(&self) -> Channel {
+    pub(crate) async fn connect(&self) -> Channel {
         let endpoint = Endpoint::from_shared(format!("http://{}", self.addr))
             .expect("a valid URI")
             .connect_timeout(EXCHANGE_LIMIT);
@@ -296,13 +297,13 @@ impl Served {
     }
 
     /// Sends SIGTERM and waits for the process to exit.
-    pub fn stop(mut self) -> Finished {
+    pub(crate) fn stop(mut self) -> Finished {
         self.process.terminate();
         self.process.wait()
     }
 
     /// Waits for the process to exit by itself (`--once`).
-    pub fn finish(mut self) -> Finished {
+    pub(crate) fn finish(mut self) -> Finished {
         self.process.wait()
     }
 }
@@ -310,7 +311,7 @@ impl Served {
 /// A codec that sends and receives message bodies as raw bytes, for clients that send
 /// what no typed stub would.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct RawCodec;
+pub(crate) struct RawCodec;
 
 impl Codec for RawCodec {
     type Encode = Vec<u8>;
@@ -348,7 +349,7 @@ impl Decoder for RawCodec {
 }
 
 /// Calls `path` with `messages` as raw bodies (then half-closes) and collects the replies.
-pub async fn raw_call(
+pub(crate) async fn raw_call(
     channel: Channel,
     path: &str,
     messages: Vec<Vec<u8>>,
@@ -368,7 +369,7 @@ pub async fn raw_call(
 }
 
 /// Reads a response stream to its end: every message, or the status that ended it.
-pub async fn read_all<T>(mut stream: tonic::Streaming<T>) -> Result<Vec<T>, Status> {
+pub(crate) async fn read_all<T>(mut stream: tonic::Streaming<T>) -> Result<Vec<T>, Status> {
     let mut received = Vec::new();
     while let Some(message) = stream.message().await? {
         received.push(message);
@@ -378,7 +379,7 @@ pub async fn read_all<T>(mut stream: tonic::Streaming<T>) -> Result<Vec<T>, Stat
 
 /// One call made over a bare HTTP/2 stream, for what gRPC libraries do not let a test
 /// choose: resetting the stream with a given code while the request is still open.
-pub struct H2Call {
+pub(crate) struct H2Call {
     send: h2::SendStream<bytes::Bytes>,
     body: h2::RecvStream,
     received: bytes::BytesMut,
@@ -396,7 +397,7 @@ fn grpc_frame(message: &[u8]) -> bytes::Bytes {
 impl H2Call {
     /// Opens a connection to `addr`, calls `path` and sends `first` without ending the
     /// request stream; returns once the response headers arrived.
-    pub async fn start(addr: SocketAddr, path: &str, first: &[u8]) -> H2Call {
+    pub(crate) async fn start(addr: SocketAddr, path: &str, first: &[u8]) -> H2Call {
         let tcp = bounded("connecting", tokio::net::TcpStream::connect(addr))
             .await
             .expect("the server accepts connections");
@@ -430,7 +431,7 @@ impl H2Call {
     }
 
     /// The next response message (raw bytes); panics when the response ends first.
-    pub async fn next_message(&mut self) -> Vec<u8> {
+    pub(crate) async fn next_message(&mut self) -> Vec<u8> {
         loop {
             if self.received.len() >= 5 {
                 let len = u32::from_be_bytes(self.received[1..5].try_into().expect("4 bytes"));
@@ -449,7 +450,7 @@ impl H2Call {
     }
 
     /// Resets the stream with `reason` (the request stream never ended).
-    pub fn reset(mut self, reason: h2::Reason) {
+    pub(crate) fn reset(mut self, reason: h2::Reason) {
         self.send.send_reset(reason);
     }
 }

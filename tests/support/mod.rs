@@ -30,11 +30,16 @@ use tonic::{Request, Response, Status, Streaming};
 
 /// The one bounded process runner, shared with the tests that run peers.
 #[path = "../process/mod.rs"]
-pub mod process;
+pub(crate) mod process;
 
 /// The typed messages and stubs that build.rs generates from `proto/` (generated code:
 /// the crate's lints do not apply).
-#[allow(unused_qualifications, missing_docs)]
+#[allow(
+    unused_qualifications,
+    missing_docs,
+    unreachable_pub,
+    clippy::too_many_lines
+)]
 pub mod proto {
     /// `calculator.CalculatorService`.
     pub mod calculator {
@@ -73,13 +78,13 @@ use proto::unpackaged::hello_world_server::{HelloWorld, HelloWorldServer};
 use proto::unpackaged::ChatMessage;
 
 /// How long one run of the binary may take before the test kills it and fails.
-pub const RUN_TIME_LIMIT: Duration = Duration::from_secs(60);
+pub(crate) const RUN_TIME_LIMIT: Duration = Duration::from_secs(60);
 
 /// The number that makes `Maximum` fail (a test-only behaviour).
-pub const UNLUCKY_NUMBER: i64 = 13;
+pub(crate) const UNLUCKY_NUMBER: i64 = 13;
 
 /// The RouteGuide database (name, latitude, longitude), in the order ListFeatures streams it.
-pub const FEATURES: [(&str, i32, i32); 3] = [
+pub(crate) const FEATURES: [(&str, i32, i32); 3] = [
     (
         "Patriots Path, Mendham, NJ 07945, USA",
         407838351,
@@ -475,7 +480,7 @@ impl http_body::Body for WithEchoTrailer {
 // ---------------------------------------------------------------------------------------
 
 /// A reference server running on its own thread and tokio runtime; dropping it stops it.
-pub struct ReferenceServer {
+pub(crate) struct ReferenceServer {
     /// Where it listens (127.0.0.1, a free port).
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
@@ -484,7 +489,7 @@ pub struct ReferenceServer {
 
 impl ReferenceServer {
     /// Binds 127.0.0.1:0 and serves every reference service there until dropped.
-    pub fn start() -> ReferenceServer {
+    pub(crate) fn start() -> ReferenceServer {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
         let addr = listener.local_addr().expect("the bound address");
         listener
@@ -512,7 +517,7 @@ impl ReferenceServer {
     }
 
     /// The address as `grpc-replay --target` takes it.
-    pub fn target(&self) -> String {
+    pub(crate) fn target(&self) -> String {
         self.addr.to_string()
     }
 }
@@ -550,13 +555,13 @@ async fn serve(listener: std::net::TcpListener, stopped: impl Future<Output = ()
 }
 
 /// One reference server shared by every test of a test binary (started on first use).
-pub fn shared_reference_server() -> &'static ReferenceServer {
+pub(crate) fn shared_reference_server() -> &'static ReferenceServer {
     static SERVER: OnceLock<ReferenceServer> = OnceLock::new();
     SERVER.get_or_init(ReferenceServer::start)
 }
 
 /// A port on 127.0.0.1 where nothing listens (bound, then released).
-pub fn closed_port() -> u16 {
+pub(crate) fn closed_port() -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a loopback port");
     listener.local_addr().expect("the bound address").port()
 }
@@ -567,7 +572,7 @@ pub fn closed_port() -> u16 {
 
 /// What one run of `grpc-replay` produced.
 #[derive(Debug)]
-pub struct CliRun {
+pub(crate) struct CliRun {
     /// The arguments, for failure messages.
     pub args: Vec<String>,
     /// The exit code (`None` when a signal ended it).
@@ -583,7 +588,7 @@ pub struct CliRun {
 /// Runs the `grpc-replay` binary with `args` in the package's root directory (so fixture
 /// paths are relative to it) and returns what it did; a run longer than
 /// [`RUN_TIME_LIMIT`] is killed and fails the test.
-pub fn grpc_replay(args: &[&str]) -> CliRun {
+pub(crate) fn grpc_replay(args: &[&str]) -> CliRun {
     let started = Instant::now();
     let done = process::run_grpc_replay(args, RUN_TIME_LIMIT);
     CliRun {
@@ -598,7 +603,7 @@ pub fn grpc_replay(args: &[&str]) -> CliRun {
 /// `text` without whitespace and diagnostic frame characters. miette wraps long messages at
 /// 80 columns behind a `│` gutter when standard error is not a terminal, breaking words at
 /// hyphens and slashes, so messages are compared in this form.
-pub fn unwrapped(text: &str) -> String {
+pub(crate) fn unwrapped(text: &str) -> String {
     text.chars()
         .filter(|c| !c.is_whitespace() && !matches!(c, '│' | '×' | '·' | '╭' | '╰' | '─'))
         .collect()
@@ -617,13 +622,13 @@ impl CliRun {
     }
 
     /// Asserts the exit code, and that nothing panicked.
-    pub fn assert_exit(&self, code: i32) -> &Self {
+    pub(crate) fn assert_exit(&self, code: i32) -> &Self {
         assert_eq!(self.code, Some(code), "wrong exit code\n{}", self.context());
         self.assert_no_panic()
     }
 
     /// Asserts that the process did not panic.
-    pub fn assert_no_panic(&self) -> &Self {
+    pub(crate) fn assert_no_panic(&self) -> &Self {
         assert!(
             !self.stderr.contains("panicked") && !self.stdout.contains("panicked"),
             "grpc-replay panicked\n{}",
@@ -633,7 +638,7 @@ impl CliRun {
     }
 
     /// Asserts that standard output contains `needle`.
-    pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+    pub(crate) fn assert_stdout_contains(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle),
             "stdout lacks {needle:?}\n{}",
@@ -643,7 +648,7 @@ impl CliRun {
     }
 
     /// Asserts that standard output does not contain `needle`.
-    pub fn assert_stdout_lacks(&self, needle: &str) -> &Self {
+    pub(crate) fn assert_stdout_lacks(&self, needle: &str) -> &Self {
         assert!(
             !self.stdout.contains(needle),
             "stdout has {needle:?}\n{}",
@@ -654,7 +659,7 @@ impl CliRun {
 
     /// Asserts that standard error contains `needle`, ignoring how diagnostics wrap lines
     /// (see [`unwrapped`]).
-    pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
+    pub(crate) fn assert_stderr_contains(&self, needle: &str) -> &Self {
         assert!(
             unwrapped(&self.stderr).contains(&unwrapped(needle)),
             "stderr lacks {needle:?}\n{}",
@@ -664,7 +669,7 @@ impl CliRun {
     }
 
     /// Asserts that the run took less than `limit`.
-    pub fn assert_faster_than(&self, limit: Duration) -> &Self {
+    pub(crate) fn assert_faster_than(&self, limit: Duration) -> &Self {
         assert!(
             self.elapsed < limit,
             "took {:?}, more than {limit:?}\n{}",

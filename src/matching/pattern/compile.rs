@@ -279,7 +279,7 @@ pub(super) fn clean_serde_error(text: &str) -> String {
 }
 
 /// The type of a field as a proto would write it.
-pub fn kind_name(field: &FieldDescriptor) -> String {
+pub(super) fn kind_name(field: &FieldDescriptor) -> String {
     let base = match field.kind() {
         Kind::Message(m) => m.full_name().to_string(),
         Kind::Enum(e) => e.full_name().to_string(),

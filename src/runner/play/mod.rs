@@ -31,7 +31,7 @@ use crate::scenario::{Action, Call, MessageStep, Role, Scenario, StatusCode, Ste
 
 /// Limits that apply to every call.
 #[derive(Debug, Clone)]
-pub struct PlayOptions {
+pub(crate) struct PlayOptions {
     /// The deadline of a call whose scenario sets no `timeout:`.
     pub default_timeout: Duration,
     /// Record what the peer sent in each [`StepRecord`] (costs a decode per message).
@@ -60,11 +60,11 @@ impl Default for PlayOptions {
 }
 
 /// The status a server ends a call with when the client strays from the script.
-pub const STRAYED_CODE: StatusCode = StatusCode(9); // FAILED_PRECONDITION
+pub(super) const STRAYED_CODE: StatusCode = StatusCode(9); // FAILED_PRECONDITION
 
 /// Plays `call` in `role` over `io`, reporting each step to `observer`.
 /// `peer_deadline` is a deadline the peer asked for (a server's incoming `grpc-timeout`).
-pub async fn play_call<I: CallIo>(
+pub(crate) async fn play_call<I: CallIo>(
     scenario: &Scenario,
     call: &Call,
     role: Role,
