@@ -141,8 +141,8 @@ const CASES: &[(&str, &str, &str)] = &[
 ];
 
 fn grpc_replay(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
-    command.args(args).args(["--color", "never"]);
+    let mut command = process::grpc_replay(args);
+    command.args(["--color", "never"]);
     command
 }
 

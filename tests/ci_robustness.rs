@@ -151,11 +151,8 @@ fn read(path: &Path) -> String {
 
 /// `grpc-replay ARGS` from the package root.
 fn command(args: &[&str], reports: Option<&Reports>) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .args(["--color", "never"]);
+    let mut command = process::grpc_replay(args);
+    command.args(["--color", "never"]);
     if let Some(reports) = reports {
         command.args(reports.args());
     }

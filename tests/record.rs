@@ -9,10 +9,11 @@
 //! binary is missing, the test says so on stderr and returns.
 
 mod go_peers;
-mod process;
-// Only its bare HTTP/2 client (which chooses the RST_STREAM code) is used here.
+// Its bare HTTP/2 client (which chooses the RST_STREAM code) and the shared process runner
+// it holds are used here.
 #[allow(dead_code)]
 mod server_support;
+use server_support::process;
 
 use go_peers::{repo_root, GoVersion};
 use process::{Finished, Process};

@@ -8,16 +8,16 @@
 //! The Python checks skip with a message when their modules are missing, unless
 //! GRPC_REPLAY_REQUIRE_PY is set (scripts/test.sh sets it and installs them).
 
-use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 mod parsers;
 mod process;
+
+use process::Process;
 
 use parsers::{junitparser, schema_errors, tap_parser, validate_junit_xsd};
 
@@ -34,16 +34,6 @@ struct Finished {
     stderr: String,
 }
 
-/// A child process that is killed when dropped.
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
@@ -52,53 +42,26 @@ fn fixture(name: &str) -> String {
     format!("{FIXTURES}/{name}")
 }
 
+/// `grpc-replay ARGS` from the repository root, with `NO_COLOR` unset (the colour tests
+/// set what they need).
 fn grpc_replay(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_grpc-replay"));
-    command
-        .args(args)
-        .current_dir(root())
-        .env_remove("NO_COLOR")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    let mut command = process::grpc_replay(args);
+    command.env_remove("NO_COLOR");
     command
 }
 
-/// Reads a pipe to its end on another thread.
-fn drain(pipe: impl Read + Send + 'static) -> std::thread::JoinHandle<String> {
-    std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = BufReader::new(pipe).read_to_string(&mut text);
-        text
-    })
-}
-
-/// Waits for `child` within the time limit; kills it and fails the test past it.
-fn finish(mut child: Guard, stdout: std::thread::JoinHandle<String>) -> Finished {
-    let stderr = drain(child.0.stderr.take().expect("piped stderr"));
-    let deadline = Instant::now() + TIME_LIMIT;
-    let status = loop {
-        if let Some(status) = child.0.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "grpc-replay did not end within {TIME_LIMIT:?}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    };
+/// What a finished process left, with its exit code (-1 for a signal).
+fn finished(done: process::Finished) -> Finished {
     Finished {
-        code: status.code().unwrap_or(-1),
-        stdout: stdout.join().expect("stdout reader"),
-        stderr: stderr.join().expect("stderr reader"),
+        code: done.code.unwrap_or(-1),
+        stdout: done.stdout,
+        stderr: done.stderr,
     }
 }
 
-/// Runs grpc-replay to its end.
+/// Runs grpc-replay to its end, within the time limit.
 fn run(args: &[&str]) -> Finished {
-    let mut child = Guard(grpc_replay(args).spawn().expect("grpc-replay starts"));
-    let stdout = drain(child.0.stdout.take().expect("piped stdout"));
-    finish(child, stdout)
+    finished(Process::run("grpc-replay", grpc_replay(args), TIME_LIMIT))
 }
 
 /// A scratch folder for reports.
@@ -599,7 +562,8 @@ fn output_json_streams_one_event_per_line() {
 #[test]
 fn serve_output_json_starts_with_the_listening_event() {
     let hello = fixture("suite/hello.yaml");
-    let mut child = Guard(
+    let mut server = Process::start(
+        "grpc-replay serve",
         grpc_replay(&[
             "serve",
             &hello,
@@ -608,20 +572,18 @@ fn serve_output_json_starts_with_the_listening_event() {
             "--once",
             "--output",
             "json",
-        ])
-        .spawn()
-        .expect("grpc-replay serve starts"),
+        ]),
     );
-    let mut stdout = BufReader::new(child.0.stdout.take().expect("piped stdout"));
-    let mut first = String::new();
-    stdout.read_line(&mut first).expect("the first event");
+    let first = server
+        .next_line(Instant::now() + TIME_LIMIT)
+        .expect("the first event");
     let listening: Value = serde_json::from_str(&first).expect("a JSON event");
     assert_valid_event(&listening);
     assert_eq!(listening["event"], "listening");
     let addr = listening["addr"].as_str().unwrap().to_string();
     let client = run(&["run", &hello, "--target", &addr]);
     assert_eq!(client.code, 0, "{}{}", client.stdout, client.stderr);
-    let done = finish(child, drain(stdout));
+    let done = finished(server.finish(TIME_LIMIT));
     assert_eq!(done.code, 0, "{}", done.stderr);
     let events: Vec<Value> = done
         .stdout
@@ -873,10 +835,9 @@ fn bad_report_options_are_usage_errors_before_anything_plays() {
     }
 }
 
-/// A `serve` in the background, with its standard output read line by line.
+/// A `serve` in the background.
 struct Server {
-    child: Guard,
-    lines: mpsc::Receiver<String>,
+    process: Process,
     addr: String,
 }
 
@@ -885,33 +846,14 @@ impl Server {
     fn start(args: &[&str]) -> Server {
         let mut all = vec!["serve", "--listen", "127.0.0.1:0", "--color", "never"];
         all.extend(args);
-        let mut child = Guard(grpc_replay(&all).spawn().expect("grpc-replay serve starts"));
-        let stdout = child.0.stdout.take().expect("piped stdout");
-        let (sender, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if sender.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let ready = lines
-            .recv_timeout(TIME_LIMIT)
-            .expect("serve prints its readiness line");
-        let addr = ready
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("not a readiness line: {ready}"))
-            .to_string();
-        Server { child, lines, addr }
+        let mut process = Process::start("grpc-replay serve", grpc_replay(&all));
+        let addr = process.listening_address();
+        Server { process, addr }
     }
 
-    /// Waits for the server to exit by itself; its exit code and the rest of its output.
+    /// Waits for the server to exit by itself; its exit code and its output.
     fn wait(self) -> (i32, String) {
-        let Server { child, lines, .. } = self;
-        let done = finish(
-            child,
-            std::thread::spawn(move || lines.iter().collect::<Vec<_>>().join("\n")),
-        );
+        let done = finished(self.process.finish(TIME_LIMIT));
         (done.code, done.stdout)
     }
 }
@@ -993,13 +935,8 @@ fn the_ci_example_script_serves_replays_and_leaves_the_junit_report() {
         .args(["examples/ci/replay.sh", &suite])
         .current_dir(root())
         .env("GRPC_REPLAY", env!("CARGO_BIN_EXE_grpc-replay"))
-        .env("REPORT_DIR", dir.path())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = Guard(command.spawn().expect("bash starts"));
-    let stdout = drain(child.0.stdout.take().expect("piped stdout"));
-    let done = finish(child, stdout);
+        .env("REPORT_DIR", dir.path());
+    let done = finished(Process::run("examples/ci/replay.sh", command, TIME_LIMIT));
     assert_eq!(done.code, 1, "{}{}", done.stdout, done.stderr);
     assert!(
         done.stdout.contains("replay.sh: server on 127.0.0.1:"),

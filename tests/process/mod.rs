@@ -88,6 +88,8 @@ pub(crate) struct Finished {
     pub name: String,
     /// Its exit code (`None` when a signal ended it).
     pub code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
     /// Its standard output.
     pub stdout: String,
     /// Its standard error.
@@ -229,6 +231,20 @@ impl Process {
         }
     }
 
+    /// What the process printed on standard output so far.
+    pub(crate) fn stdout_so_far(&mut self) -> String {
+        self.seen_stdout.extend(self.stdout.try_iter());
+        self.seen_stdout
+            .iter()
+            .map(|line| format!("{line}\n"))
+            .collect()
+    }
+
+    /// Whether the process is still running.
+    pub(crate) fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// The process id (to read its CPU time in /proc).
     pub(crate) fn pid(&self) -> u32 {
         self.child.id()
@@ -298,6 +314,7 @@ impl Process {
         Finished {
             name: self.name.clone(),
             code: status.code(),
+            signal: std::os::unix::process::ExitStatusExt::signal(&status),
             stdout,
             stderr,
         }
