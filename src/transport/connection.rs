@@ -6,7 +6,7 @@ use std::future::Future as _;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -22,25 +22,49 @@ use super::handshake::{Stream, PREFACE};
 pub struct ConnectionInfo {
     /// The client's address.
     pub peer: SocketAddr,
-    open_calls: Arc<AtomicUsize>,
+    calls: Arc<Calls>,
+}
+
+/// The calls open on a connection, and when the last one ended.
+#[derive(Debug)]
+struct Calls {
+    open: AtomicUsize,
+    /// When the connection was accepted.
+    since: std::time::Instant,
+    /// Milliseconds from `since` to when the last call ended (0: none has).
+    last_ended_ms: AtomicU64,
+}
+
+impl Calls {
+    /// When the last call ended, if one has.
+    fn last_ended(&self) -> Option<Instant> {
+        match self.last_ended_ms.load(Ordering::Relaxed) {
+            0 => None,
+            ms => Some(Instant::from_std(self.since) + Duration::from_millis(ms)),
+        }
+    }
 }
 
 impl ConnectionInfo {
     /// Marks a call open on this connection until the returned guard drops: the idle
-    /// timeout does not close a connection while a call is open, however quiet.
+    /// timeout does not close a connection while a call is open, however quiet, nor
+    /// sooner than its limit after the last call ended (its answer may still be queued).
     pub fn call_opened(&self) -> OpenCall {
-        self.open_calls.fetch_add(1, Ordering::Relaxed);
-        OpenCall(self.open_calls.clone())
+        self.calls.open.fetch_add(1, Ordering::Relaxed);
+        OpenCall(self.calls.clone())
     }
 }
 
 /// A call open on a connection; see [`ConnectionInfo::call_opened`].
 #[derive(Debug)]
-pub struct OpenCall(Arc<AtomicUsize>);
+pub struct OpenCall(Arc<Calls>);
 
 impl Drop for OpenCall {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
+        let ended = self.0.since.elapsed().as_millis().max(1);
+        let ended = u64::try_from(ended).unwrap_or(u64::MAX);
+        self.0.last_ended_ms.store(ended, Ordering::Relaxed);
+        self.0.open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -61,7 +85,11 @@ impl Connection {
             idle: Idle::new(idle_timeout),
             info: ConnectionInfo {
                 peer,
-                open_calls: Arc::new(AtomicUsize::new(0)),
+                calls: Arc::new(Calls {
+                    open: AtomicUsize::new(0),
+                    since: std::time::Instant::now(),
+                    last_ended_ms: AtomicU64::new(0),
+                }),
             },
         }
     }
@@ -90,10 +118,14 @@ impl Idle {
 
     /// Whether the connection has been idle for its limit; if not, `cx` is woken when it
     /// may have been.
-    fn expired(&mut self, cx: &mut Context<'_>, open_calls: usize) -> bool {
+    fn expired(&mut self, cx: &mut Context<'_>, calls: &Calls) -> bool {
         while self.timer.as_mut().poll(cx).is_ready() {
+            let open_calls = calls.open.load(Ordering::Relaxed);
             let now = Instant::now();
-            let due = self.last + self.limit;
+            let last = calls
+                .last_ended()
+                .map_or(self.last, |ended| ended.max(self.last));
+            let due = last + self.limit;
             if open_calls == 0 && now >= due {
                 return true;
             }
@@ -129,9 +161,8 @@ impl AsyncRead for Connection {
                 Poll::Ready(Ok(()))
             }
             Poll::Pending => {
-                let open = this.info.open_calls.load(Ordering::Relaxed);
                 // Idle: the end of the stream closes the connection.
-                if this.idle.expired(cx, open) {
+                if this.idle.expired(cx, &this.info.calls) {
                     Poll::Ready(Ok(()))
                 } else {
                     Poll::Pending
