@@ -239,12 +239,13 @@ fn run_stopped_by(signal: &str) -> (Finished, Reports) {
     (run.finish(LIMIT), reports)
 }
 
-#[test]
-fn a_run_stopped_by_sigint_reports_what_passed_and_what_was_interrupted() {
-    let (run, reports) = run_stopped_by("INT");
+/// A run stopped by SIG`signal` exits 1, says so, and its reports hold the call that
+/// passed and the one that was interrupted.
+fn assert_stopped_run_reports(signal: &str) {
+    let (run, reports) = run_stopped_by(signal);
     assert_exit(&run, 1);
     assert!(
-        run.stdout.contains("interrupted: SIGINT"),
+        run.stdout.contains(&format!("interrupted: SIG{signal}")),
         "{}",
         run.describe()
     );
@@ -256,19 +257,13 @@ fn a_run_stopped_by_sigint_reports_what_passed_and_what_was_interrupted() {
 }
 
 #[test]
+fn a_run_stopped_by_sigint_reports_what_passed_and_what_was_interrupted() {
+    assert_stopped_run_reports("INT");
+}
+
+#[test]
 fn a_run_stopped_by_sigterm_reports_what_passed_and_what_was_interrupted() {
-    let (run, reports) = run_stopped_by("TERM");
-    assert_exit(&run, 1);
-    assert!(
-        run.stdout.contains("interrupted: SIGTERM"),
-        "{}",
-        run.describe()
-    );
-    reports
-        .parsed()
-        .assert_summary(1, &[("passed", 1), ("interrupted", 1)])
-        .assert_case("quick", "passed", None)
-        .assert_case("slow", "interrupted", Some(("Failure", "interrupted")));
+    assert_stopped_run_reports("TERM");
 }
 
 #[test]
