@@ -391,8 +391,14 @@ fn client_case(client: &InteropClient, served: &mut Served, case: &str) {
     loop {
         runs += 1;
         let run = client.run(&served.address, case);
-        assert_eq!(run.code, Some(0), "{}", run.describe());
-        if served.await_calls(&file, calls, limit) == calls {
+        let arrived = served.await_calls(&file, calls, limit);
+        if run.code != Some(0) {
+            // A 1 ms deadline can fire inside the client before its call leaves; grpc-go
+            // 1.33 then reports CANCELLED instead of DEADLINE_EXCEEDED and exits 1. The
+            // server saw no call, so that run says nothing of it: only then is the
+            // client's failure not the test's.
+            assert!(may_not_arrive && arrived == 0, "{}", run.describe());
+        } else if arrived == calls {
             progress(&format!(
                 "{name} client -> grpc-replay server: {case}: passed (run {runs})"
             ));
