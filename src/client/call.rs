@@ -179,6 +179,10 @@ impl CallIo for ClientCall {
         self.events.recv().await
     }
 
+    fn ready_now(&mut self) -> Option<PeerEvent> {
+        self.events.ready_now()
+    }
+
     fn request_metadata(&self) -> ReceivedMetadata {
         Vec::new()
     }

@@ -99,6 +99,11 @@ pub(crate) trait CallIo {
     fn finish(&mut self, status: FinalStatus) -> impl std::future::Future<Output = ()> + Send;
     /// The next thing the peer did; `None` once nothing more can happen.
     fn next_event(&mut self) -> impl std::future::Future<Output = Option<PeerEvent>> + Send;
+    /// The next thing the peer did if it has already arrived, without waiting: the fast
+    /// path of a busy stream. `None` says only that nothing is there yet.
+    fn ready_now(&mut self) -> Option<PeerEvent> {
+        None
+    }
     /// The request metadata the client sent (server role).
     fn request_metadata(&self) -> ReceivedMetadata;
 }

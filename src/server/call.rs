@@ -55,6 +55,11 @@ impl ServerCall {
         )
     }
 
+    /// Puts events already read (to choose the script) back, to be read first.
+    pub(super) fn put_back(&mut self, events: Vec<PeerEvent>) {
+        self.events.put_back(events);
+    }
+
     fn begin(&mut self, headers: MetadataMap) {
         if let Some(start) = self.start.take() {
             let _ = start.send(ResponseStart::Headers(headers));
@@ -167,6 +172,10 @@ impl CallIo for ServerCall {
 
     /// After the client half-closes, a reset no longer reaches the request stream; it shows
     /// as the response stream being dropped, which is read as a cancel.
+    fn ready_now(&mut self) -> Option<PeerEvent> {
+        self.events.ready_now()
+    }
+
     async fn next_event(&mut self) -> Option<PeerEvent> {
         let outgoing = self.outgoing.clone();
         let reset = async move {

@@ -17,7 +17,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::call::{spawn_reader, ResponseStart, ServerCall};
-use super::conversation::Conversation;
+use super::conversation::{play_alone, Conversation};
 use super::grpc_message::minimal_grpc_message;
 use super::registry::{Registry, ScriptId};
 use super::request_end::RequestReset;
@@ -178,16 +178,32 @@ async fn play_incoming(
         }
     }
     let candidates = registry.candidates(&path, &metadata, first.first());
-    let conversation = Conversation::start(
-        registry.clone(),
-        &candidates,
-        &metadata,
-        &state.play,
-        peer_deadline,
-    );
+    let conversation = match candidates[..] {
+        [_] => None,
+        _ => Some(Conversation::start(
+            registry.clone(),
+            &candidates,
+            &metadata,
+            &state.play,
+            peer_deadline,
+        )),
+    };
     let (mut io, start, items) = ServerCall::new(metadata, events);
     let play = async {
-        let (id, result) = conversation.run(&mut io, first).await;
+        let (id, result) = match conversation {
+            Some(conversation) => conversation.run(&mut io, first).await,
+            None => {
+                io.put_back(first);
+                play_alone(
+                    &registry,
+                    candidates[0],
+                    &mut io,
+                    &state.play,
+                    peer_deadline,
+                )
+                .await
+            }
+        };
         drop(io);
         (id, result)
     };

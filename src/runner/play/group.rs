@@ -38,7 +38,7 @@ impl<I: CallIo> Player<'_, I> {
         } else {
             StepOutcome::Passed
         };
-        self.record(step, outcome, Subject::Rounds(round), None, 1);
+        self.record(step, outcome, || Subject::Rounds(round), None, 1);
         Ok(())
     }
 
