@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::details::Details;
 use super::error::LoadError;
 use super::load::Loader;
-use super::model::{Action, Call, Repeat, Role, StatusStep, Step};
+use super::model::{Action, Call, Compression, Repeat, Role, StatusStep, Step};
 use super::node::Pos;
 use super::status_code::StatusCode;
 use crate::matching::MetadataSpec;
@@ -263,7 +263,8 @@ pub(super) fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
 }
 
 /// The first thing in a call that `role` would have to send but cannot: a matcher where a
-/// value is sent, or a range with no count to send.
+/// value is sent, a range with no count to send, or a message whose `compressed:` the
+/// call's `compression:` does not give.
 pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
     let why = |what: &str, pos: Pos| {
         (
@@ -314,6 +315,41 @@ pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
                 }),
             _ => None,
         })
+        .or_else(|| compression_disagreement(call, role))
+}
+
+/// The first message `role` sends whose `compressed:` differs from what the call's
+/// `compression:` makes of every message (gRPC libraries compress all messages of a call
+/// or none): sending it as written is not possible, and sending it otherwise would not be
+/// what the file says.
+fn compression_disagreement(call: &Call, role: Role) -> Option<(Pos, String)> {
+    let gzip = call.compression == Some(Compression::Gzip);
+    flatten(&call.script).into_iter().find_map(|step| {
+        let ((Action::Client(m), Role::Client) | (Action::Server(m), Role::Server)) =
+            (&step.action, role)
+        else {
+            return None;
+        };
+        let wanted = m.compressed.filter(|&c| c != gzip)?;
+        let (setting, fix) = if gzip {
+            ("`compression: gzip`", "leave out `compression:`")
+        } else {
+            (
+                "no `compression: gzip`",
+                "give the call `compression: gzip`",
+            )
+        };
+        Some((
+            step.pos,
+            format!(
+                "the {} role sends this message with `compressed: {wanted}`, but the call has \
+                 {setting}, which sends every message of the call {}: {fix}, or check the \
+                 flag only on messages the other side sends",
+                role.label(),
+                if gzip { "compressed" } else { "uncompressed" },
+            ),
+        ))
+    })
 }
 
 /// The side that performs a step; a group's rounds are started by the side that performs

@@ -26,8 +26,11 @@ impl<I: CallIo> Player<'_, I> {
         let mut taken = 0u64;
         while taken < repeat.max {
             let open = taken >= repeat.min;
-            let message = match self.next_skipping_headers(step).await {
-                Ok(Seen::Message(message)) => message,
+            let (message, compressed) = match self.next_skipping_headers(step).await {
+                Ok(Seen::Message {
+                    message,
+                    compressed,
+                }) => (message, compressed),
                 Ok(other) if open => {
                     self.unread(other);
                     break;
@@ -46,19 +49,27 @@ impl<I: CallIo> Player<'_, I> {
                     return Err(self.failure(step, reason));
                 }
             };
-            if let Err(diffs) = expected.check(&message.bytes) {
+            let content = expected.check(&message.bytes);
+            if content.is_err() || !flag_fits(step, compressed) {
                 if open {
-                    self.unread(Seen::Message(message));
+                    self.unread(Seen::Message {
+                        message,
+                        compressed,
+                    });
                     break;
                 }
-                let reason = FailureReason::Mismatch {
-                    expected: Written::of(expected),
-                    received: MessageData {
-                        descriptor: expected.descriptor().clone(),
-                        bytes: message.bytes,
+                let nth = (repeat.min > 1).then_some((taken + 1, repeat.min));
+                let reason = match content {
+                    Err(diffs) => FailureReason::Mismatch {
+                        expected: Written::of(expected),
+                        received: MessageData {
+                            descriptor: expected.descriptor().clone(),
+                            bytes: message.bytes,
+                        },
+                        diffs,
+                        nth,
                     },
-                    diffs,
-                    nth: (repeat.min > 1).then_some((taken + 1, repeat.min)),
+                    Ok(()) => flag_mismatch(step, compressed, nth),
                 };
                 return Err(self.failure(step, reason));
             }
@@ -116,8 +127,11 @@ impl<I: CallIo> Player<'_, I> {
         {
             let needed = waiting.taken < waiting.step.repeat.min;
             let (first, first_spec) = (waiting.step, waiting.spec.clone());
-            let message = match self.next_skipping_headers(first).await {
-                Ok(Seen::Message(message)) => message,
+            let (message, compressed) = match self.next_skipping_headers(first).await {
+                Ok(Seen::Message {
+                    message,
+                    compressed,
+                }) => (message, compressed),
                 Ok(other) if !needed => {
                     self.unread(other);
                     break;
@@ -128,21 +142,28 @@ impl<I: CallIo> Player<'_, I> {
                     return Err(self.missing(first, wanted, other));
                 }
             };
-            let hit = members
-                .iter_mut()
-                .find(|m| m.taken < m.step.repeat.max && m.spec.check(&message.bytes).is_ok());
+            let hit = members.iter_mut().find(|m| {
+                m.taken < m.step.repeat.max
+                    && m.spec.check(&message.bytes).is_ok()
+                    && flag_fits(m.step, compressed)
+            });
             let Some(member) = hit else {
                 if !needed {
-                    self.unread(Seen::Message(message));
+                    self.unread(Seen::Message {
+                        message,
+                        compressed,
+                    });
                     break;
                 }
-                let diffs = first_spec.check(&message.bytes).err().unwrap_or_default();
-                let reason = FailureReason::NoneOfGroup {
-                    received: MessageData {
-                        descriptor: first_spec.descriptor().clone(),
-                        bytes: message.bytes,
+                let reason = match first_spec.check(&message.bytes) {
+                    Ok(()) => flag_mismatch(first, compressed, None),
+                    Err(diffs) => FailureReason::NoneOfGroup {
+                        received: MessageData {
+                            descriptor: first_spec.descriptor().clone(),
+                            bytes: message.bytes,
+                        },
+                        diffs,
                     },
-                    diffs,
                 };
                 return Err(self.failure(group, reason));
             };
@@ -158,6 +179,29 @@ impl<I: CallIo> Player<'_, I> {
             self.capture_count(member.step, member.taken);
         }
         Ok(())
+    }
+}
+
+/// Whether a message whose frame carried the flag `compressed` is what `step` (a message
+/// step) says of it: any flag when it has no `compressed:`.
+pub(super) fn flag_fits(step: &Step, compressed: Option<bool>) -> bool {
+    wanted_flag(step).is_none_or(|wanted| compressed == Some(wanted))
+}
+
+/// The `compressed:` of a message step.
+fn wanted_flag(step: &Step) -> Option<bool> {
+    match &step.action {
+        Action::Client(m) | Action::Server(m) => m.compressed,
+        _ => None,
+    }
+}
+
+/// Why a message whose content fits `step` fails it: its frame's compressed flag.
+fn flag_mismatch(step: &Step, compressed: Option<bool>, nth: Option<(u64, u64)>) -> FailureReason {
+    FailureReason::CompressedFlag {
+        expected: wanted_flag(step).unwrap_or_default(),
+        received: compressed,
+        nth,
     }
 }
 
