@@ -640,6 +640,25 @@ mod tests {
     }
 
     #[test]
+    fn a_compressed_flag_mismatch_says_both_flags() {
+        let flag = |expected, received, nth| FailureReason::CompressedFlag {
+            expected,
+            received,
+            nth,
+        };
+        assert_eq!(
+            headline(&flag(false, Some(true), Some((2, 3))), Role::Server),
+            "expected the client's message (message 2 of 3) uncompressed (flag 0), but it \
+             came compressed (flag 1)"
+        );
+        assert_eq!(
+            headline(&flag(true, None, None), Role::Client),
+            "expected the server's message compressed (flag 1), but its frame's flag was not \
+             seen"
+        );
+    }
+
+    #[test]
     fn long_messages_are_cut_short_unless_asked_for_in_full() {
         let long = MessageData {
             descriptor: summary(0, 0).descriptor,

@@ -360,3 +360,62 @@ pub(crate) fn performer(step: &Step) -> Option<Role> {
         action => action.performer(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{load_str, LoadOptions, PoolCache};
+    use super::*;
+
+    /// Loads a HelloWorld call with this `compression:` line and reply modifier, for `role`;
+    /// the error's line and message when it does not load.
+    fn load_for(compression: &str, reply: &str, role: Role) -> Result<(), (u32, String)> {
+        let text = format!(
+            "call: HelloWorld/hello\n{compression}\nscript:\n  - client: \"Ann\"\n  - server: \"Hello Ann\"\n    {reply}\n"
+        );
+        let options = LoadOptions {
+            roles: vec![role],
+            ..LoadOptions::default()
+        };
+        load_str(
+            Path::new("c.yaml"),
+            &text,
+            &options,
+            &mut PoolCache::default(),
+        )
+        .map(|_| ())
+        .map_err(|e| (e.line(), e.message().to_string()))
+    }
+
+    #[test]
+    fn a_sent_compressed_must_agree_with_the_call_for_the_sending_role_only() {
+        for (compression, reply) in [
+            ("compression: identity", "compressed: false"),
+            ("compression: gzip", "compressed: true"),
+            ("compression: gzip", "within: 1s"),
+        ] {
+            assert_eq!(
+                load_for(compression, reply, Role::Server),
+                Ok(()),
+                "{reply}"
+            );
+        }
+        for (compression, reply) in [
+            ("compression: identity", "compressed: true"),
+            ("compression: gzip", "compressed: false"),
+        ] {
+            let (line, message) = load_for(compression, reply, Role::Server).unwrap_err();
+            assert_eq!(line, 5, "{message}");
+            assert!(
+                message.starts_with("the server role sends this message with `compressed:"),
+                "{message}"
+            );
+            assert_eq!(
+                load_for(compression, reply, Role::Client),
+                Ok(()),
+                "the client checks it"
+            );
+        }
+    }
+}

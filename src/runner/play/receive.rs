@@ -211,3 +211,57 @@ struct Member<'s> {
     spec: Cow<'s, MessageSpec>,
     taken: u64,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::scenario::{load_str, LoadOptions, PoolCache};
+
+    const FLAGGED: &str = "call: HelloWorld/hello
+compression: gzip
+script:
+  - client: \"Ann\"
+    compressed: true
+  - server: \"Hello Ann\"
+";
+
+    /// The script's `client:` and `server:` steps.
+    fn message_steps() -> Vec<Step> {
+        let options = LoadOptions::default();
+        let path = Path::new("f.yaml");
+        let scenario =
+            load_str(path, FLAGGED, &options, &mut PoolCache::default()).expect("a valid scenario");
+        let script = scenario.calls[0].script.clone();
+        script
+            .into_iter()
+            .filter(|s| matches!(s.action, Action::Client(_) | Action::Server(_)))
+            .collect()
+    }
+
+    #[test]
+    fn a_message_step_checks_the_flag_only_when_it_gives_one() {
+        let steps = message_steps();
+        let (flagged, free) = (&steps[0], &steps[1]);
+        assert!(flag_fits(flagged, Some(true)));
+        assert!(!flag_fits(flagged, Some(false)));
+        assert!(
+            !flag_fits(flagged, None),
+            "a flag not seen is not the one asked for"
+        );
+        for seen in [Some(true), Some(false), None] {
+            assert!(
+                flag_fits(free, seen),
+                "no `compressed:`: any flag ({seen:?})"
+            );
+        }
+        let FailureReason::CompressedFlag {
+            expected, received, ..
+        } = flag_mismatch(flagged, Some(false), None)
+        else {
+            panic!("a flag mismatch");
+        };
+        assert_eq!((expected, received), (true, Some(false)));
+    }
+}
