@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use bytes::Bytes;
 use tokio::time::Instant;
 
 use super::{Player, StepOutcome};
@@ -49,8 +50,8 @@ impl<I: CallIo> Player<'_, I> {
                     return Err(self.failure(step, reason));
                 }
             };
-            let content = expected.check(&message.bytes);
-            if content.is_err() || !flag_fits(step, compressed) {
+            let nth = (repeat.min > 1).then_some((taken + 1, repeat.min));
+            if let Some(reason) = misfit(step, expected, &message.bytes, compressed, nth) {
                 if open {
                     self.unread(Seen::Message {
                         message,
@@ -58,19 +59,6 @@ impl<I: CallIo> Player<'_, I> {
                     });
                     break;
                 }
-                let nth = (repeat.min > 1).then_some((taken + 1, repeat.min));
-                let reason = match content {
-                    Err(diffs) => FailureReason::Mismatch {
-                        expected: Written::of(expected),
-                        received: MessageData {
-                            descriptor: expected.descriptor().clone(),
-                            bytes: message.bytes,
-                        },
-                        diffs,
-                        nth,
-                    },
-                    Ok(()) => flag_mismatch(step, compressed, nth),
-                };
                 return Err(self.failure(step, reason));
             }
             // The peer paced each repetition by `after:`.
@@ -155,16 +143,7 @@ impl<I: CallIo> Player<'_, I> {
                     });
                     break;
                 }
-                let reason = match first_spec.check(&message.bytes) {
-                    Ok(()) => flag_mismatch(first, compressed, None),
-                    Err(diffs) => FailureReason::NoneOfGroup {
-                        received: MessageData {
-                            descriptor: first_spec.descriptor().clone(),
-                            bytes: message.bytes,
-                        },
-                        diffs,
-                    },
-                };
+                let reason = group_misfit(first, &first_spec, message, compressed);
                 return Err(self.failure(group, reason));
             };
             member.taken += 1;
@@ -179,6 +158,51 @@ impl<I: CallIo> Player<'_, I> {
             self.capture_count(member.step, member.taken);
         }
         Ok(())
+    }
+}
+
+/// Why a received message (its bytes, its frame's compressed flag) does not fit `step`,
+/// whose message is `expected`: its content, else its flag; `None` when it fits.
+fn misfit(
+    step: &Step,
+    expected: &MessageSpec,
+    bytes: &Bytes,
+    compressed: Option<bool>,
+    nth: Option<(u64, u64)>,
+) -> Option<FailureReason> {
+    match expected.check(bytes) {
+        Err(diffs) => Some(FailureReason::Mismatch {
+            expected: Written::of(expected),
+            received: MessageData {
+                descriptor: expected.descriptor().clone(),
+                bytes: bytes.clone(),
+            },
+            diffs,
+            nth,
+        }),
+        Ok(()) if !flag_fits(step, compressed) => Some(flag_mismatch(step, compressed, nth)),
+        Ok(()) => None,
+    }
+}
+
+/// Why a message that fits no member of an `unordered:` group fails it, told against the
+/// first member still waiting (`first`, whose message is `spec`): its flag when its content
+/// fits that member, else its content.
+fn group_misfit(
+    first: &Step,
+    spec: &MessageSpec,
+    message: MessageData,
+    compressed: Option<bool>,
+) -> FailureReason {
+    match spec.check(&message.bytes) {
+        Ok(()) => flag_mismatch(first, compressed, None),
+        Err(diffs) => FailureReason::NoneOfGroup {
+            received: MessageData {
+                descriptor: spec.descriptor().clone(),
+                bytes: message.bytes,
+            },
+            diffs,
+        },
     }
 }
 
