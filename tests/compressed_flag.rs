@@ -141,7 +141,7 @@ fn the_client_role_checks_the_flag_of_each_response() {
     let out = run(&[&fixture("server_flags.yaml")], &address);
     assert_eq!(out.code, Some(0), "{}", out.describe());
     assert!(
-        out.stdout.contains("2 calls: 2 passed"),
+        out.stdout.contains("3 calls: 3 passed"),
         "{}",
         out.describe()
     );
@@ -150,20 +150,28 @@ fn the_client_role_checks_the_flag_of_each_response() {
     let all = wrong.describe();
     assert_eq!(wrong.code, Some(1), "{all}");
     assert!(
-        wrong.stdout.contains("2 calls: 0 passed, 2 failed"),
+        wrong.stdout.contains("3 calls: 0 passed, 3 failed"),
         "{all}"
     );
     assert!(
         wrong.stdout.contains(
-            "server_flags_wrong.yaml:12:9: step `server`: expected the server's message \
+            "server_flags_wrong.yaml:13:9: step `server`: expected the server's message \
              uncompressed (flag 0), but it came compressed (flag 1)"
         ),
         "{all}"
     );
     assert!(
         wrong.stdout.contains(
-            "server_flags_wrong.yaml:19:9: step `server`: expected the server's message \
+            "server_flags_wrong.yaml:20:9: step `server`: expected the server's message \
              compressed (flag 1), but it came uncompressed (flag 0)"
+        ),
+        "{all}"
+    );
+    // In an `unordered:` group: at the member whose content the message fits.
+    assert!(
+        wrong.stdout.contains(
+            "server_flags_wrong.yaml:30:13: step `server`: expected the server's message \
+             uncompressed (flag 0), but it came compressed (flag 1)"
         ),
         "{all}"
     );

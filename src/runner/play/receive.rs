@@ -143,8 +143,8 @@ impl<I: CallIo> Player<'_, I> {
                     });
                     break;
                 }
-                let reason = group_misfit(first, &first_spec, message, compressed);
-                return Err(self.failure(group, reason));
+                let (at, reason) = group_misfit(group, &members, &first_spec, message, compressed);
+                return Err(self.failure(at, reason));
             };
             member.taken += 1;
             let (step, checked) = (member.step, Subject::Message(Written::of(&member.spec)));
@@ -185,25 +185,30 @@ fn misfit(
     }
 }
 
-/// Why a message that fits no member of an `unordered:` group fails it, told against the
-/// first member still waiting (`first`, whose message is `spec`): its flag when its content
-/// fits that member, else its content.
-fn group_misfit(
-    first: &Step,
-    spec: &MessageSpec,
+/// Where and why a message that fits no open member of an `unordered:` group fails it: at
+/// a member whose content it fits, its flag; else, at the group, its content told against
+/// the first member still waiting (whose message is `first`).
+fn group_misfit<'s>(
+    group: &'s Step,
+    members: &[Member<'s>],
+    first: &MessageSpec,
     message: MessageData,
     compressed: Option<bool>,
-) -> FailureReason {
-    match spec.check(&message.bytes) {
-        Ok(()) => flag_mismatch(first, compressed, None),
-        Err(diffs) => FailureReason::NoneOfGroup {
-            received: MessageData {
-                descriptor: spec.descriptor().clone(),
-                bytes: message.bytes,
-            },
-            diffs,
-        },
+) -> (&'s Step, FailureReason) {
+    let by_content = members
+        .iter()
+        .find(|m| m.taken < m.step.repeat.max && m.spec.check(&message.bytes).is_ok());
+    if let Some(member) = by_content {
+        return (member.step, flag_mismatch(member.step, compressed, None));
     }
+    let reason = FailureReason::NoneOfGroup {
+        diffs: first.check(&message.bytes).err().unwrap_or_default(),
+        received: MessageData {
+            descriptor: first.descriptor().clone(),
+            bytes: message.bytes,
+        },
+    };
+    (group, reason)
 }
 
 /// Whether a message whose frame carried the flag `compressed` is what `step` (a message
