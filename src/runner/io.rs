@@ -11,7 +11,12 @@ pub enum PeerEvent {
     /// Response headers (client role).
     Headers(ReceivedMetadata),
     /// A message, still encoded.
-    Message(Bytes),
+    Message {
+        /// The message's bytes (decompressed when it came compressed).
+        bytes: Bytes,
+        /// Its gRPC frame's compressed flag; `None` when the transport did not see it.
+        compressed: Option<bool>,
+    },
     /// The client ended its stream (server role).
     HalfClosed,
     /// The call ended with a status (client role).

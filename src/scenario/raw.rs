@@ -138,6 +138,7 @@ pub(super) struct RawStepFields {
     pub match_mode: Option<Located>,
     pub capture: Option<Node>,
     pub optional: Option<bool>,
+    pub compressed: Option<bool>,
 }
 
 /// `group:` — steps repeated as a block.

@@ -145,6 +145,7 @@ impl Resolver<'_> {
             within: self.maybe_text(raw.within)?,
             repeat: self.maybe_node(raw.repeat)?,
             optional: raw.optional,
+            compressed: raw.compressed,
             group: raw.group.map(|g| self.group(g)).transpose()?,
             match_mode: self.maybe_text(raw.match_mode)?,
             capture: self.maybe_node(raw.capture)?,

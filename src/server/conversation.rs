@@ -554,7 +554,10 @@ script:
 
     /// MaximumRequest / MaximumResponse {field 1: n}.
     fn number(n: u8) -> PeerEvent {
-        PeerEvent::Message(bytes::Bytes::from(vec![0x08, n]))
+        PeerEvent::Message {
+            bytes: bytes::Bytes::from(vec![0x08, n]),
+            compressed: Some(false),
+        }
     }
 
     /// Plays a call with `events` against `files` (name, text) served together; returns

@@ -98,12 +98,15 @@ where
             // Before tonic's decoder: it would read a reset request stream as its end, and
             // report a message over the limit (or cut short) as an untyped status.
             let limit = state.play.max_message_size;
-            let request = request.map(|body| {
+            let mut request = request.map(|body| {
                 FrameLimit::new(
                     body.map_err(RequestReset::from_body_error as fn(_) -> _),
                     limit,
                 )
             });
+            // Each message's compressed flag, for the reader (`call::spawn_reader`).
+            let flags = request.body().flags();
+            request.extensions_mut().insert(flags);
             let size = usize::try_from(limit).unwrap_or(usize::MAX);
             grpc = grpc
                 .max_decoding_message_size(size)
@@ -131,7 +134,7 @@ async fn handle(
     let metadata = received_metadata(incoming.metadata());
     let deadline = requested_deadline(&metadata)
         .and_then(|wait| tokio::time::Instant::now().checked_add(wait));
-    let events = spawn_reader(incoming.into_inner(), deadline);
+    let events = spawn_reader(incoming, deadline);
     let (answer_tx, answer) = oneshot::channel();
     // The call is chosen and played in a task of its own: when the client resets the stream
     // while the choice waits for its first message, hyper drops this future, but the script

@@ -68,10 +68,13 @@ impl<I: CallIo> Player<'_, I> {
     fn seen(&self, event: PeerEvent) -> Result<Seen, NoEvent> {
         Ok(match event {
             PeerEvent::Headers(headers) => Seen::Headers(headers),
-            PeerEvent::Message(bytes) => Seen::Message(MessageData {
-                descriptor: self.peer_type(),
-                bytes,
-            }),
+            PeerEvent::Message { bytes, compressed } => Seen::Message {
+                message: MessageData {
+                    descriptor: self.peer_type(),
+                    bytes,
+                },
+                compressed,
+            },
             PeerEvent::HalfClosed => Seen::HalfClose,
             PeerEvent::Status {
                 code,
