@@ -6,7 +6,7 @@ use tokio::time::{timeout_at, Instant};
 use super::Player;
 use crate::runner::io::{CallIo, PeerEvent};
 use crate::runner::outcome::{MessageData, Seen, StatusSeen};
-use crate::scenario::{Role, Step};
+use crate::scenario::Step;
 
 /// Why no event came.
 pub(super) enum NoEvent {
@@ -70,7 +70,7 @@ impl<I: CallIo> Player<'_, I> {
             PeerEvent::Headers(headers) => Seen::Headers(headers),
             PeerEvent::Message { bytes, compressed } => Seen::Message {
                 message: MessageData {
-                    descriptor: self.peer_type(),
+                    descriptor: self.peer_type.clone(),
                     bytes,
                 },
                 compressed,
@@ -93,14 +93,6 @@ impl<I: CallIo> Player<'_, I> {
             PeerEvent::LocalGoaway(cause) => return Err(NoEvent::LocalGoaway(cause)),
             PeerEvent::Malformed(fault) => Seen::Malformed(fault),
         })
-    }
-
-    /// The type of the messages the peer sends.
-    pub(super) fn peer_type(&self) -> prost_reflect::MessageDescriptor {
-        match self.role {
-            Role::Client => self.call.method.output(),
-            Role::Server => self.call.method.input(),
-        }
     }
 
     /// The next event that is not response headers (which are kept for a later check).

@@ -95,6 +95,10 @@ pub(crate) async fn play_call<I: CallIo>(
         max_message_size: options.max_message_size,
         unread: None,
         later_round: false,
+        peer_type: match role {
+            Role::Client => call.method.output(),
+            Role::Server => call.method.input(),
+        },
     };
     let failure = player.play_within_deadline().await;
     if let Some(failure) = &failure {
@@ -142,6 +146,8 @@ struct Player<'a, I> {
     unread: Option<Seen>,
     /// Playing a group's second or later round (see `group.rs`).
     later_round: bool,
+    /// The type of the messages the peer sends.
+    peer_type: prost_reflect::MessageDescriptor,
 }
 
 impl<I: CallIo> Player<'_, I> {
