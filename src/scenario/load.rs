@@ -475,10 +475,12 @@ impl Loader<'_> {
             method: &method,
             mode,
         };
+        // Each step as written is dropped once read: a long script never holds both forms
+        // of all its steps at once.
         let mut script = keys
             .script
-            .iter()
-            .map(|s| self.step(s, &context, None))
+            .into_iter()
+            .map(|s| self.step(&s, &context, None))
             .collect::<Result<Vec<_>, _>>()?;
         if script.is_empty() {
             return Err(self.err(pos, "the script is empty"));

@@ -30,7 +30,7 @@ fn add_captured(steps: &[Spanned<RawStep>], names: &mut HashSet<String>) {
         let RawStep::Fields(fields) = &step.value else {
             continue;
         };
-        if let Some(entries) = fields.capture.as_ref().and_then(Node::as_map) {
+        if let Some(entries) = fields.capture.as_deref().and_then(Node::as_map) {
             names.extend(entries.iter().map(|(k, _)| k.name.clone()));
         }
         if let Some(inner) = &fields.unordered {
@@ -50,6 +50,14 @@ impl Resolver<'_> {
 
     fn maybe_text(&mut self, text: Option<Located>) -> Result<Option<Located>> {
         text.map(|t| self.text(t)).transpose()
+    }
+
+    fn boxed_node(&mut self, node: Option<Box<Node>>) -> Result<Option<Box<Node>>> {
+        node.map(|n| self.node(*n).map(Box::new)).transpose()
+    }
+
+    fn boxed_text(&mut self, text: Option<Box<Located>>) -> Result<Option<Box<Located>>> {
+        text.map(|t| self.text(*t).map(Box::new)).transpose()
     }
 
     /// Resolves every scalar of the file (`vars:` stays as written: it is a source).
@@ -131,23 +139,26 @@ impl Resolver<'_> {
         Ok(RawStepFields {
             client: self.maybe_node(raw.client)?,
             server: self.maybe_node(raw.server)?,
-            expect: self.maybe_node(raw.expect)?,
-            headers: self.maybe_node(raw.headers)?,
+            expect: self.boxed_node(raw.expect)?,
+            headers: self.boxed_node(raw.headers)?,
             close: raw.close,
             cancel: raw.cancel,
-            status: self.maybe_node(raw.status)?,
-            message: self.maybe_node(raw.message)?,
-            trailers: self.maybe_node(raw.trailers)?,
-            details: self.maybe_node(raw.details)?,
-            sleep: self.maybe_text(raw.sleep)?,
+            status: self.boxed_node(raw.status)?,
+            message: self.boxed_node(raw.message)?,
+            trailers: self.boxed_node(raw.trailers)?,
+            details: self.boxed_node(raw.details)?,
+            sleep: self.boxed_text(raw.sleep)?,
             unordered: raw.unordered.map(|s| self.steps(s)).transpose()?,
-            after: self.maybe_text(raw.after)?,
-            within: self.maybe_text(raw.within)?,
-            repeat: self.maybe_node(raw.repeat)?,
+            after: self.boxed_text(raw.after)?,
+            within: self.boxed_text(raw.within)?,
+            repeat: self.boxed_node(raw.repeat)?,
             optional: raw.optional,
-            group: raw.group.map(|g| self.group(g)).transpose()?,
-            match_mode: self.maybe_text(raw.match_mode)?,
-            capture: self.maybe_node(raw.capture)?,
+            group: raw
+                .group
+                .map(|g| self.group(*g).map(Box::new))
+                .transpose()?,
+            match_mode: self.boxed_text(raw.match_mode)?,
+            capture: self.boxed_node(raw.capture)?,
         })
     }
 }

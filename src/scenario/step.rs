@@ -101,8 +101,8 @@ impl Loader<'_> {
         self.check_modifiers(pos, key, fields)?;
         let action = self.action(pos, key, fields, context, parent)?;
         let repeat = self.repeat(pos, &action, fields)?;
-        let capture = self.captures(fields.capture.as_ref(), &action, context)?;
-        let duration = |key: &str, raw: &Option<super::raw::Located>| {
+        let capture = self.captures(fields.capture.as_deref(), &action, context)?;
+        let duration = |key: &str, raw: &Option<Box<super::raw::Located>>| {
             raw.as_ref().map(|d| self.duration(d, key)).transpose()
         };
         Ok(Step {
@@ -192,7 +192,7 @@ impl Loader<'_> {
         context: &StepContext,
         parent: Option<ActionKey>,
     ) -> Result<Action, LoadError> {
-        let mode = self.match_mode(fields.match_mode.as_ref(), context.mode)?;
+        let mode = self.match_mode(fields.match_mode.as_deref(), context.mode)?;
         let message = |node: &Option<super::node::Node>, input: bool| {
             let descriptor = if input {
                 context.method.input()
@@ -200,13 +200,13 @@ impl Loader<'_> {
                 context.method.output()
             };
             let node = node.as_ref().expect("the action key is present");
-            self.message_step(node, fields.expect.as_ref(), &descriptor, mode)
+            self.message_step(node, fields.expect.as_deref(), &descriptor, mode)
         };
         Ok(match key {
             ActionKey::Client => Action::Client(message(&fields.client, true)?),
             ActionKey::Server => Action::Server(message(&fields.server, false)?),
             ActionKey::Headers => {
-                self.no_captured_use(fields.headers.as_ref(), "headers")?;
+                self.no_captured_use(fields.headers.as_deref(), "headers")?;
                 let headers = fields.headers.as_ref().expect("the action key is present");
                 Action::Headers(MetadataSpec::compile(headers).map_err(|e| self.spec_err(e))?)
             }
@@ -342,7 +342,7 @@ impl Loader<'_> {
             return self.group_repeat(raw);
         }
         let optional = fields.optional.unwrap_or(false);
-        let repeat = super::repeat::parse(fields.repeat.as_ref(), optional)
+        let repeat = super::repeat::parse(fields.repeat.as_deref(), optional)
             .map_err(|(pos, message)| self.err(pos, message))?;
         let wrong = match action {
             Action::Client(_) | Action::Server(_) => None,
