@@ -10,7 +10,7 @@ use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use super::node::Node;
+use super::node::{Node, Pos};
 
 /// A string with its position.
 pub(super) type Located = Spanned<String>;
@@ -36,7 +36,7 @@ pub(super) struct RawFile {
     pub deadline_header: Option<bool>,
     pub metadata: Option<Node>,
     pub compression: Option<Located>,
-    pub script: Option<Vec<Spanned<RawStep>>>,
+    pub script: Option<Vec<RawStepAt>>,
     pub calls: Option<Vec<Spanned<RawCall>>>,
 }
 
@@ -99,7 +99,27 @@ pub(super) struct RawCall {
     pub compression: Option<Located>,
     #[serde(rename = "match")]
     pub match_mode: Option<Located>,
-    pub script: Vec<Spanned<RawStep>>,
+    pub script: Vec<RawStepAt>,
+}
+
+/// One step and where it is written. A script of a million steps holds a million of
+/// these: the position is kept, not serde-saphyr's two full locations (80 bytes a step).
+#[derive(Debug)]
+pub(super) struct RawStepAt {
+    /// Where the step's word or mapping starts.
+    pub pos: Pos,
+    /// The step.
+    pub step: RawStep,
+}
+
+impl<'de> Deserialize<'de> for RawStepAt {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let spanned = Spanned::<RawStep>::deserialize(deserializer)?;
+        Ok(RawStepAt {
+            pos: Pos::of(&spanned),
+            step: spanned.value,
+        })
+    }
 }
 
 /// One step: `close` / `cancel` as a bare word, or a mapping with one action key and
@@ -131,7 +151,7 @@ pub(super) struct RawStepFields {
     pub trailers: Option<Box<Node>>,
     pub details: Option<Box<Node>>,
     pub sleep: Option<Box<Located>>,
-    pub unordered: Option<Vec<Spanned<RawStep>>>,
+    pub unordered: Option<Vec<RawStepAt>>,
     pub group: Option<Box<RawGroup>>,
     pub after: Option<Box<Located>>,
     pub within: Option<Box<Located>>,
@@ -148,7 +168,7 @@ pub(super) struct RawStepFields {
 pub(super) struct RawGroup {
     pub repeat: Option<Node>,
     pub index: Option<Located>,
-    pub steps: Vec<Spanned<RawStep>>,
+    pub steps: Vec<RawStepAt>,
 }
 
 impl<'de> Deserialize<'de> for RawStep {

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_saphyr::Spanned;
 
 use super::node::Node;
-use super::raw::{Located, RawCall, RawFile, RawGroup, RawStep, RawStepFields};
+use super::raw::{Located, RawCall, RawFile, RawGroup, RawStep, RawStepAt, RawStepFields};
 use super::vars::{Resolver, VarError};
 
 type Result<T> = std::result::Result<T, VarError>;
@@ -25,9 +25,9 @@ pub(super) fn captured_names(raw: &RawFile) -> HashSet<String> {
     names
 }
 
-fn add_captured(steps: &[Spanned<RawStep>], names: &mut HashSet<String>) {
+fn add_captured(steps: &[RawStepAt], names: &mut HashSet<String>) {
     for step in steps {
-        let RawStep::Fields(fields) = &step.value else {
+        let RawStep::Fields(fields) = &step.step else {
             continue;
         };
         if let Some(entries) = fields.capture.as_deref().and_then(Node::as_map) {
@@ -109,20 +109,15 @@ impl Resolver<'_> {
         Ok(Spanned::new(call, referenced, defined))
     }
 
-    fn steps(&mut self, steps: Vec<Spanned<RawStep>>) -> Result<Vec<Spanned<RawStep>>> {
+    fn steps(&mut self, steps: Vec<RawStepAt>) -> Result<Vec<RawStepAt>> {
         steps
             .into_iter()
-            .map(|step| {
-                let Spanned {
-                    value,
-                    referenced,
-                    defined,
-                } = step;
-                let value = match value {
-                    RawStep::Word(word) => RawStep::Word(word),
-                    RawStep::Fields(fields) => RawStep::Fields(Box::new(self.fields(*fields)?)),
-                };
-                Ok(Spanned::new(value, referenced, defined))
+            .map(|mut at| {
+                if let RawStep::Fields(fields) = &mut at.step {
+                    // Resolved in the same box: a long script is not allocated twice.
+                    **fields = self.fields(std::mem::take(&mut **fields))?;
+                }
+                Ok(at)
             })
             .collect()
     }

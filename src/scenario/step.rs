@@ -1,13 +1,11 @@
 //! Reading one step: which action it is (one [`ActionKey`]), its modifiers, its count, and
 //! the steps inside `unordered:` and `group:`.
 
-use serde_saphyr::Spanned;
-
 use super::error::LoadError;
 use super::load::{Loader, StepContext};
 use super::model::{Action, Group, Repeat, Step};
 use super::node::Pos;
-use super::raw::{RawGroup, RawStep, RawStepFields};
+use super::raw::{RawGroup, RawStep, RawStepAt, RawStepFields};
 use crate::matching::MetadataSpec;
 
 /// The key that makes a step what it is.
@@ -88,12 +86,12 @@ impl Loader<'_> {
     /// Reads one step; `parent` is the `unordered:` or `group:` it stands in.
     pub(super) fn step(
         &self,
-        raw: &Spanned<RawStep>,
+        raw: &RawStepAt,
         context: &StepContext,
         parent: Option<ActionKey>,
     ) -> Result<Step, LoadError> {
-        let pos = Pos::of(raw);
-        let fields = match &raw.value {
+        let pos = raw.pos;
+        let fields = match &raw.step {
             RawStep::Word(word) => return self.word_step(pos, word),
             RawStep::Fields(fields) => fields,
         };
@@ -234,7 +232,7 @@ impl Loader<'_> {
     fn unordered(
         &self,
         pos: Pos,
-        raw: &[Spanned<RawStep>],
+        raw: &[RawStepAt],
         context: &StepContext,
         parent: Option<ActionKey>,
     ) -> Result<Action, LoadError> {
