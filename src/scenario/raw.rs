@@ -128,8 +128,65 @@ impl<'de> Deserialize<'de> for RawStepAt {
 pub(super) enum RawStep {
     /// A bare word such as `close`.
     Word(String),
-    /// A mapping.
+    /// A mapping with only `client:` (`true`) or only `server:` (`false`): most steps of
+    /// a long script, held without a box of absent keys.
+    Send(bool, Node),
+    /// Any other mapping.
     Fields(Box<RawStepFields>),
+}
+
+impl RawStep {
+    /// The step of a mapping's keys, in its smallest form.
+    fn of_fields(fields: RawStepFields) -> RawStep {
+        match fields {
+            RawStepFields {
+                client,
+                server,
+                expect: None,
+                headers: None,
+                close: None,
+                cancel: None,
+                status: None,
+                message: None,
+                trailers: None,
+                details: None,
+                sleep: None,
+                unordered: None,
+                group: None,
+                after: None,
+                within: None,
+                repeat: None,
+                match_mode: None,
+                capture: None,
+                optional: None,
+            } => match (client, server) {
+                (Some(node), None) => RawStep::Send(true, node),
+                (None, Some(node)) => RawStep::Send(false, node),
+                (client, server) => RawStep::Fields(Box::new(RawStepFields {
+                    client,
+                    server,
+                    ..RawStepFields::default()
+                })),
+            },
+            fields => RawStep::Fields(Box::new(fields)),
+        }
+    }
+}
+
+impl RawStepFields {
+    /// The keys of a `client:` (`true`) or `server:` (`false`) step held as [`RawStep::Send`].
+    pub(super) fn send(client: bool, node: Node) -> RawStepFields {
+        let (client, server) = if client {
+            (Some(node), None)
+        } else {
+            (None, Some(node))
+        };
+        RawStepFields {
+            client,
+            server,
+            ..RawStepFields::default()
+        }
+    }
 }
 
 /// The keys a step mapping may hold. A long script holds one of these per step, so the
@@ -191,12 +248,35 @@ impl<'de> Visitor<'de> for StepVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawStep, A::Error> {
-        RawStepFields::deserialize(MapAccessDeserializer::new(map))
-            .map(|fields| RawStep::Fields(Box::new(fields)))
+        RawStepFields::deserialize(MapAccessDeserializer::new(map)).map(RawStep::of_fields)
     }
 }
 
 /// Tells a key written with no value (`close:`) from a key left out.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Option<bool>>, D::Error> {
     Option::<bool>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn steps(yaml: &str) -> Vec<RawStepAt> {
+        serde_saphyr::from_str(yaml).unwrap()
+    }
+
+    #[test]
+    fn a_lone_message_key_is_held_small_and_anything_more_in_full() {
+        let read = steps("- client: a\n- server: {x: 1}\n- {client: a, repeat: 2}\n- {client: a, server: b}\n- close\n");
+        assert!(matches!(&read[0].step, RawStep::Send(true, node) if node.as_str() == Some("a")));
+        assert!(matches!(&read[1].step, RawStep::Send(false, node) if node.as_map().is_some()));
+        assert!(matches!(&read[2].step, RawStep::Fields(f) if f.repeat.is_some()));
+        // Both keys stay together, for the loader to refuse where they are written.
+        assert!(
+            matches!(&read[3].step, RawStep::Fields(f) if f.client.is_some() && f.server.is_some())
+        );
+        assert!(matches!(&read[4].step, RawStep::Word(w) if w == "close"));
+        let pos: Vec<(u32, u32)> = read.iter().map(|s| (s.pos.line, s.pos.column)).collect();
+        assert_eq!(pos, [(1, 3), (2, 3), (3, 3), (4, 3), (5, 3)]);
+    }
 }

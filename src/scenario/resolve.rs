@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use serde_saphyr::Spanned;
 
-use super::node::Node;
+use super::node::{Node, NodeValue};
 use super::raw::{Located, RawCall, RawFile, RawGroup, RawStep, RawStepAt, RawStepFields};
 use super::vars::{Resolver, VarError};
 
@@ -113,9 +113,23 @@ impl Resolver<'_> {
         steps
             .into_iter()
             .map(|mut at| {
-                if let RawStep::Fields(fields) = &mut at.step {
-                    // Resolved in the same box: a long script is not allocated twice.
-                    **fields = self.fields(std::mem::take(&mut **fields))?;
+                // Resolved in place: a long script is not allocated twice.
+                match &mut at.step {
+                    RawStep::Fields(fields) => {
+                        **fields = self.fields(std::mem::take(&mut **fields))?
+                    }
+                    RawStep::Send(_, node) => {
+                        let pos = node.pos;
+                        let written = std::mem::replace(
+                            node,
+                            Node {
+                                pos,
+                                value: NodeValue::Null,
+                            },
+                        );
+                        *node = self.node(written)?;
+                    }
+                    RawStep::Word(_) => {}
                 }
                 Ok(at)
             })

@@ -91,8 +91,13 @@ impl Loader<'_> {
         parent: Option<ActionKey>,
     ) -> Result<Step, LoadError> {
         let pos = raw.pos;
+        let send;
         let fields = match &raw.step {
             RawStep::Word(word) => return self.word_step(pos, word),
+            RawStep::Send(client, node) => {
+                send = RawStepFields::send(*client, node.clone());
+                &send
+            }
             RawStep::Fields(fields) => fields,
         };
         let key = self.action_key(pos, fields)?;
