@@ -122,9 +122,12 @@ impl MessageSpec {
             let pattern = compile_fields(entries, descriptor, mode, &mut message)?;
             (Top::Fields(pattern), Some(message))
         };
-        let encoded = concrete
-            .filter(|_| first_matcher.is_none())
-            .map(|m| Bytes::from(m.encode_to_vec()));
+        let encoded = match (&pattern, first_matcher) {
+            (_, Some(_)) => None,
+            // Already encoded for the check: shared, not encoded twice.
+            (Top::Exact(bytes), None) => Some(bytes.clone()),
+            (_, None) => concrete.map(|m| Bytes::from(m.encode_to_vec())),
+        };
         Ok(MessageSpec {
             descriptor: descriptor.clone(),
             encoded,
