@@ -30,7 +30,9 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${GRPC_REPLAY:-}" ]; then
-    cargo build --release --locked --bin grpc-replay >&2
+    # The same targets as bench/run.sh: building the example turns on dev-dependency
+    # features, and a different set would rebuild every dependency each time.
+    cargo build --release --locked --bin grpc-replay --example bench_baseline >&2
     GRPC_REPLAY=target/release/grpc-replay
 fi
 [ -x interop/go/bin/seed-server ] || { echo "error: run interop/go/build.sh current first" >&2; exit 2; }

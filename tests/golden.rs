@@ -4,7 +4,8 @@
 //!
 //! Every failure kind a user meets has a case: a message that differs, the n-th of a
 //! `repeat:`, too few messages for a range, an unordered group, headers and trailers, a
-//! status, nothing within `within:`, nothing before the deadline, a reply instead of the status and the reverse, a step that
+//! status, a message's compressed flag, nothing within `within:`, nothing before the
+//! deadline, a reply instead of the status and the reverse, a step that
 //! cannot be built from captures, a long message cut short (and in full with `-v`), an
 //! unreachable target (explained once for its two calls), a GOAWAY for a header block too
 //! large, and a TLS client that meets a plaintext server.
@@ -131,6 +132,12 @@ fn golden_status_instead_of_a_message() {
 fn golden_message_instead_of_the_status() {
     let run = against_reference("tests/fixtures/golden/message_instead_of_status.yaml", &[]);
     assert_golden("message_instead_of_the_status", &run);
+}
+
+#[test]
+fn golden_compressed_flag_differs() {
+    let run = against_reference("tests/fixtures/golden/compressed_flag.yaml", &[]);
+    assert_golden("compressed_flag_differs", &run);
 }
 
 #[test]

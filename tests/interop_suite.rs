@@ -14,11 +14,13 @@
 //!
 //! grpc-go's interop clients do not implement the four compression cases (they exit with
 //! "Unsupported test case"; grpc's own interop runner skips them for Go): the test pins
-//! that. grpc-java's client probes before `client_compressed_unary` and
-//! `client_compressed_streaming` (an uncompressed request with `expect_compressed` true
-//! must fail with INVALID_ARGUMENT), which no server script can answer: a script cannot
-//! see whether a message came compressed. Those two are not asked of it; every compression
-//! script is played by grpc-replay's own client scenarios.
+//! that. grpc-java's client runs every case, the compression ones included: before
+//! `client_compressed_unary` and `client_compressed_streaming` it probes (an uncompressed
+//! request with `expect_compressed` true must fail with INVALID_ARGUMENT), and the server
+//! scripts tell the probe from the compressed call by the gRPC frame's compressed flag
+//! (`compressed:`). A server script that answers the probe OK
+//! (`tests/fixtures/interop/server_wrong/client_compressed_unary.yaml`) must make it fail.
+//! Every compression script is also played by grpc-replay's own client scenarios.
 //!
 //! The test protos come from Debian's `grpc-proto` package. When a peer is missing the
 //! tests that need it say `skipped: …` and pass, unless `GRPC_REPLAY_REQUIRE_GO=1` (the Go
@@ -75,10 +77,6 @@ const GO_CLIENT_LACKS: [&str; 4] = [
     "server_compressed_unary",
 ];
 
-/// The cases grpc-java's client begins with a probe no server script can answer (see the
-/// module's documentation).
-const JAVA_CLIENT_PROBES: [&str; 2] = ["client_compressed_streaming", "client_compressed_unary"];
-
 /// Cases whose call may never reach the server: the client cancels it (or its 1 ms
 /// deadline runs out) at once, often before the request headers leave (grpc-go dials its
 /// connection lazily, inside the deadline), and then no server sees a call at all. The
@@ -102,6 +100,8 @@ const WRONG_SCENARIO: &str = "tests/fixtures/interop/large_unary_wrong_size.yaml
 const WRONG_DIFF: &str = "payload.body: expected length 314158, length is 314159";
 /// A deliberately wrong server script (large_unary answering one byte short).
 const WRONG_SERVER_SCRIPT: &str = "tests/fixtures/interop/server_wrong/large_unary.yaml";
+/// A deliberately wrong server script (client_compressed_unary answering the probe OK).
+const WRONG_PROBE_SCRIPT: &str = "tests/fixtures/interop/server_wrong/client_compressed_unary.yaml";
 
 /// How long one client run (grpc-replay, Go or Java) may take.
 const CLIENT_LIMIT: Duration = Duration::from_secs(60);
@@ -226,8 +226,6 @@ struct InteropClient {
     trailing: &'static [&'static str],
     /// Cases it must refuse with `Unsupported test case`.
     lacks: &'static [&'static str],
-    /// Cases it is not asked to play (see the module's documentation).
-    not_asked: &'static [&'static str],
     /// How long a case of [`MAY_NOT_ARRIVE`] keeps trying with this client.
     arrival_budget: Duration,
 }
@@ -241,7 +239,6 @@ impl InteropClient {
             leading: Vec::new(),
             trailing: &[],
             lacks: &GO_CLIENT_LACKS,
-            not_asked: &[],
             arrival_budget: GO_ARRIVAL_BUDGET,
         })
     }
@@ -282,7 +279,6 @@ impl InteropClient {
             ],
             trailing: &["--use_tls=false"],
             lacks: &[],
-            not_asked: &JAVA_CLIENT_PROBES,
             arrival_budget: JAVA_ARRIVAL_BUDGET,
         })
     }
@@ -306,7 +302,13 @@ impl InteropClient {
 /// How many calls an interop client makes in a case (the spec's count).
 fn calls_of(case: &str) -> usize {
     match case {
-        "custom_metadata" | "status_code_and_message" | "server_compressed_unary" => 2,
+        // The compressed call and the uncompressed one, after the probe.
+        "client_compressed_unary" => 3,
+        // The probe, then the call.
+        "client_compressed_streaming"
+        | "custom_metadata"
+        | "status_code_and_message"
+        | "server_compressed_unary" => 2,
         _ => 1,
     }
 }
@@ -442,9 +444,6 @@ fn own_client_case(served: &mut Served, case: &str, file: &str, calls: usize) {
 /// implements, and must say it lacks the others.
 fn play_order(client: &InteropClient, served: &mut Served, order: &[&str]) {
     for &case in order {
-        if client.not_asked.contains(&case) {
-            continue;
-        }
         if client.lacks.contains(&case) {
             let run = client.run(&served.address, case);
             assert!(
@@ -501,18 +500,27 @@ fn client_passes_against_server_scripts(client: &InteropClient) {
     own_client_compression_cases(&served);
     served.stop();
 
-    // The wrong twin: the same client against a server script one byte short.
-    let wrong = Served::start(WRONG_SERVER_SCRIPT);
-    let run = client.run(&wrong.address, "large_unary");
+    // The wrong twins: the same client against a server script one byte short, and (when
+    // it implements the case) against one that answers the compression probe OK.
+    wrong_twin_fails(client, WRONG_SERVER_SCRIPT, "large_unary");
+    if !client.lacks.contains(&"client_compressed_unary") {
+        wrong_twin_fails(client, WRONG_PROBE_SCRIPT, "client_compressed_unary");
+    }
+}
+
+/// `client` must fail `case` against the deliberately wrong server `script`.
+fn wrong_twin_fails(client: &InteropClient, script: &str, case: &str) {
+    let wrong = Served::start(script);
+    let run = client.run(&wrong.address, case);
     assert_ne!(
         run.code,
         Some(0),
-        "{} passed large_unary against a 314158-byte answer\n{}",
+        "{} passed {case} against the wrong {script}\n{}",
         client.name,
         run.describe()
     );
     progress(&format!(
-        "{} client -> wrong server script: large_unary failed, as it must",
+        "{} client -> wrong server script: {case} failed, as it must",
         client.name
     ));
 }

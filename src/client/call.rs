@@ -20,7 +20,8 @@ use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::scenario::{Call, Compression};
 use crate::transport::{
-    received_metadata, status_event, to_metadata_map, EventReceiver, EventSender, Repeated,
+    received_metadata, status_event, to_metadata_map, EventReceiver, EventSender, ReceivedFlags,
+    Repeated,
 };
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
@@ -72,12 +73,13 @@ impl ClientCall {
                 Ok(()) => grpc.streaming(request, path, BytesCodec).await,
                 Err(error) => Err(tonic::Status::from_error(error.into())),
             };
-            let stream = match response {
+            let (stream, flags) = match response {
                 Ok(response) => {
                     events_tx
                         .push(PeerEvent::Headers(received_metadata(response.metadata())))
                         .await;
-                    response.into_inner()
+                    let flags = response.extensions().get::<ReceivedFlags>().cloned();
+                    (response.into_inner(), flags)
                 }
                 Err(status) => {
                     events_tx.push(status_event(&status)).await;
@@ -85,7 +87,7 @@ impl ClientCall {
                     return;
                 }
             };
-            forward_responses(&mut events_tx, stream).await;
+            forward_responses(&mut events_tx, stream, flags).await;
         });
         ClientCall {
             outgoing: Some(outgoing),
@@ -96,16 +98,24 @@ impl ClientCall {
     }
 }
 
-/// Forwards the response messages, then the final status, as peer events until the call
-/// ends (or its player stops listening).
-async fn forward_responses(events_tx: &mut EventSender, mut stream: tonic::Streaming<Bytes>) {
+/// Forwards the response messages (each with its compressed flag, from `flags`), then the
+/// final status, as peer events until the call ends (or its player stops listening).
+async fn forward_responses(
+    events_tx: &mut EventSender,
+    mut stream: tonic::Streaming<Bytes>,
+    flags: Option<ReceivedFlags>,
+) {
     loop {
         let Some(read) = events_tx.next_message(&mut stream).await else {
             return;
         };
         match read {
-            Ok(Some(message)) => {
-                if !events_tx.push(PeerEvent::Message(message)).await {
+            Ok(Some(bytes)) => {
+                let compressed = flags.as_ref().and_then(ReceivedFlags::take);
+                if !events_tx
+                    .push(PeerEvent::Message { bytes, compressed })
+                    .await
+                {
                     return;
                 }
             }
@@ -177,6 +187,10 @@ impl CallIo for ClientCall {
 
     async fn next_event(&mut self) -> Option<PeerEvent> {
         self.events.recv().await
+    }
+
+    fn ready_now(&mut self) -> Option<PeerEvent> {
+        self.events.ready_now()
     }
 
     fn request_metadata(&self) -> ReceivedMetadata {

@@ -17,7 +17,8 @@ use crate::transport::{guard_status_details, FrameLimit};
 /// Wraps a channel: rewrites a `grpc-status` given by name into its number, gives a
 /// non-gRPC error answer (Ballerina's HTTP 404 with a text body) its body as the status
 /// message when it has none, and checks response messages against the size limit
-/// ([`FrameLimit`]).
+/// ([`FrameLimit`]), whose [`crate::transport::ReceivedFlags`] go into the response's
+/// extensions.
 #[derive(Debug, Clone)]
 pub(super) struct StatusNames<S> {
     inner: S,
@@ -59,7 +60,11 @@ where
         Box::pin(async move {
             let response = numeric_status(answer.await?);
             let response = with_body_as_message(response).await;
-            Ok(response.map(|body| Body::new(FrameLimit::new(body, limit))))
+            let mut response = response.map(|body| FrameLimit::new(body, limit));
+            // Each message's compressed flag, for the reader (`client::call`).
+            let flags = response.body().flags();
+            response.extensions_mut().insert(flags);
+            Ok(response.map(Body::new))
         })
     }
 }

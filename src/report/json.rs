@@ -230,6 +230,15 @@ fn reason_json(reason: &FailureReason) -> Value {
             "received": message_value(received),
             "nth": nth.map(|(index, count)| json!({"index": index, "count": count})),
         }),
+        FailureReason::CompressedFlag {
+            expected,
+            received,
+            nth,
+        } => json!({
+            "expected": expected,
+            "received": received,
+            "nth": nth.map(|(index, count)| json!({"index": index, "count": count})),
+        }),
         FailureReason::NoneOfGroup { received, .. } => json!({"received": message_value(received)}),
         FailureReason::MetadataMismatch { place, .. } => json!({"place": match place {
             MetadataPlace::Request => "request",
@@ -334,7 +343,9 @@ fn fault_json(fault: &MessageFault) -> Value {
 fn seen_json(seen: &Seen) -> Value {
     let mut event = match seen {
         Seen::Headers(headers) => json!({"kind": "headers", "metadata": metadata_json(headers)}),
-        Seen::Message(message) => json!({"kind": "message", "message": message_value(message)}),
+        Seen::Message { message, .. } => {
+            json!({"kind": "message", "message": message_value(message)})
+        }
         Seen::HalfClose => json!({"kind": "half_close"}),
         Seen::Cancel(how) => json!({"kind": "cancelled", "how": how}),
         Seen::Reset(how) => json!({"kind": "reset", "how": how}),

@@ -142,7 +142,7 @@ pub(super) fn subject_text(subject: &Subject, role: Role, full: bool) -> String 
 pub(super) fn seen_text(seen: &Seen, full: bool) -> String {
     match seen {
         Seen::Headers(headers) => format!("headers {{{}}}", metadata_text(headers)),
-        Seen::Message(message) => message_text(message, full),
+        Seen::Message { message, .. } => message_text(message, full),
         Seen::HalfClose => "half-close".into(),
         Seen::Cancel(how) => format!("cancelled: {how}"),
         Seen::Reset(how) => format!("reset: {how}"),
@@ -237,7 +237,7 @@ fn instead_text(seen: &Seen, role: Role) -> String {
     };
     match seen {
         Seen::Headers(_) => format!("{peer} sent headers"),
-        Seen::Message(_) => format!("{peer} sent another message"),
+        Seen::Message { .. } => format!("{peer} sent another message"),
         Seen::HalfClose => "the client half-closed its stream".into(),
         Seen::Cancel(how) => format!("the client cancelled the call ({how})"),
         Seen::Reset(how) => format!("{how}, which is not a cancel"),
@@ -253,6 +253,11 @@ pub(super) fn headline(reason: &FailureReason, role: Role) -> String {
             let nth = nth.map_or(String::new(), |(i, n)| format!(" (message {i} of {n})"));
             format!("{} message differs from the script{nth}", peer(role))
         }
+        FailureReason::CompressedFlag {
+            expected,
+            received,
+            nth,
+        } => compressed_flag_text(role, *expected, *received, *nth),
         FailureReason::NoneOfGroup { .. } => format!(
             "{} message matches none of the messages still expected in the group",
             peer(role)
@@ -318,6 +323,32 @@ pub(super) fn headline(reason: &FailureReason, role: Role) -> String {
             "grpc-replay panicked while playing this call: {message} (a bug: please report it)"
         ),
     }
+}
+
+/// A message whose gRPC frame had the other compressed flag (or none seen).
+fn compressed_flag_text(
+    role: Role,
+    expected: bool,
+    received: Option<bool>,
+    nth: Option<(u64, u64)>,
+) -> String {
+    let how = |compressed: bool| {
+        if compressed {
+            "compressed (flag 1)"
+        } else {
+            "uncompressed (flag 0)"
+        }
+    };
+    let came = match received {
+        Some(flag) => format!("it came {}", how(flag)),
+        None => "its frame's flag was not seen".into(),
+    };
+    let nth = nth.map_or(String::new(), |(i, n)| format!(" (message {i} of {n})"));
+    format!(
+        "expected {} message{nth} {}, but {came}",
+        peer(role),
+        how(expected)
+    )
 }
 
 /// A status that is not the expected one.
@@ -433,7 +464,7 @@ fn compared(reason: &FailureReason) -> (Option<&Written>, Option<&MessageData>) 
 
 fn seen_message(seen: &Seen) -> Option<&MessageData> {
     match seen {
-        Seen::Message(message) => Some(message),
+        Seen::Message { message, .. } => Some(message),
         _ => None,
     }
 }
@@ -590,7 +621,10 @@ mod tests {
 
     #[test]
     fn the_peer_is_named_from_the_role_played() {
-        let seen = Seen::Message(summary(1, 1));
+        let seen = Seen::Message {
+            message: summary(1, 1),
+            compressed: Some(false),
+        };
         let reason = FailureReason::Unexpected {
             expected: Expected::Status(StatusCode::OK),
             seen,
@@ -602,6 +636,25 @@ mod tests {
         assert_eq!(
             headline(&reason, Role::Server),
             "expected status OK, but the client sent another message"
+        );
+    }
+
+    #[test]
+    fn a_compressed_flag_mismatch_says_both_flags() {
+        let flag = |expected, received, nth| FailureReason::CompressedFlag {
+            expected,
+            received,
+            nth,
+        };
+        assert_eq!(
+            headline(&flag(false, Some(true), Some((2, 3))), Role::Server),
+            "expected the client's message (message 2 of 3) uncompressed (flag 0), but it \
+             came compressed (flag 1)"
+        );
+        assert_eq!(
+            headline(&flag(true, None, None), Role::Client),
+            "expected the server's message compressed (flag 1), but its frame's flag was not \
+             seen"
         );
     }
 

@@ -11,7 +11,12 @@ pub enum PeerEvent {
     /// Response headers (client role).
     Headers(ReceivedMetadata),
     /// A message, still encoded.
-    Message(Bytes),
+    Message {
+        /// The message's bytes (decompressed when it came compressed).
+        bytes: Bytes,
+        /// Its gRPC frame's compressed flag; `None` when the transport did not see it.
+        compressed: Option<bool>,
+    },
     /// The client ended its stream (server role).
     HalfClosed,
     /// The call ended with a status (client role).
@@ -99,6 +104,11 @@ pub(crate) trait CallIo {
     fn finish(&mut self, status: FinalStatus) -> impl std::future::Future<Output = ()> + Send;
     /// The next thing the peer did; `None` once nothing more can happen.
     fn next_event(&mut self) -> impl std::future::Future<Output = Option<PeerEvent>> + Send;
+    /// The next thing the peer did if it has already arrived, without waiting: the fast
+    /// path of a busy stream. `None` says only that nothing is there yet.
+    fn ready_now(&mut self) -> Option<PeerEvent> {
+        None
+    }
     /// The request metadata the client sent (server role).
     fn request_metadata(&self) -> ReceivedMetadata;
 }

@@ -176,7 +176,12 @@ pub enum Seen {
     /// Response headers.
     Headers(ReceivedMetadata),
     /// A message.
-    Message(MessageData),
+    Message {
+        /// The message.
+        message: MessageData,
+        /// Its gRPC frame's compressed flag; `None` when the transport did not see it.
+        compressed: Option<bool>,
+    },
     /// The client ended its stream.
     HalfClose,
     /// The client cancelled the call; the transport's account of how.
@@ -243,6 +248,16 @@ pub enum FailureReason {
         received: MessageData,
         /// The field-level differences.
         diffs: Vec<Mismatch>,
+        /// Which of the step's `repeat:` messages: (1-based index, count), when more than one.
+        nth: Option<(u64, u64)>,
+    },
+    /// A checked message's gRPC frame had another compressed flag than its `compressed:`.
+    CompressedFlag {
+        /// Whether the step wants the message compressed.
+        expected: bool,
+        /// The flag that came: whether it was compressed; `None` if the transport did not
+        /// see it.
+        received: Option<bool>,
         /// Which of the step's `repeat:` messages: (1-based index, count), when more than one.
         nth: Option<(u64, u64)>,
     },
@@ -395,6 +410,7 @@ impl FailureReason {
     pub fn name(&self) -> &'static str {
         match self {
             FailureReason::Mismatch { .. } => "mismatch",
+            FailureReason::CompressedFlag { .. } => "compressed_flag",
             FailureReason::NoneOfGroup { .. } => "none_of_group",
             FailureReason::MetadataMismatch { .. } => "metadata_mismatch",
             FailureReason::StatusMismatch { .. } => "status_mismatch",

@@ -87,13 +87,15 @@ impl Loader<'_> {
             .collect()
     }
 
+    /// A `client:` or `server:` step: its message, its `expect:`, and its `compressed:`.
     pub(super) fn message_step(
         &self,
+        fields: &RawStepFields,
         message: &Node,
-        expect: Option<&Node>,
         descriptor: &prost_reflect::MessageDescriptor,
         mode: MatchMode,
     ) -> Result<MessageStep, LoadError> {
+        let expect = fields.expect.as_deref();
         let uses: Vec<Pos> = std::iter::once(message)
             .chain(expect)
             .flat_map(template::uses)
@@ -128,6 +130,7 @@ impl Loader<'_> {
                     mode,
                 ))
             }),
+            compressed: fields.compressed,
         })
     }
 

@@ -192,6 +192,9 @@ pub struct MessageStep {
     /// The step as written, when it uses captured variables: `message` and `expect` then
     /// hold stand-ins, and the step is built when it plays.
     pub template: Option<Arc<MessageTemplate>>,
+    /// `compressed:` — the compressed flag the message's gRPC frame must carry, checked by
+    /// the receiving side; `None`: not checked.
+    pub compressed: Option<bool>,
 }
 
 impl MessageStep {

@@ -159,6 +159,7 @@ impl RawStep {
                 match_mode: None,
                 capture: None,
                 optional: None,
+                compressed: None,
             } => match (client, server) {
                 (Some(node), None) => RawStep::Send(true, node),
                 (None, Some(node)) => RawStep::Send(false, node),
@@ -217,6 +218,7 @@ pub(super) struct RawStepFields {
     pub match_mode: Option<Box<Located>>,
     pub capture: Option<Box<Node>>,
     pub optional: Option<bool>,
+    pub compressed: Option<bool>,
 }
 
 /// `group:` — steps repeated as a block.

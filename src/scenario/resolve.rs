@@ -162,6 +162,7 @@ impl Resolver<'_> {
             within: self.boxed_text(raw.within)?,
             repeat: self.boxed_node(raw.repeat)?,
             optional: raw.optional,
+            compressed: raw.compressed,
             group: raw
                 .group
                 .map(|g| self.group(*g).map(Box::new))

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use super::details::Details;
 use super::error::LoadError;
 use super::load::Loader;
-use super::model::{Action, Call, Repeat, Role, StatusStep, Step};
+use super::model::{Action, Call, Compression, Repeat, Role, StatusStep, Step};
 use super::node::Pos;
 use super::status_code::StatusCode;
 use crate::matching::MetadataSpec;
@@ -263,7 +263,8 @@ pub(super) fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
 }
 
 /// The first thing in a call that `role` would have to send but cannot: a matcher where a
-/// value is sent, or a range with no count to send.
+/// value is sent, a range with no count to send, or a message whose `compressed:` the
+/// call's `compression:` does not give.
 pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
     let why = |what: &str, pos: Pos| {
         (
@@ -314,6 +315,41 @@ pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
                 }),
             _ => None,
         })
+        .or_else(|| compression_disagreement(call, role))
+}
+
+/// The first message `role` sends whose `compressed:` differs from what the call's
+/// `compression:` makes of every message (gRPC libraries compress all messages of a call
+/// or none): sending it as written is not possible, and sending it otherwise would not be
+/// what the file says.
+fn compression_disagreement(call: &Call, role: Role) -> Option<(Pos, String)> {
+    let gzip = call.compression == Some(Compression::Gzip);
+    flatten(&call.script).into_iter().find_map(|step| {
+        let ((Action::Client(m), Role::Client) | (Action::Server(m), Role::Server)) =
+            (&step.action, role)
+        else {
+            return None;
+        };
+        let wanted = m.compressed.filter(|&c| c != gzip)?;
+        let (setting, fix) = if gzip {
+            ("`compression: gzip`", "leave out `compression:`")
+        } else {
+            (
+                "no `compression: gzip`",
+                "give the call `compression: gzip`",
+            )
+        };
+        Some((
+            step.pos,
+            format!(
+                "the {} role sends this message with `compressed: {wanted}`, but the call has \
+                 {setting}, which sends every message of the call {}: {fix}, or check the \
+                 flag only on messages the other side sends",
+                role.label(),
+                if gzip { "compressed" } else { "uncompressed" },
+            ),
+        ))
+    })
 }
 
 /// The side that performs a step; a group's rounds are started by the side that performs
@@ -322,5 +358,64 @@ pub(crate) fn performer(step: &Step) -> Option<Role> {
     match &step.action {
         Action::Group(group) => group.steps.first().and_then(performer),
         action => action.performer(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::super::{load_str, LoadOptions, PoolCache};
+    use super::*;
+
+    /// Loads a HelloWorld call with this `compression:` line and reply modifier, for `role`;
+    /// the error's line and message when it does not load.
+    fn load_for(compression: &str, reply: &str, role: Role) -> Result<(), (u32, String)> {
+        let text = format!(
+            "call: HelloWorld/hello\n{compression}\nscript:\n  - client: \"Ann\"\n  - server: \"Hello Ann\"\n    {reply}\n"
+        );
+        let options = LoadOptions {
+            roles: vec![role],
+            ..LoadOptions::default()
+        };
+        load_str(
+            Path::new("c.yaml"),
+            &text,
+            &options,
+            &mut PoolCache::default(),
+        )
+        .map(|_| ())
+        .map_err(|e| (e.line(), e.message().to_string()))
+    }
+
+    #[test]
+    fn a_sent_compressed_must_agree_with_the_call_for_the_sending_role_only() {
+        for (compression, reply) in [
+            ("compression: identity", "compressed: false"),
+            ("compression: gzip", "compressed: true"),
+            ("compression: gzip", "within: 1s"),
+        ] {
+            assert_eq!(
+                load_for(compression, reply, Role::Server),
+                Ok(()),
+                "{reply}"
+            );
+        }
+        for (compression, reply) in [
+            ("compression: identity", "compressed: true"),
+            ("compression: gzip", "compressed: false"),
+        ] {
+            let (line, message) = load_for(compression, reply, Role::Server).unwrap_err();
+            assert_eq!(line, 5, "{message}");
+            assert!(
+                message.starts_with("the server role sends this message with `compressed:"),
+                "{message}"
+            );
+            assert_eq!(
+                load_for(compression, reply, Role::Client),
+                Ok(()),
+                "the client checks it"
+            );
+        }
     }
 }

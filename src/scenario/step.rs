@@ -179,6 +179,8 @@ impl Loader<'_> {
             "`expect:` goes with `client:` or `server:`".to_string()
         } else if !message && fields.optional.is_some() {
             "`optional:` goes with `client:` or `server:` messages".to_string()
+        } else if !message && fields.compressed.is_some() {
+            "`compressed:` goes with `client:` or `server:` messages".to_string()
         } else if key == ActionKey::Group && fields.repeat.is_some() {
             "a group's `repeat:` goes inside `group:`, beside its `steps:`".to_string()
         } else {
@@ -203,7 +205,7 @@ impl Loader<'_> {
                 context.method.output()
             };
             let node = node.as_ref().expect("the action key is present");
-            self.message_step(node, fields.expect.as_deref(), &descriptor, mode)
+            self.message_step(fields, node, &descriptor, mode)
         };
         Ok(match key {
             ActionKey::Client => Action::Client(message(&fields.client, true)?),

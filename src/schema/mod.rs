@@ -248,6 +248,7 @@ fn step() -> Value {
                         "required": ["steps"],
                         "additionalProperties": false
                     },
+                    "compressed": {"type": "boolean", "description": "The receiving side checks the message's compressed flag (byte 0 of its gRPC frame); the sending side's `compression:` must agree. README: \"Compressed messages\"."},
                     "optional": {"type": "boolean", "description": "The checked message may be absent (a range from 0). README: \"Optional messages\"."},
                     "after": duration("The side that performs the step waits this long first."),
                     "within": duration("The side that checks the step waits at most this long."),

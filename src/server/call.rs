@@ -6,12 +6,12 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
-use tonic::{Code, Status, Streaming};
+use tonic::{Code, Request, Status, Streaming};
 
 use super::request_end::RequestReset;
 use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
-use crate::transport::{fault_of, to_metadata_map, EventReceiver, EventSender};
+use crate::transport::{fault_of, to_metadata_map, EventReceiver, EventSender, ReceivedFlags};
 
 /// How long a reset waits for the reader to report its reason.
 const REASON_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
@@ -55,6 +55,11 @@ impl ServerCall {
         )
     }
 
+    /// Puts events already read (to choose the script) back, to be read first.
+    pub(super) fn put_back(&mut self, events: Vec<PeerEvent>) {
+        self.events.put_back(events);
+    }
+
     fn begin(&mut self, headers: MetadataMap) {
         if let Some(start) = self.start.take() {
             let _ = start.send(ResponseStart::Headers(headers));
@@ -64,13 +69,16 @@ impl ServerCall {
 
 /// Reads everything the client sends as it arrives, so that the HTTP/2 layer never holds
 /// unread frames while the script is busy. The request body must have been wrapped by
-/// [`RequestReset::from_body_error`], so that a reset is not read as a half-close;
-/// `deadline` is when the call's deadline passes (a reset then is a cancel, whatever its
-/// code).
+/// [`RequestReset::from_body_error`], so that a reset is not read as a half-close, and by
+/// a `FrameLimit` whose [`ReceivedFlags`] are in the request's extensions (each message's
+/// compressed flag comes from there); `deadline` is when the call's deadline passes (a
+/// reset then is a cancel, whatever its code).
 pub(super) fn spawn_reader(
-    mut stream: Streaming<Bytes>,
+    incoming: Request<Streaming<Bytes>>,
     deadline: Option<Instant>,
 ) -> EventReceiver {
+    let flags = incoming.extensions().get::<ReceivedFlags>().cloned();
+    let mut stream = incoming.into_inner();
     let (mut events, receiver) = EventSender::new();
     tokio::spawn(async move {
         loop {
@@ -78,11 +86,14 @@ pub(super) fn spawn_reader(
                 return;
             };
             let event = match read {
-                Ok(Some(message)) => PeerEvent::Message(message),
+                Ok(Some(bytes)) => PeerEvent::Message {
+                    bytes,
+                    compressed: flags.as_ref().and_then(ReceivedFlags::take),
+                },
                 Ok(None) => PeerEvent::HalfClosed,
                 Err(status) => ended_early(&status, deadline),
             };
-            let last = !matches!(event, PeerEvent::Message(_));
+            let last = !matches!(event, PeerEvent::Message { .. });
             if !events.push(event).await {
                 return;
             }
@@ -167,6 +178,10 @@ impl CallIo for ServerCall {
 
     /// After the client half-closes, a reset no longer reaches the request stream; it shows
     /// as the response stream being dropped, which is read as a cancel.
+    fn ready_now(&mut self) -> Option<PeerEvent> {
+        self.events.ready_now()
+    }
+
     async fn next_event(&mut self) -> Option<PeerEvent> {
         let outgoing = self.outgoing.clone();
         let reset = async move {

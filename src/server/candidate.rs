@@ -122,9 +122,14 @@ impl CallIo for CandidateIo {
         self.report(Report::Proposed(ServerAction::finish(status)));
     }
 
+    fn ready_now(&mut self) -> Option<PeerEvent> {
+        let event = self.events.try_recv().ok()?;
+        self.consumed += 1;
+        Some(event)
+    }
+
     async fn next_event(&mut self) -> Option<PeerEvent> {
-        if let Ok(event) = self.events.try_recv() {
-            self.consumed += 1;
+        if let Some(event) = self.ready_now() {
             return Some(event);
         }
         self.report(Report::Waiting(self.consumed));

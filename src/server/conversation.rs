@@ -97,11 +97,7 @@ impl Conversation {
                 let (events, received) = mpsc::unbounded_channel();
                 let io = CandidateIo::new(number, metadata.clone(), received, reports_tx.clone());
                 let id = registry.script(script);
-                // Captures made while matching belong to the candidate that made them.
-                let captures = Captures::default();
-                for (name, value) in registry.captures(id).snapshot() {
-                    captures.set(&name, value);
-                }
+                let captures = own_captures(&registry, id);
                 let options = PlayOptions {
                     captures: captures.clone(),
                     ..options.clone()
@@ -167,10 +163,7 @@ impl Conversation {
         }
         let winner = &mut self.candidates[chosen];
         let id = self.registry.script(winner.script);
-        let file_captures = self.registry.captures(id);
-        for (name, value) in winner.captures.snapshot() {
-            file_captures.set(&name, value);
-        }
+        keep_captures(&self.registry, id, &winner.captures);
         let result = winner.result.take().expect("the chosen script has ended");
         (id, result)
     }
@@ -317,6 +310,54 @@ async fn next_client_event<I: CallIo>(
     match parked.pop_front() {
         Some(event) => Some(event),
         None => io.next_event().await,
+    }
+}
+
+/// Plays the only script a call can be following straight on the call: there are no
+/// candidates to keep in step, so no message goes through another task.
+pub(super) async fn play_alone<I: CallIo>(
+    registry: &Registry,
+    script: usize,
+    io: &mut I,
+    options: &PlayOptions,
+    peer_deadline: Option<Duration>,
+) -> (ScriptId, CallResult) {
+    let id = registry.script(script);
+    let (scenario, call) = registry.get(id);
+    let captures = own_captures(registry, id);
+    let options = PlayOptions {
+        captures: captures.clone(),
+        ..options.clone()
+    };
+    let play = play_call(
+        scenario,
+        call,
+        Role::Server,
+        io,
+        &options,
+        peer_deadline,
+        &Silent,
+    );
+    let result = caught(scenario, call, Role::Server, play).await;
+    keep_captures(registry, id, &captures);
+    (id, result)
+}
+
+/// A copy of the file's captured variables for one script to play with: what it captures
+/// while the call is being matched belongs to it alone until it is chosen.
+fn own_captures(registry: &Registry, id: ScriptId) -> Captures {
+    let captures = Captures::default();
+    for (name, value) in registry.captures(id).snapshot() {
+        captures.set(&name, value);
+    }
+    captures
+}
+
+/// Keeps what the chosen script captured, for the file's later calls.
+fn keep_captures(registry: &Registry, id: ScriptId, captures: &Captures) {
+    let file_captures = registry.captures(id);
+    for (name, value) in captures.snapshot() {
+        file_captures.set(&name, value);
     }
 }
 
@@ -513,7 +554,10 @@ script:
 
     /// MaximumRequest / MaximumResponse {field 1: n}.
     fn number(n: u8) -> PeerEvent {
-        PeerEvent::Message(bytes::Bytes::from(vec![0x08, n]))
+        PeerEvent::Message {
+            bytes: bytes::Bytes::from(vec![0x08, n]),
+            compressed: Some(false),
+        }
     }
 
     /// Plays a call with `events` against `files` (name, text) served together; returns

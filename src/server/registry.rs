@@ -141,7 +141,7 @@ impl Registry {
         first: Option<&PeerEvent>,
     ) -> Vec<usize> {
         let looked_up = match first {
-            Some(PeerEvent::Message(bytes)) => self.index.lookup(path, bytes),
+            Some(PeerEvent::Message { bytes, .. }) => self.index.lookup(path, bytes),
             _ => self.index.all(path).to_vec(),
         };
         let fitting: Vec<usize> = looked_up
@@ -173,7 +173,7 @@ impl Registry {
         let Some(step) = first_client_message(self.get(id).1) else {
             return true;
         };
-        let Some(PeerEvent::Message(bytes)) = first else {
+        let Some(PeerEvent::Message { bytes, .. }) = first else {
             return first.is_none();
         };
         match &step.template {

@@ -17,7 +17,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status, Streaming};
 
 use super::call::{spawn_reader, ResponseStart, ServerCall};
-use super::conversation::Conversation;
+use super::conversation::{play_alone, Conversation};
 use super::grpc_message::minimal_grpc_message;
 use super::registry::{Registry, ScriptId};
 use super::request_end::RequestReset;
@@ -98,12 +98,15 @@ where
             // Before tonic's decoder: it would read a reset request stream as its end, and
             // report a message over the limit (or cut short) as an untyped status.
             let limit = state.play.max_message_size;
-            let request = request.map(|body| {
+            let mut request = request.map(|body| {
                 FrameLimit::new(
                     body.map_err(RequestReset::from_body_error as fn(_) -> _),
                     limit,
                 )
             });
+            // Each message's compressed flag, for the reader (`call::spawn_reader`).
+            let flags = request.body().flags();
+            request.extensions_mut().insert(flags);
             let size = usize::try_from(limit).unwrap_or(usize::MAX);
             grpc = grpc
                 .max_decoding_message_size(size)
@@ -131,7 +134,7 @@ async fn handle(
     let metadata = received_metadata(incoming.metadata());
     let deadline = requested_deadline(&metadata)
         .and_then(|wait| tokio::time::Instant::now().checked_add(wait));
-    let events = spawn_reader(incoming.into_inner(), deadline);
+    let events = spawn_reader(incoming, deadline);
     let (answer_tx, answer) = oneshot::channel();
     // The call is chosen and played in a task of its own: when the client resets the stream
     // while the choice waits for its first message, hyper drops this future, but the script
@@ -178,16 +181,32 @@ async fn play_incoming(
         }
     }
     let candidates = registry.candidates(&path, &metadata, first.first());
-    let conversation = Conversation::start(
-        registry.clone(),
-        &candidates,
-        &metadata,
-        &state.play,
-        peer_deadline,
-    );
+    let conversation = match candidates[..] {
+        [_] => None,
+        _ => Some(Conversation::start(
+            registry.clone(),
+            &candidates,
+            &metadata,
+            &state.play,
+            peer_deadline,
+        )),
+    };
     let (mut io, start, items) = ServerCall::new(metadata, events);
     let play = async {
-        let (id, result) = conversation.run(&mut io, first).await;
+        let (id, result) = match conversation {
+            Some(conversation) => conversation.run(&mut io, first).await,
+            None => {
+                io.put_back(first);
+                play_alone(
+                    &registry,
+                    candidates[0],
+                    &mut io,
+                    &state.play,
+                    peer_deadline,
+                )
+                .await
+            }
+        };
         drop(io);
         (id, result)
     };

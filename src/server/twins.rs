@@ -42,8 +42,14 @@ pub(crate) struct Twins {
 /// What the client does that a script checks, fully known.
 #[derive(Debug, Hash, PartialEq, Eq)]
 enum ClientMove {
-    /// A message, byte for byte, accepted from `min` to `max` times in a row.
-    Message { bytes: Bytes, min: u64, max: u64 },
+    /// A message, byte for byte, accepted from `min` to `max` times in a row, with the
+    /// compressed flag its `compressed:` checks (if it does).
+    Message {
+        bytes: Bytes,
+        min: u64,
+        max: u64,
+        compressed: Option<bool>,
+    },
     /// A half-close that the script waits for.
     Close,
     /// A cancel.
@@ -86,6 +92,7 @@ fn client_side(call: &Call) -> Option<ClientSide> {
                     bytes,
                     min: step.repeat.min,
                     max: step.repeat.max,
+                    compressed: message.compressed,
                 });
             }
             // The server role does not wait for an implied close before an error status.
@@ -165,14 +172,18 @@ script: [{client: {number: 1}}, {server: {result: 1}}, close, {status: OK}]
         assert_eq!(twins[0].method, "/calculator.CalculatorService/Maximum");
     }
 
-    /// The wrong twins: scripts that a client's message, its cancel, or a matcher can
-    /// tell apart are not reported.
+    /// The wrong twins: scripts that a client's message, its cancel, a matcher or the
+    /// message's compressed flag can tell apart are not reported.
     #[test]
     fn scripts_a_client_can_tell_apart_are_not_twins() {
         let other_message = ECHO.replace("{number: 1}", "{number: 2}");
         let cancels = ECHO.replace("close, {status: OK}", "cancel");
         let matcher = ECHO.replace("{number: 1}", "{number: {$any: true}}");
-        for other in [other_message, cancels, matcher] {
+        let flagged = ECHO.replace(
+            "{client: {number: 1}}",
+            "{client: {number: 1}, compressed: true}",
+        );
+        for other in [other_message, cancels, matcher, flagged] {
             let scenarios = [scenario("a.yaml", ECHO), scenario("b.yaml", &other)];
             assert_eq!(indistinguishable(&scenarios), Vec::new(), "{other}");
         }

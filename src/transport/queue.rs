@@ -130,6 +130,21 @@ impl EventReceiver {
         }
     }
 
+    /// The next event if one has already arrived, without waiting.
+    pub fn ready_now(&mut self) -> Option<PeerEvent> {
+        if self.ready.is_empty() {
+            self.ready.extend(self.queue.try_recv().ok()?);
+        }
+        self.ready.pop_front()
+    }
+
+    /// Puts `events` back in front of what is still to be read.
+    pub fn put_back(&mut self, events: Vec<PeerEvent>) {
+        for event in events.into_iter().rev() {
+            self.ready.push_front(event);
+        }
+    }
+
     /// Moves everything received so far to `parked` and waits for more: what a script does
     /// while its own send waits for room, so that a peer that sends while it is not read
     /// cannot stall both sides.

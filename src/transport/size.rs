@@ -2,10 +2,14 @@
 //! it arrives: an announced length over the limit, or a body that ends inside a message,
 //! becomes a typed error before tonic's decoder sees the bytes (tonic would report both as
 //! an untyped status, and the server role would read them as the client cancelling).
+//! The same reading notes each message's compressed flag ([`ReceivedFlags`]), which tonic's
+//! decoder does not pass on.
 
 use super::details_guard::guard_status_details;
+use std::collections::VecDeque;
 use std::error::Error as StdError;
 use std::pin::Pin;
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
@@ -33,6 +37,28 @@ pub fn fault_of(error: &(dyn StdError + 'static)) -> Option<MessageFault> {
     None
 }
 
+/// The compressed flags (byte 0 of each message's 5-byte prefix) of the messages a
+/// [`FrameLimit`] has read the prefix of, in order, until the reader of the decoded
+/// messages takes them: tonic's decoder yields message N only after its bytes passed
+/// through the [`FrameLimit`], so [`ReceivedFlags::take`] after each decoded message gives
+/// that message's flag. A handle is shared (cloning it shares the same flags).
+#[derive(Debug, Clone, Default)]
+pub struct ReceivedFlags(Arc<Mutex<VecDeque<bool>>>);
+
+impl ReceivedFlags {
+    /// The flag of the oldest message not taken yet: whether it came compressed; `None`
+    /// when no prefix was read that was not taken already.
+    pub fn take(&self) -> Option<bool> {
+        self.0.lock().ok()?.pop_front()
+    }
+
+    fn push(&self, compressed: bool) {
+        if let Ok(mut flags) = self.0.lock() {
+            flags.push_back(compressed);
+        }
+    }
+}
+
 /// Where the reading is in the gRPC framing: `[flag][length: 4 bytes][message]…`.
 #[derive(Debug, Default)]
 struct Framing {
@@ -44,8 +70,14 @@ struct Framing {
 }
 
 impl Framing {
-    /// Reads `data`; a header that announces more than `limit` bytes is a fault.
-    fn feed(&mut self, mut data: &[u8], limit: u64) -> Result<(), MessageFault> {
+    /// Reads `data`, noting each header's compressed flag in `flags`; a header that
+    /// announces more than `limit` bytes is a fault.
+    fn feed(
+        &mut self,
+        mut data: &[u8],
+        limit: u64,
+        flags: &ReceivedFlags,
+    ) -> Result<(), MessageFault> {
         while !data.is_empty() {
             if self.remaining > 0 {
                 let n = data
@@ -61,6 +93,7 @@ impl Framing {
             data = &data[n..];
             if self.have == 5 {
                 self.have = 0;
+                flags.push(self.header[0] != 0);
                 let size = u64::from(u32::from_be_bytes([
                     self.header[1],
                     self.header[2],
@@ -87,6 +120,7 @@ pub struct FrameLimit<B> {
     inner: Pin<Box<B>>,
     limit: u64,
     framing: Framing,
+    flags: ReceivedFlags,
     failed: bool,
 }
 
@@ -97,8 +131,14 @@ impl<B> FrameLimit<B> {
             inner: Box::pin(inner),
             limit,
             framing: Framing::default(),
+            flags: ReceivedFlags::default(),
             failed: false,
         }
+    }
+
+    /// The compressed flags of the messages this body carries, as they are read.
+    pub fn flags(&self) -> ReceivedFlags {
+        self.flags.clone()
     }
 
     fn fail(&mut self, fault: MessageFault) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
@@ -126,9 +166,9 @@ where
         }
         match ready!(self.inner.as_mut().poll_frame(cx)) {
             Some(Ok(frame)) => {
-                let limit = self.limit;
+                let this = &mut *self;
                 if let Some(data) = frame.data_ref() {
-                    if let Err(fault) = self.framing.feed(data, limit) {
+                    if let Err(fault) = this.framing.feed(data, this.limit, &this.flags) {
                         return self.fail(fault);
                     }
                 } else if frame.is_trailers() && self.framing.inside_message() {
@@ -170,13 +210,32 @@ mod tests {
     use super::*;
 
     fn framed(sizes: &[u32]) -> Vec<u8> {
+        let plain: Vec<(bool, u32)> = sizes.iter().map(|&size| (false, size)).collect();
+        framed_flagged(&plain)
+    }
+
+    /// Messages of these sizes, each with its compressed flag set or not.
+    fn framed_flagged(messages: &[(bool, u32)]) -> Vec<u8> {
         let mut out = Vec::new();
-        for &size in sizes {
-            out.push(0);
+        for &(compressed, size) in messages {
+            out.push(u8::from(compressed));
             out.extend(size.to_be_bytes());
             out.extend(std::iter::repeat_n(7u8, size as usize));
         }
         out
+    }
+
+    /// Reads `bytes` split into `chunk`-byte DATA frames; the flags of the messages read.
+    async fn flags_read(bytes: Vec<u8>, chunk: usize) -> Vec<bool> {
+        let frames: Vec<Result<Frame<Bytes>, std::io::Error>> = bytes
+            .chunks(chunk)
+            .map(|c| Ok(Frame::data(Bytes::copy_from_slice(c))))
+            .collect();
+        let body = FrameLimit::new(StreamBody::new(futures::stream::iter(frames)), 1 << 20);
+        let flags = body.flags();
+        let read = body.collect().await.map(|c| c.to_bytes().to_vec());
+        assert_eq!(read.ok(), Some(bytes), "the bytes pass unchanged");
+        std::iter::from_fn(|| flags.take()).collect()
     }
 
     /// Reads `bytes` split into `chunk`-byte DATA frames through a limit.
@@ -238,6 +297,32 @@ mod tests {
             };
             proptest::prop_assert_eq!(block_on(read(bytes, chunk, limit)), expected);
         }
+    }
+
+    proptest::proptest! {
+        /// Each message's compressed flag is noted once, in order, however the body is
+        /// split into frames (a prefix split across frames included).
+        #[test]
+        fn flags_are_noted_in_order_however_split(
+            messages in proptest::collection::vec((proptest::bool::ANY, 0u32..40), 0..8),
+            chunk in 1usize..60,
+        ) {
+            let bytes = framed_flagged(&messages);
+            let expected: Vec<bool> = messages.iter().map(|&(flag, _)| flag).collect();
+            proptest::prop_assert_eq!(block_on(flags_read(bytes, chunk)), expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_flag_is_noted_once_its_prefix_is_read_and_taken_once() {
+        let bytes = framed_flagged(&[(true, 3), (false, 0), (true, 1)]);
+        assert_eq!(flags_read(bytes, 2).await, [true, false, true]);
+        let flags = ReceivedFlags::default();
+        let mut framing = Framing::default();
+        framing.feed(&[1, 0, 0, 0], 10, &flags).unwrap();
+        assert_eq!(flags.take(), None, "a prefix cut short says nothing yet");
+        framing.feed(&[2, 9, 9], 10, &flags).unwrap();
+        assert_eq!((flags.take(), flags.take()), (Some(true), None));
     }
 
     #[tokio::test]

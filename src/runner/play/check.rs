@@ -42,7 +42,13 @@ impl<I: CallIo> Player<'_, I> {
         }
         self.capture_from_metadata(step, &headers, "");
         let checked = Subject::Metadata(headers);
-        self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
+        self.record(
+            step,
+            StepOutcome::Passed,
+            || checked,
+            Some(began.elapsed()),
+            1,
+        );
         Ok(())
     }
 
@@ -68,7 +74,13 @@ impl<I: CallIo> Player<'_, I> {
             code: status.code,
             message: status.message,
         };
-        self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
+        self.record(
+            step,
+            StepOutcome::Passed,
+            || checked,
+            Some(began.elapsed()),
+            1,
+        );
         Ok(())
     }
 
@@ -93,7 +105,13 @@ impl<I: CallIo> Player<'_, I> {
         match self.next_event(step).await {
             Ok(Seen::HalfClose) => {
                 let checked = Subject::HalfClose;
-                self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
+                self.record(
+                    step,
+                    StepOutcome::Passed,
+                    || checked,
+                    Some(began.elapsed()),
+                    1,
+                );
                 Ok(())
             }
             other => Err(self.missing(step, Expected::HalfClose, other)),
@@ -110,7 +128,13 @@ impl<I: CallIo> Player<'_, I> {
         match event {
             Ok(Seen::Cancel(how)) => {
                 let checked = Subject::Cancel(Some(how));
-                self.record(step, StepOutcome::Passed, checked, Some(began.elapsed()), 1);
+                self.record(
+                    step,
+                    StepOutcome::Passed,
+                    || checked,
+                    Some(began.elapsed()),
+                    1,
+                );
                 Ok(())
             }
             other => Err(self.missing(step, Expected::Cancel, other)),

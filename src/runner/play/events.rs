@@ -40,10 +40,17 @@ impl<I: CallIo> Player<'_, I> {
 
     /// The next event as the transport gives it.
     async fn next_raw_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
-        if let Some(event) = self.pending.pop_front() {
+        // Already there: no timer needed (the common case on a fast stream).
+        if let Some(event) = self.pending.pop_front().or_else(|| self.io.ready_now()) {
             return Ok(event);
         }
-        // Already buffered: no timer needed (the common case on a fast stream).
+        // Boxed: the wait is the rare path, and keeping it out of this future keeps the
+        // future that every message goes through small.
+        Box::pin(self.wait_for_event(step)).await
+    }
+
+    /// Waits for the transport's next event within the step's `within` and the deadline.
+    async fn wait_for_event(&mut self, step: &Step) -> Result<PeerEvent, NoEvent> {
         if let Some(ready) = futures::FutureExt::now_or_never(self.io.next_event()) {
             return ready.ok_or(NoEvent::Ended);
         }
@@ -61,10 +68,13 @@ impl<I: CallIo> Player<'_, I> {
     fn seen(&self, event: PeerEvent) -> Result<Seen, NoEvent> {
         Ok(match event {
             PeerEvent::Headers(headers) => Seen::Headers(headers),
-            PeerEvent::Message(bytes) => Seen::Message(MessageData {
-                descriptor: self.peer_type(),
-                bytes,
-            }),
+            PeerEvent::Message { bytes, compressed } => Seen::Message {
+                message: MessageData {
+                    descriptor: self.peer_type(),
+                    bytes,
+                },
+                compressed,
+            },
             PeerEvent::HalfClosed => Seen::HalfClose,
             PeerEvent::Status {
                 code,

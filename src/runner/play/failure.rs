@@ -72,7 +72,7 @@ impl<I: CallIo> Player<'_, I> {
         self.record(
             step,
             StepOutcome::Failed,
-            Subject::Failed(Box::new(reason.clone())),
+            || Subject::Failed(Box::new(reason.clone())),
             None,
             1,
         );
@@ -88,7 +88,7 @@ impl<I: CallIo> Player<'_, I> {
         &mut self,
         step: &Step,
         outcome: StepOutcome,
-        subject: Subject,
+        subject: impl FnOnce() -> Subject,
         waited: Option<Duration>,
         count: u64,
     ) {
@@ -102,7 +102,7 @@ impl<I: CallIo> Player<'_, I> {
             pos: step.pos,
             kind: StepKind::of(&step.action),
             outcome,
-            subject,
+            subject: subject(),
             at: self.start.elapsed(),
             waited,
             count,

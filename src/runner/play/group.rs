@@ -6,6 +6,7 @@
 //! the group. The steps of the first round are recorded one by one; later rounds record
 //! only a failure, and the group's record counts the rounds (memory stays flat).
 
+use super::receive::flag_fits;
 use super::{Player, StepOutcome};
 use crate::runner::io::CallIo;
 use crate::runner::outcome::{Failure, Seen, Subject};
@@ -38,7 +39,7 @@ impl<I: CallIo> Player<'_, I> {
         } else {
             StepOutcome::Passed
         };
-        self.record(step, outcome, Subject::Rounds(round), None, 1);
+        self.record(step, outcome, || Subject::Rounds(round), None, 1);
         Ok(())
     }
 
@@ -53,7 +54,8 @@ impl<I: CallIo> Player<'_, I> {
         let (_, spec) = self.built(first, message)?;
         let fits = match self.next_skipping_headers(first).await {
             Ok(seen) => {
-                let fits = matches!(&seen, Seen::Message(m) if spec.check(&m.bytes).is_ok());
+                let fits = matches!(&seen, Seen::Message { message, compressed }
+                    if spec.check(&message.bytes).is_ok() && flag_fits(first, *compressed));
                 self.unread(seen);
                 fits
             }

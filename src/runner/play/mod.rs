@@ -212,7 +212,13 @@ impl<I: CallIo> Player<'_, I> {
                 Action::Cancel if self.role == Role::Client => {
                     self.wait_after(step).await;
                     self.io.cancel();
-                    self.record(step, StepOutcome::Performed, Subject::Cancel(None), None, 1);
+                    self.record(
+                        step,
+                        StepOutcome::Performed,
+                        || Subject::Cancel(None),
+                        None,
+                        1,
+                    );
                     return Ok(());
                 }
                 Action::Close if self.role == Role::Server && step.implied && !final_ok => {}
@@ -253,7 +259,7 @@ impl<I: CallIo> Player<'_, I> {
                 self.record(
                     step,
                     StepOutcome::Performed,
-                    Subject::Metadata(sent),
+                    || Subject::Metadata(sent),
                     None,
                     1,
                 );
@@ -263,7 +269,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Close, Role::Client) => {
                 self.wait_after(step).await;
                 self.io.close_send();
-                self.record(step, StepOutcome::Performed, Subject::HalfClose, None, 1);
+                self.record(step, StepOutcome::Performed, || Subject::HalfClose, None, 1);
                 Ok(())
             }
             (Action::Close, Role::Server) => self.expect_close(step).await,
@@ -273,7 +279,7 @@ impl<I: CallIo> Player<'_, I> {
                 self.scripted_pause(Some(*duration));
                 self.pause(*duration).await;
                 let slept = Subject::Sleep(*duration);
-                self.record(step, StepOutcome::Performed, slept, None, 1);
+                self.record(step, StepOutcome::Performed, || slept, None, 1);
                 Ok(())
             }
             (Action::Unordered(steps), _) => self.unordered(step, steps).await,

@@ -37,7 +37,7 @@ impl<I: CallIo> Player<'_, I> {
             self.capture_from_message(step, spec.descriptor(), &bytes);
         }
         self.capture_count(step, count);
-        let sent = Subject::Message(Written::of(&spec));
+        let sent = || Subject::Message(Written::of(&spec));
         self.record(step, StepOutcome::Performed, sent, None, count);
         Ok(())
     }
@@ -79,6 +79,6 @@ impl<I: CallIo> Player<'_, I> {
                 trailers,
             })
             .await;
-        self.record(step, StepOutcome::Performed, sent, None, 1);
+        self.record(step, StepOutcome::Performed, || sent, None, 1);
     }
 }
