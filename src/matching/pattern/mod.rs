@@ -305,6 +305,64 @@ mod tests {
         assert_eq!(diffs[0].expected, "\"hi\"");
     }
 
+    fn at(value: crate::scenario::node::NodeValue) -> Node {
+        Node {
+            pos: crate::scenario::node::Pos::default(),
+            value,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Values are sacred: a message held as its encoding sends exactly what it says,
+        /// shows it, passes its own value however encoded, and fails any other.
+        #[test]
+        fn a_message_held_as_bytes_keeps_its_value(
+            text in proptest::prelude::any::<String>(),
+            other in proptest::prelude::any::<String>(),
+            big in proptest::prelude::any::<i64>(),
+        ) {
+            use crate::scenario::node::{Key, NodeValue};
+            proptest::prop_assume!(text != other);
+            let string_value = types()
+                .parent_pool()
+                .get_message_by_name("google.protobuf.StringValue")
+                .unwrap();
+            let wrapped = |s: &str| {
+                let mut m = DynamicMessage::new(string_value.clone());
+                m.set_field_by_name("value", Value::String(s.to_string()));
+                m
+            };
+            let spec = MessageSpec::compile(&at(NodeValue::Str(text.clone())), &string_value, MatchMode::Exact).unwrap();
+            let expected = wrapped(&text);
+            proptest::prop_assert_eq!(&spec.to_send().unwrap()[..], &expected.encode_to_vec()[..]);
+            proptest::prop_assert_eq!(spec.display(), shorten(render_message(&expected)));
+            // The other value, then this one written out (even when empty): the last wins.
+            let mut twice = wrapped(&other).encode_to_vec();
+            twice.push(0x0a);
+            prost::encoding::encode_varint(text.len() as u64, &mut twice);
+            twice.extend(text.as_bytes());
+            proptest::prop_assert!(spec.check(&twice).is_ok());
+            proptest::prop_assert!(spec.check(&wrapped(&other).encode_to_vec()).is_err());
+
+            let key = |name: &str| Key { pos: crate::scenario::node::Pos::default(), name: name.to_string() };
+            let fields = at(NodeValue::Map(vec![
+                (key("text"), at(NodeValue::Str(text.clone()))),
+                (key("big"), at(NodeValue::Int(big))),
+            ]));
+            let spec = MessageSpec::compile(&fields, &types(), MatchMode::Exact).unwrap();
+            let mut expected = DynamicMessage::new(types());
+            expected.set_field_by_name("text", Value::String(text.clone()));
+            expected.set_field_by_name("big", Value::I64(big));
+            proptest::prop_assert_eq!(&spec.to_send().unwrap()[..], &expected.encode_to_vec()[..]);
+            proptest::prop_assert_eq!(spec.display(), shorten(render_message(&expected)));
+            proptest::prop_assert!(spec.check(&expected.encode_to_vec()).is_ok());
+            expected.set_field_by_name("text", Value::String(other.clone()));
+            proptest::prop_assert!(spec.check(&expected.encode_to_vec()).is_err());
+        }
+    }
+
     #[test]
     fn two_members_of_a_oneof_are_an_error_at_the_second() {
         let err = spec("{left: a, right: 2}").unwrap_err();
