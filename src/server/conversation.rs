@@ -384,7 +384,7 @@ async fn play_candidate(
 }
 
 /// How much of what the client sends a script checks: request metadata, and each client
-/// message, half-close and cancel step.
+/// message (and its compressed flag), half-close and cancel step.
 pub(super) fn specificity(call: &Call) -> usize {
     usize::from(checks_metadata(call)) + client_checks(&call.script)
 }
@@ -397,7 +397,11 @@ fn client_checks(steps: &[Step]) -> usize {
     steps
         .iter()
         .map(|step| match &step.action {
-            Action::Client(_) | Action::Close | Action::Cancel => usize::from(!step.implied),
+            // A message's compressed flag is one more thing checked of the client.
+            Action::Client(message) => {
+                usize::from(!step.implied) + usize::from(message.compressed.is_some())
+            }
+            Action::Close | Action::Cancel => usize::from(!step.implied),
             Action::Unordered(_) | Action::Group(_) => client_checks(step.action.inner()),
             _ => 0,
         })
@@ -660,6 +664,39 @@ script:
         let (file, passed, done) = converse(&files, Vec::new(), events).await;
         assert_eq!((file.as_str(), passed), ("plain.yaml", true));
         assert_eq!(done, ["send [8, 10]", "status 0 "]);
+    }
+
+    /// PLAIN, but its message must come uncompressed, and it answers otherwise.
+    const PLAIN_UNCOMPRESSED: &str = "call: calculator.CalculatorService/Maximum
+timeout: 5s
+script:
+  - client: {number: 1}
+    compressed: false
+  - server: {result: 11}
+  - close
+  - status: OK
+";
+
+    #[tokio::test]
+    async fn a_script_that_checks_the_compressed_flag_answers_before_one_that_does_not() {
+        let events = vec![number(1), PeerEvent::HalfClosed];
+        for files in [
+            [("plain.yaml", PLAIN), ("flag.yaml", PLAIN_UNCOMPRESSED)],
+            [("flag.yaml", PLAIN_UNCOMPRESSED), ("plain.yaml", PLAIN)],
+        ] {
+            let (file, passed, done) = converse(&files, Vec::new(), events.clone()).await;
+            assert_eq!((file.as_str(), passed), ("flag.yaml", true));
+            assert_eq!(done, ["send [8, 11]", "status 0 "]);
+            // A compressed message fails the flag check: the plain script answers.
+            let compressed = PeerEvent::Message {
+                bytes: bytes::Bytes::from(vec![0x08, 1]),
+                compressed: Some(true),
+            };
+            let events = vec![compressed, PeerEvent::HalfClosed];
+            let (file, passed, done) = converse(&files, Vec::new(), events).await;
+            assert_eq!((file.as_str(), passed), ("plain.yaml", true));
+            assert_eq!(done, ["send [8, 10]", "status 0 "]);
+        }
     }
 
     #[tokio::test]

@@ -75,7 +75,24 @@ pub(crate) fn skeleton(method: &MethodDescriptor, origin: &Origin) -> String {
             text.push_str("  - status: OK\n");
         }
     }
+    text.push_str(stream_hints(kind));
     text
+}
+
+/// Comments on what a stream of this kind can say beyond the skeleton's fixed messages.
+fn stream_hints(kind: RpcKind) -> &'static str {
+    match kind {
+        RpcKind::Unary => "",
+        RpcKind::ServerStreaming => {
+            "# More: `repeat: N` on a `server:` step sends (and checks) it N times; the client\n             # side takes any number with `repeat: \"*\"` (README, \"Quantified repeats\").\n"
+        }
+        RpcKind::ClientStreaming => {
+            "# More: a stream of any length is one `client:` step with\n             # `repeat: {min: 1, max: 1000, send: 2}` (the client sends 2, the server takes 1 to\n             # 1000) and `capture: {points: $count}` to answer with how many came (README,\n             # \"Quantified repeats\"); a request that may not come: `optional: true`.\n"
+        }
+        RpcKind::Bidi => {
+            "# More: a ping-pong repeated N times is a `group:` —\n             # `group: {repeat: N, index: i, steps: [...]}`, `${i}` in its messages (README,\n             # \"Step groups\"); `unordered:` takes messages in any order; a message that may\n             # not come: `optional: true`.\n"
+        }
+    }
 }
 
 fn kind_sentence(kind: RpcKind) -> &'static str {
@@ -283,6 +300,23 @@ mod tests {
         assert_eq!(text.matches("  - server:").count(), 2, "{text}");
         assert!(text.contains("  - close"), "{text}");
         assert!(text.contains("  - status: OK\n"), "{text}");
+        assert!(text.contains("`group: {repeat: N, index: i"), "{text}");
+    }
+
+    #[test]
+    fn a_stream_skeleton_points_to_the_constructs_for_its_kind() {
+        let pool = bundled_pool();
+        let text_of = |path: &str| skeleton(&find_method(&pool, path).unwrap(), &Origin::default());
+        let record = text_of("routeguide.RouteGuide/RecordRoute");
+        assert!(
+            record.contains("`repeat: {min: 1, max: 1000, send: 2}`"),
+            "{record}"
+        );
+        assert!(record.contains("`capture: {points: $count}`"), "{record}");
+        let list = text_of("routeguide.RouteGuide/ListFeatures");
+        assert!(list.contains("`repeat: \"*\"`"), "{list}");
+        let unary = text_of("HelloWorld/hello");
+        assert!(!unary.contains("# More:"), "{unary}");
     }
 
     #[test]
