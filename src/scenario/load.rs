@@ -7,12 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use prost_reflect::DescriptorPool;
-use serde_saphyr::Spanned;
 
 use super::error::LoadError;
 use super::model::{Call, Compression, Role, Scenario};
 use super::node::{Node, NodeValue, Pos};
-use super::raw::{Located, RawCall, RawFile, RawStep};
+use super::raw::{Located, RawCall, RawFile, RawStepAt};
 use super::resolve::captured_names;
 use super::shape::{add_implied_steps, unplayable};
 use super::template::{self, MetadataTemplate};
@@ -67,7 +66,8 @@ pub fn load_file(
 ) -> Result<Scenario, LoadError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| LoadError::file(path, format!("cannot read: {e}")))?;
-    load_str(path, &text, options, pools)
+    // The text is held once, as the scenario's source, not once more while it loads.
+    load_source(path, Arc::from(text), options, pools)
 }
 
 /// Reads and checks a scenario from text; `path` names it and anchors relative paths.
@@ -77,7 +77,16 @@ pub fn load_str(
     options: &LoadOptions,
     pools: &mut PoolCache,
 ) -> Result<Scenario, LoadError> {
-    let source: Arc<str> = Arc::from(text);
+    load_source(path, Arc::from(text), options, pools)
+}
+
+fn load_source(
+    path: &Path,
+    source: Arc<str>,
+    options: &LoadOptions,
+    pools: &mut PoolCache,
+) -> Result<Scenario, LoadError> {
+    let text: &str = &source;
     super::bounds::check_text(path, &source)?;
     let raw: RawFile = serde_saphyr::from_str_with_options(text, yaml_options(text))
         .map_err(|e| yaml_error(path, &source, &e))?;
@@ -169,7 +178,7 @@ struct CallKeys {
     metadata: Option<Node>,
     compression: Option<Located>,
     match_mode: Option<Located>,
-    script: Vec<Spanned<RawStep>>,
+    script: Vec<RawStepAt>,
 }
 
 impl From<RawCall> for CallKeys {
@@ -475,11 +484,13 @@ impl Loader<'_> {
             method: &method,
             mode,
         };
-        let mut script = keys
-            .script
-            .iter()
-            .map(|s| self.step(s, &context, None))
-            .collect::<Result<Vec<_>, _>>()?;
+        // Each step as written is dropped once read, so a long script never holds both
+        // forms of all its steps at once; the room for the steps add_implied_steps may add
+        // is taken now, not by doubling a vector of a million steps.
+        let mut script = Vec::with_capacity(keys.script.len() + 2);
+        for raw in keys.script {
+            script.push(self.step(&raw, &context, None)?);
+        }
         if script.is_empty() {
             return Err(self.err(pos, "the script is empty"));
         }

@@ -95,7 +95,7 @@ impl Loader<'_> {
         descriptor: &prost_reflect::MessageDescriptor,
         mode: MatchMode,
     ) -> Result<MessageStep, LoadError> {
-        let expect = fields.expect.as_ref();
+        let expect = fields.expect.as_deref();
         let uses: Vec<Pos> = std::iter::once(message)
             .chain(expect)
             .flat_map(template::uses)
@@ -104,6 +104,10 @@ impl Loader<'_> {
         // it plays; an entry whose value is only known then is left out of the check (its
         // neighbours, and their matchers, are still checked).
         let compile = |node: &Node| {
+            if uses.is_empty() {
+                // Nothing to stand in for: compiled as written, without copies.
+                return MessageSpec::compile(node, descriptor, mode).map_err(|e| self.spec_err(e));
+            }
             let mut node = node.clone();
             loop {
                 match MessageSpec::compile(&template::with_placeholders(&node), descriptor, mode) {
@@ -117,7 +121,7 @@ impl Loader<'_> {
         };
         Ok(MessageStep {
             message: compile(message)?,
-            expect: expect.map(compile).transpose()?,
+            expect: expect.map(compile).transpose()?.map(Box::new),
             template: (!uses.is_empty()).then(|| {
                 Arc::new(MessageTemplate::new(
                     message.clone(),
@@ -147,9 +151,9 @@ impl Loader<'_> {
         method: &prost_reflect::MethodDescriptor,
         mode: MatchMode,
     ) -> Result<StatusStep, LoadError> {
-        self.no_captured_use(fields.message.as_ref(), "message")?;
-        self.no_captured_use(fields.trailers.as_ref(), "trailers")?;
-        self.no_captured_use(fields.details.as_ref(), "details")?;
+        self.no_captured_use(fields.message.as_deref(), "message")?;
+        self.no_captured_use(fields.trailers.as_deref(), "trailers")?;
+        self.no_captured_use(fields.details.as_deref(), "details")?;
         let node = fields.status.as_ref().unwrap();
         let text = scalar(node).unwrap_or_default();
         let code = StatusCode::parse(&text).ok_or_else(|| {
@@ -176,7 +180,7 @@ impl Loader<'_> {
                 .map_err(|e| self.spec_err(e))?,
             trailers: fields
                 .trailers
-                .as_ref()
+                .as_deref()
                 .map(MetadataSpec::compile)
                 .transpose()
                 .map_err(|e| self.spec_err(e))?
@@ -202,7 +206,7 @@ impl Loader<'_> {
         }
         let raw_trailer = fields
             .trailers
-            .as_ref()
+            .as_deref()
             .and_then(Node::as_map)
             .and_then(|m| {
                 m.iter()

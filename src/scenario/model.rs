@@ -186,8 +186,9 @@ pub struct Capture {
 pub struct MessageStep {
     /// The message as written; sent by its side.
     pub message: MessageSpec,
-    /// `expect:` — what the checking side compares against instead of `message`.
-    pub expect: Option<MessageSpec>,
+    /// `expect:` — what the checking side compares against instead of `message`; boxed,
+    /// as most steps have none.
+    pub expect: Option<Box<MessageSpec>>,
     /// The step as written, when it uses captured variables: `message` and `expect` then
     /// hold stand-ins, and the step is built when it plays.
     pub template: Option<Arc<MessageTemplate>>,
@@ -199,7 +200,7 @@ pub struct MessageStep {
 impl MessageStep {
     /// What the checking side compares a received message with.
     pub fn checked(&self) -> &MessageSpec {
-        self.expect.as_ref().unwrap_or(&self.message)
+        self.expect.as_deref().unwrap_or(&self.message)
     }
 }
 

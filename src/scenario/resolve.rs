@@ -6,8 +6,8 @@ use std::collections::HashSet;
 
 use serde_saphyr::Spanned;
 
-use super::node::Node;
-use super::raw::{Located, RawCall, RawFile, RawGroup, RawStep, RawStepFields};
+use super::node::{Node, NodeValue};
+use super::raw::{Located, RawCall, RawFile, RawGroup, RawStep, RawStepAt, RawStepFields};
 use super::vars::{Resolver, VarError};
 
 type Result<T> = std::result::Result<T, VarError>;
@@ -25,12 +25,12 @@ pub(super) fn captured_names(raw: &RawFile) -> HashSet<String> {
     names
 }
 
-fn add_captured(steps: &[Spanned<RawStep>], names: &mut HashSet<String>) {
+fn add_captured(steps: &[RawStepAt], names: &mut HashSet<String>) {
     for step in steps {
-        let RawStep::Fields(fields) = &step.value else {
+        let RawStep::Fields(fields) = &step.step else {
             continue;
         };
-        if let Some(entries) = fields.capture.as_ref().and_then(Node::as_map) {
+        if let Some(entries) = fields.capture.as_deref().and_then(Node::as_map) {
             names.extend(entries.iter().map(|(k, _)| k.name.clone()));
         }
         if let Some(inner) = &fields.unordered {
@@ -50,6 +50,14 @@ impl Resolver<'_> {
 
     fn maybe_text(&mut self, text: Option<Located>) -> Result<Option<Located>> {
         text.map(|t| self.text(t)).transpose()
+    }
+
+    fn boxed_node(&mut self, node: Option<Box<Node>>) -> Result<Option<Box<Node>>> {
+        node.map(|n| self.node(*n).map(Box::new)).transpose()
+    }
+
+    fn boxed_text(&mut self, text: Option<Box<Located>>) -> Result<Option<Box<Located>>> {
+        text.map(|t| self.text(*t).map(Box::new)).transpose()
     }
 
     /// Resolves every scalar of the file (`vars:` stays as written: it is a source).
@@ -101,20 +109,29 @@ impl Resolver<'_> {
         Ok(Spanned::new(call, referenced, defined))
     }
 
-    fn steps(&mut self, steps: Vec<Spanned<RawStep>>) -> Result<Vec<Spanned<RawStep>>> {
+    fn steps(&mut self, steps: Vec<RawStepAt>) -> Result<Vec<RawStepAt>> {
         steps
             .into_iter()
-            .map(|step| {
-                let Spanned {
-                    value,
-                    referenced,
-                    defined,
-                } = step;
-                let value = match value {
-                    RawStep::Word(word) => RawStep::Word(word),
-                    RawStep::Fields(fields) => RawStep::Fields(Box::new(self.fields(*fields)?)),
-                };
-                Ok(Spanned::new(value, referenced, defined))
+            .map(|mut at| {
+                // Resolved in place: a long script is not allocated twice.
+                match &mut at.step {
+                    RawStep::Fields(fields) => {
+                        **fields = self.fields(std::mem::take(&mut **fields))?
+                    }
+                    RawStep::Send(_, node) => {
+                        let pos = node.pos;
+                        let written = std::mem::replace(
+                            node,
+                            Node {
+                                pos,
+                                value: NodeValue::Null,
+                            },
+                        );
+                        *node = self.node(written)?;
+                    }
+                    RawStep::Word(_) => {}
+                }
+                Ok(at)
             })
             .collect()
     }
@@ -131,24 +148,27 @@ impl Resolver<'_> {
         Ok(RawStepFields {
             client: self.maybe_node(raw.client)?,
             server: self.maybe_node(raw.server)?,
-            expect: self.maybe_node(raw.expect)?,
-            headers: self.maybe_node(raw.headers)?,
+            expect: self.boxed_node(raw.expect)?,
+            headers: self.boxed_node(raw.headers)?,
             close: raw.close,
             cancel: raw.cancel,
-            status: self.maybe_node(raw.status)?,
-            message: self.maybe_node(raw.message)?,
-            trailers: self.maybe_node(raw.trailers)?,
-            details: self.maybe_node(raw.details)?,
-            sleep: self.maybe_text(raw.sleep)?,
+            status: self.boxed_node(raw.status)?,
+            message: self.boxed_node(raw.message)?,
+            trailers: self.boxed_node(raw.trailers)?,
+            details: self.boxed_node(raw.details)?,
+            sleep: self.boxed_text(raw.sleep)?,
             unordered: raw.unordered.map(|s| self.steps(s)).transpose()?,
-            after: self.maybe_text(raw.after)?,
-            within: self.maybe_text(raw.within)?,
-            repeat: self.maybe_node(raw.repeat)?,
+            after: self.boxed_text(raw.after)?,
+            within: self.boxed_text(raw.within)?,
+            repeat: self.boxed_node(raw.repeat)?,
             optional: raw.optional,
             compressed: raw.compressed,
-            group: raw.group.map(|g| self.group(g)).transpose()?,
-            match_mode: self.maybe_text(raw.match_mode)?,
-            capture: self.maybe_node(raw.capture)?,
+            group: raw
+                .group
+                .map(|g| self.group(*g).map(Box::new))
+                .transpose()?,
+            match_mode: self.boxed_text(raw.match_mode)?,
+            capture: self.boxed_node(raw.capture)?,
         })
     }
 }

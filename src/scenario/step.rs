@@ -1,13 +1,11 @@
 //! Reading one step: which action it is (one [`ActionKey`]), its modifiers, its count, and
 //! the steps inside `unordered:` and `group:`.
 
-use serde_saphyr::Spanned;
-
 use super::error::LoadError;
 use super::load::{Loader, StepContext};
 use super::model::{Action, Group, Repeat, Step};
 use super::node::Pos;
-use super::raw::{RawGroup, RawStep, RawStepFields};
+use super::raw::{RawGroup, RawStep, RawStepAt, RawStepFields};
 use crate::matching::MetadataSpec;
 
 /// The key that makes a step what it is.
@@ -88,21 +86,26 @@ impl Loader<'_> {
     /// Reads one step; `parent` is the `unordered:` or `group:` it stands in.
     pub(super) fn step(
         &self,
-        raw: &Spanned<RawStep>,
+        raw: &RawStepAt,
         context: &StepContext,
         parent: Option<ActionKey>,
     ) -> Result<Step, LoadError> {
-        let pos = Pos::of(raw);
-        let fields = match &raw.value {
+        let pos = raw.pos;
+        let send;
+        let fields = match &raw.step {
             RawStep::Word(word) => return self.word_step(pos, word),
+            RawStep::Send(client, node) => {
+                send = RawStepFields::send(*client, node.clone());
+                &send
+            }
             RawStep::Fields(fields) => fields,
         };
         let key = self.action_key(pos, fields)?;
         self.check_modifiers(pos, key, fields)?;
         let action = self.action(pos, key, fields, context, parent)?;
         let repeat = self.repeat(pos, &action, fields)?;
-        let capture = self.captures(fields.capture.as_ref(), &action, context)?;
-        let duration = |key: &str, raw: &Option<super::raw::Located>| {
+        let capture = self.captures(fields.capture.as_deref(), &action, context)?;
+        let duration = |key: &str, raw: &Option<Box<super::raw::Located>>| {
             raw.as_ref().map(|d| self.duration(d, key)).transpose()
         };
         Ok(Step {
@@ -194,7 +197,7 @@ impl Loader<'_> {
         context: &StepContext,
         parent: Option<ActionKey>,
     ) -> Result<Action, LoadError> {
-        let mode = self.match_mode(fields.match_mode.as_ref(), context.mode)?;
+        let mode = self.match_mode(fields.match_mode.as_deref(), context.mode)?;
         let message = |node: &Option<super::node::Node>, input: bool| {
             let descriptor = if input {
                 context.method.input()
@@ -208,7 +211,7 @@ impl Loader<'_> {
             ActionKey::Client => Action::Client(message(&fields.client, true)?),
             ActionKey::Server => Action::Server(message(&fields.server, false)?),
             ActionKey::Headers => {
-                self.no_captured_use(fields.headers.as_ref(), "headers")?;
+                self.no_captured_use(fields.headers.as_deref(), "headers")?;
                 let headers = fields.headers.as_ref().expect("the action key is present");
                 Action::Headers(MetadataSpec::compile(headers).map_err(|e| self.spec_err(e))?)
             }
@@ -236,7 +239,7 @@ impl Loader<'_> {
     fn unordered(
         &self,
         pos: Pos,
-        raw: &[Spanned<RawStep>],
+        raw: &[RawStepAt],
         context: &StepContext,
         parent: Option<ActionKey>,
     ) -> Result<Action, LoadError> {
@@ -344,7 +347,7 @@ impl Loader<'_> {
             return self.group_repeat(raw);
         }
         let optional = fields.optional.unwrap_or(false);
-        let repeat = super::repeat::parse(fields.repeat.as_ref(), optional)
+        let repeat = super::repeat::parse(fields.repeat.as_deref(), optional)
             .map_err(|(pos, message)| self.err(pos, message))?;
         let wrong = match action {
             Action::Client(_) | Action::Server(_) => None,

@@ -120,7 +120,8 @@ pub(super) fn compile_well_known(
             format!("not a valid {} value: {e}", descriptor.full_name()),
         )
     })?;
-    Ok((Top::Exact(message.clone()), Some(message)))
+    let encoded = Bytes::from(message.encode_to_vec());
+    Ok((Top::Exact(encoded), Some(message)))
 }
 
 pub(super) fn find_field(descriptor: &MessageDescriptor, name: &str) -> Option<FieldDescriptor> {

@@ -65,9 +65,8 @@ pub(super) struct MessagePattern {
 #[derive(Debug, Clone)]
 pub struct MessageSpec {
     descriptor: MessageDescriptor,
-    /// The concrete message, when the node holds no matcher.
-    concrete: Option<DynamicMessage>,
-    /// Its encoding, to send, and to compare a received message byte for byte.
+    /// The encoding of the concrete message, when the node holds no matcher: to send, to
+    /// compare a received message byte for byte, and (decoded) to show.
     encoded: Option<Bytes>,
     /// The check for a received message.
     pattern: Top,
@@ -84,8 +83,10 @@ pub(super) enum Top {
     Fields(MessagePattern),
     /// Matchers on a whole well-known wrapper (`server: {$regex: …}` for a StringValue).
     Wrapper(FieldDescriptor, Vec<Matcher>),
-    /// Exactly this message (well-known types written as their JSON value).
-    Exact(DynamicMessage),
+    /// Exactly the message with this encoding (well-known types written as their JSON
+    /// value), decoded only to compare a message whose bytes differ: a long script holds
+    /// one per step, and bytes take a fraction of a decoded message's memory.
+    Exact(Bytes),
 }
 
 impl MessageSpec {
@@ -121,11 +122,14 @@ impl MessageSpec {
             let pattern = compile_fields(entries, descriptor, mode, &mut message)?;
             (Top::Fields(pattern), Some(message))
         };
-        let concrete = concrete.filter(|_| first_matcher.is_none());
-        let encoded = concrete.as_ref().map(|m| Bytes::from(m.encode_to_vec()));
+        let encoded = match (&pattern, first_matcher) {
+            (_, Some(_)) => None,
+            // Already encoded for the check: shared, not encoded twice.
+            (Top::Exact(bytes), None) => Some(bytes.clone()),
+            (_, None) => concrete.map(|m| Bytes::from(m.encode_to_vec())),
+        };
         Ok(MessageSpec {
             descriptor: descriptor.clone(),
-            concrete,
             encoded,
             pattern,
             first_matcher,
@@ -156,8 +160,11 @@ impl MessageSpec {
     /// A one-line rendering for output: the JSON of the message, or the pattern, cut short
     /// when it is long.
     pub fn display(&self) -> String {
-        let full = match &self.concrete {
-            Some(m) => render_message(m),
+        let full = match &self.encoded {
+            Some(bytes) => match DynamicMessage::decode(self.descriptor.clone(), &bytes[..]) {
+                Ok(message) => render_message(&message),
+                Err(e) => format!("<unprintable: {e}>"),
+            },
             None => self.written.clone(),
         };
         shorten(full)
@@ -203,7 +210,16 @@ impl MessageSpec {
                 let value = message.get_field(field);
                 check_matchers(matchers, &value, field, "", &mut diffs);
             }
-            Top::Exact(expected) => compare_exact(expected, message, "", &mut diffs),
+            Top::Exact(encoded) => {
+                match DynamicMessage::decode(self.descriptor.clone(), &encoded[..]) {
+                    Ok(expected) => compare_exact(&expected, message, "", &mut diffs),
+                    Err(e) => diffs.push(Mismatch {
+                        path: String::new(),
+                        expected: format!("the scenario's message, which does not decode ({e})"),
+                        actual: render_message(message),
+                    }),
+                }
+            }
         }
         if diffs.is_empty() {
             Ok(())
@@ -269,6 +285,82 @@ mod tests {
             );
         }
         assert!(check(&expected, "{counts: {d: 4, b: 2, a: 1}}").is_ok());
+    }
+
+    #[test]
+    fn a_well_known_message_is_kept_as_bytes_and_compared_by_value() {
+        let string_value = types()
+            .parent_pool()
+            .get_message_by_name("google.protobuf.StringValue")
+            .unwrap();
+        let node: Node = serde_saphyr::from_str("\"hi\"").unwrap();
+        let spec = MessageSpec::compile(&node, &string_value, MatchMode::Exact).unwrap();
+        assert_eq!(spec.to_send().unwrap().as_ref(), b"\x0a\x02hi");
+        assert_eq!(spec.display(), "\"hi\"");
+        // The same value encoded differently (written twice, the last one wins) passes…
+        assert!(spec.check(b"\x0a\x02no\x0a\x02hi").is_ok());
+        // …and its twin, whose last value differs, fails.
+        let diffs = spec.check(b"\x0a\x02hi\x0a\x02no").unwrap_err();
+        assert_eq!(diffs.len(), 1, "{diffs:?}");
+        assert_eq!(diffs[0].expected, "\"hi\"");
+    }
+
+    fn at(value: crate::scenario::node::NodeValue) -> Node {
+        Node {
+            pos: crate::scenario::node::Pos::default(),
+            value,
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(200))]
+
+        /// Values are sacred: a message held as its encoding sends exactly what it says,
+        /// shows it, passes its own value however encoded, and fails any other.
+        #[test]
+        fn a_message_held_as_bytes_keeps_its_value(
+            text in proptest::prelude::any::<String>(),
+            other in proptest::prelude::any::<String>(),
+            big in proptest::prelude::any::<i64>(),
+        ) {
+            use crate::scenario::node::{Key, NodeValue};
+            proptest::prop_assume!(text != other);
+            let string_value = types()
+                .parent_pool()
+                .get_message_by_name("google.protobuf.StringValue")
+                .unwrap();
+            let wrapped = |s: &str| {
+                let mut m = DynamicMessage::new(string_value.clone());
+                m.set_field_by_name("value", Value::String(s.to_string()));
+                m
+            };
+            let spec = MessageSpec::compile(&at(NodeValue::Str(text.clone())), &string_value, MatchMode::Exact).unwrap();
+            let expected = wrapped(&text);
+            proptest::prop_assert_eq!(&spec.to_send().unwrap()[..], &expected.encode_to_vec()[..]);
+            proptest::prop_assert_eq!(spec.display(), shorten(render_message(&expected)));
+            // The other value, then this one written out (even when empty): the last wins.
+            let mut twice = wrapped(&other).encode_to_vec();
+            twice.push(0x0a);
+            prost::encoding::encode_varint(text.len() as u64, &mut twice);
+            twice.extend(text.as_bytes());
+            proptest::prop_assert!(spec.check(&twice).is_ok());
+            proptest::prop_assert!(spec.check(&wrapped(&other).encode_to_vec()).is_err());
+
+            let key = |name: &str| Key { pos: crate::scenario::node::Pos::default(), name: name.to_string() };
+            let fields = at(NodeValue::Map(vec![
+                (key("text"), at(NodeValue::Str(text.clone()))),
+                (key("big"), at(NodeValue::Int(big))),
+            ]));
+            let spec = MessageSpec::compile(&fields, &types(), MatchMode::Exact).unwrap();
+            let mut expected = DynamicMessage::new(types());
+            expected.set_field_by_name("text", Value::String(text.clone()));
+            expected.set_field_by_name("big", Value::I64(big));
+            proptest::prop_assert_eq!(&spec.to_send().unwrap()[..], &expected.encode_to_vec()[..]);
+            proptest::prop_assert_eq!(spec.display(), shorten(render_message(&expected)));
+            proptest::prop_assert!(spec.check(&expected.encode_to_vec()).is_ok());
+            expected.set_field_by_name("text", Value::String(other.clone()));
+            proptest::prop_assert!(spec.check(&expected.encode_to_vec()).is_err());
+        }
     }
 
     #[test]
