@@ -16,7 +16,9 @@ cd "$(dirname "$0")/.."
 STEPS=${LOADER_STEPS:-"10000 100000 1780000"}
 PROFILE=${BENCH_PROFILE:-release}
 if [ "$PROFILE" = release ]; then
-    cargo build --release --locked --bin grpc-replay >&2
+    # The same targets as bench/run.sh: building the example turns on dev-dependency
+    # features, and a different set would rebuild every dependency each time.
+    cargo build --release --locked --bin grpc-replay --example bench_baseline >&2
 else
     cargo build --locked --bin grpc-replay >&2
 fi
