@@ -200,7 +200,10 @@ fn client_message_holding_only_matchers_cannot_be_played_by_run() {
     let unplayable = ["the client role sends this `client:` message, but it holds a matcher"];
     grpc_replay(&["check", &format!("{FIXTURES}/{fixture}")])
         .assert_exit(0)
-        .assert_stdout_contains("client no (line 4: a matcher where a value is sent), server ok");
+        .assert_stdout_contains(
+            "client no (line 4: a matcher where a value is sent; `check --role client` says more), \
+             server ok",
+        );
     assert_fixture_rejected(Command::Run, fixture, "4:22", &unplayable);
     assert_fixture_rejected(Command::CheckAs("client"), fixture, "4:22", &unplayable);
     assert_fixture_rejected(Command::CheckAs("both"), fixture, "4:22", &unplayable);
@@ -219,7 +222,10 @@ fn server_message_holding_only_matchers_cannot_be_played_by_serve() {
     let unplayable = ["the server role sends this `server:` message, but it holds a matcher"];
     grpc_replay(&["check", &format!("{FIXTURES}/{fixture}")])
         .assert_exit(0)
-        .assert_stdout_contains("client ok, server no (line 5: a matcher where a value is sent)");
+        .assert_stdout_contains(
+            "client ok, server no (line 5: a matcher where a value is sent; \
+             `check --role server` says more)",
+        );
     assert_fixture_rejected(Command::Serve, fixture, "5:22", &unplayable);
     assert_fixture_rejected(Command::CheckAs("server"), fixture, "5:22", &unplayable);
     assert_fixture_rejected(Command::CheckAs("both"), fixture, "5:22", &unplayable);

@@ -233,4 +233,15 @@ fn a_compressed_the_sending_role_cannot_honour_is_a_load_error_for_that_role_onl
         ),
         "{all}"
     );
+    // Without --role, check names the obstacle in short for the role that cannot play it.
+    let summary = grpc_replay(&["check", &file]);
+    assert_eq!(summary.code, Some(0), "{}", summary.describe());
+    assert!(
+        summary.stdout.contains(
+            "client no (line 7: a `compressed:` flag the call's compression cannot send; \
+             `check --role client` says more), server ok"
+        ),
+        "{}",
+        summary.describe()
+    );
 }

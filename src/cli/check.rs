@@ -5,7 +5,7 @@ use super::exit::Exit;
 use super::load::load_scenarios_reflecting;
 use super::reflect::{catalog_pool, reflector};
 use crate::protos::RpcKind;
-use crate::scenario::{unplayable, Action, Role, Step};
+use crate::scenario::{unplayable, Action, Role, Step, UnplayableCause};
 use crate::transport::Http2Settings;
 
 /// Validates scenarios and says which roles can play them.
@@ -34,10 +34,12 @@ pub(super) fn check(args: CheckArgs) -> Exit {
                 let blocked = scenario.calls.iter().find_map(|c| unplayable(c, role));
                 match blocked {
                     None => format!("{} ok", role.label()),
-                    Some((pos, _)) => format!(
-                        "{} no (line {}: a matcher where a value is sent)",
+                    Some(blocked) => format!(
+                        "{} no (line {}: {}; `check --role {}` says more)",
                         role.label(),
-                        pos.line
+                        blocked.pos.line,
+                        obstacle(blocked.cause),
+                        role.label()
                     ),
                 }
             })
@@ -69,6 +71,17 @@ pub(super) fn check(args: CheckArgs) -> Exit {
     ));
     emit(&out);
     Exit::Passed
+}
+
+/// In short, what keeps a role from playing a file.
+fn obstacle(cause: UnplayableCause) -> &'static str {
+    match cause {
+        UnplayableCause::Matcher => "a matcher where a value is sent",
+        UnplayableCause::NoSendCount => "a quantified `repeat:` with no `send:` count",
+        UnplayableCause::CompressedFlag => {
+            "a `compressed:` flag the call's compression cannot send"
+        }
+    }
 }
 
 /// The message steps of a script (inside `unordered:` and `group:` too) whose message is

@@ -515,8 +515,8 @@ impl Loader<'_> {
             script,
         };
         for role in &self.options.roles {
-            if let Some((pos, message)) = unplayable(&call, *role) {
-                return Err(self.err(pos, message));
+            if let Some(blocked) = unplayable(&call, *role) {
+                return Err(self.err(blocked.pos, blocked.message));
             }
         }
         Ok(call)

@@ -28,7 +28,7 @@ pub use model::{
     StatusStep, Step,
 };
 pub(crate) use shape::performer;
-pub use shape::unplayable;
+pub use shape::{unplayable, Unplayable, UnplayableCause};
 pub use status_code::StatusCode;
 pub(crate) use step::ACTION_KEYS;
 pub use template::{CapturedVars, MessageTemplate, MetadataTemplate, Part};

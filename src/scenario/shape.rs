@@ -265,20 +265,19 @@ pub(super) fn add_implied_steps(script: &mut Vec<Step>, kind: RpcKind) {
 /// The first thing in a call that `role` would have to send but cannot: a matcher where a
 /// value is sent, a range with no count to send, or a message whose `compressed:` the
 /// call's `compression:` does not give.
-pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
-    let why = |what: &str, pos: Pos| {
-        (
-            pos,
-            format!(
-                "the {} role sends this {what}, but it holds a matcher; give a concrete value {}",
-                role.label(),
-                if what.contains("message") {
-                    "and put the matcher under `expect:`"
-                } else {
-                    "(matchers can only be checked)"
-                }
-            ),
-        )
+pub fn unplayable(call: &Call, role: Role) -> Option<Unplayable> {
+    let why = |what: &str, pos: Pos| Unplayable {
+        pos,
+        cause: UnplayableCause::Matcher,
+        message: format!(
+            "the {} role sends this {what}, but it holds a matcher; give a concrete value {}",
+            role.label(),
+            if what.contains("message") {
+                "and put the matcher under `expect:`"
+            } else {
+                "(matchers can only be checked)"
+            }
+        ),
     };
     if role == Role::Client {
         if let Some(pos) = call.metadata.first_matcher() {
@@ -288,15 +287,16 @@ pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
     flatten(&call.script)
         .into_iter()
         .find_map(|step| match (&step.action, role) {
-            _ if step.repeat.send.is_none() && performer(step) == Some(role) => Some((
-                step.pos,
-                format!(
+            _ if step.repeat.send.is_none() && performer(step) == Some(role) => Some(Unplayable {
+                pos: step.pos,
+                cause: UnplayableCause::NoSendCount,
+                message: format!(
                     "the {} role performs this step, but its `repeat:` says only what the other \
                      side accepts: give the count to perform with `send: N` \
                      (e.g. `repeat: {{min: 0, send: 3}}`)",
                     role.label()
                 ),
-            )),
+            }),
             (Action::Client(m), Role::Client) | (Action::Server(m), Role::Server) => m
                 .message
                 .first_matcher()
@@ -322,7 +322,7 @@ pub fn unplayable(call: &Call, role: Role) -> Option<(Pos, String)> {
 /// `compression:` makes of every message (gRPC libraries compress all messages of a call
 /// or none): sending it as written is not possible, and sending it otherwise would not be
 /// what the file says.
-fn compression_disagreement(call: &Call, role: Role) -> Option<(Pos, String)> {
+fn compression_disagreement(call: &Call, role: Role) -> Option<Unplayable> {
     let gzip = call.compression == Some(Compression::Gzip);
     flatten(&call.script).into_iter().find_map(|step| {
         let ((Action::Client(m), Role::Client) | (Action::Server(m), Role::Server)) =
@@ -339,17 +339,40 @@ fn compression_disagreement(call: &Call, role: Role) -> Option<(Pos, String)> {
                 "give the call `compression: gzip`",
             )
         };
-        Some((
-            step.pos,
-            format!(
+        Some(Unplayable {
+            pos: step.pos,
+            cause: UnplayableCause::CompressedFlag,
+            message: format!(
                 "the {} role sends this message with `compressed: {wanted}`, but the call has \
                  {setting}, which sends every message of the call {}: {fix}, or check the \
                  flag only on messages the other side sends",
                 role.label(),
                 if gzip { "compressed" } else { "uncompressed" },
             ),
-        ))
+        })
     })
+}
+
+/// A step a role cannot perform as written: where, why in short, and the whole sentence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unplayable {
+    /// Where the step (or its matcher) is.
+    pub pos: Pos,
+    /// What kind of obstacle it is.
+    pub cause: UnplayableCause,
+    /// The load error: what is wrong and how to fix it.
+    pub message: String,
+}
+
+/// What keeps a role from performing a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnplayableCause {
+    /// A matcher where a value must be sent.
+    Matcher,
+    /// A quantified `repeat:` with no `send:` count.
+    NoSendCount,
+    /// A `compressed:` flag the call's compression cannot send.
+    CompressedFlag,
 }
 
 /// The side that performs a step; a group's rounds are started by the side that performs
