@@ -836,3 +836,50 @@ fn recordings_a_server_cannot_tell_apart_fail_in_loopback() {
         run.describe()
     );
 }
+
+/// Records `fixtures` (played one after the other by grpc-replay's client) through the
+/// proxy to the Go seed server, and returns what the recorder printed.
+fn record_fixtures(fixtures: &[&str]) -> Option<Finished> {
+    let (_server, upstream) = start_go_server(GoVersion::Current)?;
+    let out = tempfile::tempdir().expect("a temporary folder");
+    let calls = fixtures.len().to_string();
+    let (recorder, address) = start_recorder(&upstream, out.path(), &["--once", &calls]);
+    for fixture in fixtures {
+        let run = run_grpc_replay(&["run", fixture, "--target", &address]);
+        assert_eq!(run.code, Some(0), "{}", run.describe());
+    }
+    let recorded = recorder.finish(EXIT_LIMIT);
+    assert_eq!(recorded.code, Some(0), "{}", recorded.describe());
+    Some(recorded)
+}
+
+/// The same question asked twice: the two recordings have the same client side, so a server
+/// cannot tell them apart (a stateful server's answers may differ), and the recorder says so
+/// when it stops. Two different questions of the same method (the twin) get no warning.
+#[test]
+fn recordings_a_server_cannot_tell_apart_are_named_when_recording_stops() {
+    let route = "tests/fixtures/record/record_route_slow.yaml";
+    let Some(same) = record_fixtures(&[route, route]) else {
+        return;
+    };
+    assert!(
+        same.stderr.contains("0001-RecordRoute.yaml")
+            && same.stderr.contains("0002-RecordRoute.yaml")
+            && same.stderr.contains("with the same client side")
+            && same
+                .stderr
+                .contains("keep such recordings in separate folders"),
+        "{}",
+        same.describe()
+    );
+    let Some(different) =
+        record_fixtures(&[route, "tests/fixtures/record/record_route_other.yaml"])
+    else {
+        return;
+    };
+    assert!(
+        !different.stderr.contains("same client side"),
+        "{}",
+        different.describe()
+    );
+}

@@ -11,8 +11,8 @@ use super::exit::Exit;
 use super::signals::StopSignals;
 use crate::protos::load_pool;
 use crate::record::{
-    record, ListenerTls, LoosePaths, RecordError, RecordObserver, RecordOptions, Recording,
-    Secrets, Timing, UpstreamTls, WriteOptions,
+    record, twins_in, ListenerTls, LoosePaths, RecordError, RecordObserver, RecordOptions,
+    Recording, Secrets, Timing, UpstreamTls, WriteOptions,
 };
 use crate::report::{record_lines, RecordEvent, Stream};
 use crate::transport::{Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW};
@@ -134,6 +134,11 @@ pub(super) async fn record_command(args: RecordArgs) -> Exit {
                 recordings: &recordings,
                 out: &args.out,
             });
+            if !recordings.is_empty() {
+                for twins in twins_in(&args.out) {
+                    Lines::show(RecordEvent::Twins(&twins));
+                }
+            }
             Exit::Passed
         }
         Err(RecordError::Io(error)) => {

@@ -11,6 +11,7 @@ mod loose;
 mod metadata;
 mod proxy;
 mod tls;
+mod twins;
 mod writer;
 mod yaml;
 
@@ -18,6 +19,7 @@ pub(crate) use log::{Event, RecordedCall, Side};
 pub(crate) use loose::LoosePaths;
 pub(crate) use metadata::Secrets;
 pub(crate) use tls::{ListenerTls, TlsError, UpstreamTls};
+pub(crate) use twins::twins_in;
 pub(crate) use writer::{render, NotWritten, Timing, WriteOptions};
 
 use std::future::Future;

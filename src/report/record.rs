@@ -5,8 +5,10 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
+use super::twins::twins_warning;
 use super::Stream;
 use crate::record::{Ending, NotWritten, Recording, Side, Unwritten};
+use crate::server::Twins;
 
 /// Something that happened while recording, to be shown.
 #[derive(Debug, Clone, Copy)]
@@ -23,6 +25,8 @@ pub(crate) enum RecordEvent<'a> {
         /// What went wrong.
         error: &'a str,
     },
+    /// Two recordings in the output folder that a server cannot tell apart.
+    Twins(&'a Twins),
     /// Recording stopped: every call recorded, and the folder written to.
     Stopped {
         /// The calls recorded.
@@ -63,6 +67,11 @@ pub(crate) fn record_lines(event: &RecordEvent) -> Vec<RecordLine> {
         RecordEvent::ConnectionFailed { client, error } => {
             vec![warning(format!("connection from {client} closed: {error}"))]
         }
+        RecordEvent::Twins(twins) => vec![warning(format!(
+            "{}; keep such recordings in separate folders, or record the fields that differ \
+             with --loose",
+            twins_warning(twins)
+        ))],
         RecordEvent::Stopped {
             recordings,
             out: folder,
@@ -216,6 +225,17 @@ mod tests {
             recordings: &recordings[..1],
             out,
         });
+        let recorded = |name: &str| crate::server::ScriptRef {
+            file: out.join(name),
+            call_id: "call".into(),
+            line: 3,
+        };
+        let twins = Twins {
+            method: "/calculator.CalculatorService/Maximum".into(),
+            first: recorded("0001-Maximum.yaml"),
+            second: recorded("0002-Maximum.yaml"),
+        };
+        events.push(RecordEvent::Twins(&twins));
         let mut text = String::new();
         for line in events.iter().flat_map(record_lines) {
             let stream = match line.stream {
