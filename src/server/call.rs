@@ -176,12 +176,12 @@ impl CallIo for ServerCall {
         }
     }
 
-    /// After the client half-closes, a reset no longer reaches the request stream; it shows
-    /// as the response stream being dropped, which is read as a cancel.
     fn ready_now(&mut self) -> Option<PeerEvent> {
         self.events.ready_now()
     }
 
+    /// After the client half-closes, a reset no longer reaches the request stream; it shows
+    /// as the response stream being dropped, which is read as a cancel.
     async fn next_event(&mut self) -> Option<PeerEvent> {
         let outgoing = self.outgoing.clone();
         let reset = async move {
