@@ -134,7 +134,8 @@ async fn close_puts_end_stream_on_the_wire() {
 fn serve_against_cancelling_client(script: &str) -> process::Finished {
     let mut served = Process::start(
         "grpc-replay serve",
-        grpc_replay(&["serve", script, "--once", "--listen", "127.0.0.1:0"]),
+        // -v: a run that fails shows what the server saw, step by step.
+        grpc_replay(&["serve", script, "-v", "--once", "--listen", "127.0.0.1:0"]),
     );
     let target = served.listening_address();
     let client = run_grpc_replay(

@@ -10,7 +10,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
@@ -84,6 +84,29 @@ struct CancelBody {
     heard: Option<oneshot::Receiver<()>>,
 }
 
+/// The error that makes hyper reset the stream with CANCEL.
+fn cancel_error() -> Box<dyn StdError + Send + Sync> {
+    Box::new(h2::Error::from(h2::Reason::CANCEL))
+}
+
+impl CancelBody {
+    /// Whether the signal has fired, without waiting; forgets a signal that can no longer
+    /// fire.
+    fn cancelled_now(&mut self) -> bool {
+        let Some(heard) = self.heard.as_mut() else {
+            return false;
+        };
+        match heard.try_recv() {
+            Ok(()) => true,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                self.heard = None;
+                false
+            }
+            Err(oneshot::error::TryRecvError::Empty) => false,
+        }
+    }
+}
+
 impl HttpBody for CancelBody {
     type Data = Bytes;
     type Error = Box<dyn StdError + Send + Sync>;
@@ -96,19 +119,29 @@ impl HttpBody for CancelBody {
             match Pin::new(heard).poll(cx) {
                 Poll::Ready(Ok(())) => {
                     self.heard = None;
-                    let reset = h2::Error::from(h2::Reason::CANCEL);
-                    return Poll::Ready(Some(Err(Box::new(reset))));
+                    return Poll::Ready(Some(Err(cancel_error())));
                 }
                 // The call ended without a cancel.
                 Poll::Ready(Err(_)) => self.heard = None,
                 Poll::Pending => {}
             }
         }
-        Pin::new(&mut self.body).poll_frame(cx).map_err(Into::into)
+        match ready!(Pin::new(&mut self.body).poll_frame(cx)) {
+            // A cancel drops the message queue right after it fires the signal, and this
+            // poll may have looked at the signal just before: the queue's end is then the
+            // cancel's, and must not go out as END_STREAM.
+            None if self.cancelled_now() => {
+                self.heard = None;
+                Poll::Ready(Some(Err(cancel_error())))
+            }
+            frame => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
+        }
     }
 
+    /// Never the end while a cancel may still come: hyper would put END_STREAM on the last
+    /// message, and the cancel that ended the queue would go out as a half-close.
     fn is_end_stream(&self) -> bool {
-        self.body.is_end_stream()
+        self.heard.is_none() && self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -149,5 +182,55 @@ mod tests {
         };
         let collected = body.collect().await.expect("no error").to_bytes();
         assert_eq!(collected.as_ref(), b"hi");
+    }
+
+    /// A message queue that the cancel ends while the body waits on it: the signal fires
+    /// between the body's look at it and the queue's end (as on another thread).
+    struct EndedByCancel(Option<oneshot::Sender<()>>);
+
+    impl HttpBody for EndedByCancel {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            mut self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            if let Some(signal) = self.0.take() {
+                let _ = signal.send(());
+            }
+            Poll::Ready(None)
+        }
+    }
+
+    /// The race a cancel can lose: the queue's end is the cancel's, so the body ends with
+    /// CANCEL, not with the end of the stream (which hyper would send as END_STREAM). The
+    /// twin: a queue that ends with no cancel ends the stream.
+    #[tokio::test]
+    async fn a_queue_ended_by_a_cancel_ends_with_cancel_not_end_stream() {
+        let (signal, heard) = oneshot::channel::<()>();
+        let mut body = CancelBody {
+            body: Body::new(EndedByCancel(Some(signal))),
+            heard: Some(heard),
+        };
+        assert!(!body.is_end_stream(), "a cancel may still come");
+        let error = body
+            .frame()
+            .await
+            .expect("a frame")
+            .expect_err("the cancel");
+        let reason = error
+            .downcast_ref::<h2::Error>()
+            .and_then(h2::Error::reason);
+        assert_eq!(reason, Some(h2::Reason::CANCEL));
+
+        let (signal, heard) = oneshot::channel::<()>();
+        let mut body = CancelBody {
+            body: Body::new(http_body_util::Empty::<Bytes>::new()),
+            heard: Some(heard),
+        };
+        drop(signal);
+        assert!(body.frame().await.is_none(), "the stream ends");
+        assert!(body.is_end_stream());
     }
 }
