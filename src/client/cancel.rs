@@ -154,6 +154,19 @@ mod tests {
     use super::*;
     use http_body_util::BodyExt;
 
+    /// The body's next frame is an error that carries CANCEL (hyper resets with it).
+    async fn assert_ends_with_cancel(body: &mut CancelBody) {
+        let error = body
+            .frame()
+            .await
+            .expect("a frame")
+            .expect_err("the cancel");
+        let reason = error
+            .downcast_ref::<h2::Error>()
+            .and_then(h2::Error::reason);
+        assert_eq!(reason, Some(h2::Reason::CANCEL));
+    }
+
     /// A body whose signal fired ends with an error that carries CANCEL, before any
     /// more of the request (so no END_STREAM); one whose signal was dropped plays on.
     #[tokio::test]
@@ -164,15 +177,7 @@ mod tests {
             heard: Some(heard),
         };
         signal.send(()).expect("the body listens");
-        let error = body
-            .frame()
-            .await
-            .expect("a frame")
-            .expect_err("the cancel");
-        let reason = error
-            .downcast_ref::<h2::Error>()
-            .and_then(h2::Error::reason);
-        assert_eq!(reason, Some(h2::Reason::CANCEL));
+        assert_ends_with_cancel(&mut body).await;
 
         let (signal, heard) = oneshot::channel::<()>();
         drop(signal);
@@ -214,15 +219,7 @@ mod tests {
             heard: Some(heard),
         };
         assert!(!body.is_end_stream(), "a cancel may still come");
-        let error = body
-            .frame()
-            .await
-            .expect("a frame")
-            .expect_err("the cancel");
-        let reason = error
-            .downcast_ref::<h2::Error>()
-            .and_then(h2::Error::reason);
-        assert_eq!(reason, Some(h2::Reason::CANCEL));
+        assert_ends_with_cancel(&mut body).await;
 
         let (signal, heard) = oneshot::channel::<()>();
         let mut body = CancelBody {
