@@ -14,15 +14,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STEPS=${LOADER_STEPS:-"10000 100000 1780000"}
-PROFILE=${BENCH_PROFILE:-release}
-if [ "$PROFILE" = release ]; then
-    # The same targets as bench/run.sh: building the example turns on dev-dependency
-    # features, and a different set would rebuild every dependency each time.
-    cargo build --release --locked --bin grpc-replay --example bench_baseline >&2
-else
-    cargo build --locked --bin grpc-replay >&2
-fi
-BIN="target/$PROFILE/grpc-replay"
+source bench/build.sh
+bench_build
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
 

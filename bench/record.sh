@@ -30,10 +30,9 @@ cleanup() {
 trap cleanup EXIT
 
 if [ -z "${GRPC_REPLAY:-}" ]; then
-    # The same targets as bench/run.sh: building the example turns on dev-dependency
-    # features, and a different set would rebuild every dependency each time.
-    cargo build --release --locked --bin grpc-replay --example bench_baseline >&2
-    GRPC_REPLAY=target/release/grpc-replay
+    source bench/build.sh
+    BENCH_PROFILE=release bench_build
+    GRPC_REPLAY=$BIN
 fi
 [ -x interop/go/bin/seed-server ] || { echo "error: run interop/go/build.sh current first" >&2; exit 2; }
 

@@ -20,7 +20,8 @@ cd "$(dirname "$0")/.."
 step() { printf '\n== %s\n' "$*" >&2; }
 
 step "release build (grpc-replay, examples/bench_baseline)"
-cargo build --release --locked --bin grpc-replay --example bench_baseline
+source bench/build.sh
+BENCH_PROFILE=release bench_build
 
 if [ ! -x interop/go/bin/seed-client ]; then
     step "Go peers (interop/go/build.sh current)"

@@ -16,15 +16,8 @@ cd "$(dirname "$0")/.."
 
 SCRIPTS=${SCALE_SCRIPTS:-10000}
 LOAD=${SCALE_LOAD:-100000}
-PROFILE=${BENCH_PROFILE:-release}
-if [ "$PROFILE" = release ]; then
-    # The same targets as bench/run.sh: building the example turns on dev-dependency
-    # features, and a different set would rebuild every dependency each time.
-    cargo build --release --locked --bin grpc-replay --example bench_baseline >&2
-else
-    cargo build --locked --bin grpc-replay >&2
-fi
-BIN="target/$PROFILE/grpc-replay"
+source bench/build.sh
+bench_build
 WORK=$(mktemp -d)
 SERVE_PID=
 cleanup() {
