@@ -35,61 +35,77 @@ fn framed(message: &[u8]) -> Bytes {
     frame.into()
 }
 
-/// Serves one Maximum call on `listener`: reads the first message, answers
-/// `{result: 1}`, and reports how the request stream then ended (a half-close is
-/// answered with status OK, as a server does).
-async fn observe_one_call(listener: TcpListener) -> RequestEnd {
+/// What a raw HTTP/2 server saw of the request stream: the bytes of its DATA frames (the
+/// gRPC-framed messages), and how it ended.
+#[derive(Debug)]
+struct Seen {
+    data: Vec<u8>,
+    end: RequestEnd,
+}
+
+/// Headers for a gRPC response.
+fn grpc_response() -> http::Response<()> {
+    http::Response::builder()
+        .header("content-type", "application/grpc")
+        .body(())
+        .expect("a valid response")
+}
+
+/// Serves one Maximum call on `listener`: answers `{result: 1}` once the first message
+/// has come, and reports what the request stream carried and how it ended (a half-close
+/// is answered with status OK, as a server does).
+async fn observe_one_call(listener: TcpListener) -> Seen {
     let (socket, _) = listener.accept().await.expect("the client connects");
     let mut connection = h2::server::handshake(socket)
         .await
         .expect("an HTTP/2 client");
-    let (request, mut respond) = connection
-        .accept()
-        .await
-        .expect("a request")
-        .expect("a valid request");
+    // h2 hands over no request whose stream was reset before it was accepted.
+    let Some(Ok((request, mut respond))) = connection.accept().await else {
+        return Seen {
+            data: Vec::new(),
+            end: RequestEnd::Other("no request was accepted".into()),
+        };
+    };
     let driver = tokio::spawn(async move { while connection.accept().await.is_some() {} });
     let mut body = request.into_body();
-    let first = body.data().await.expect("a message").expect("no error");
-    assert_eq!(
-        first.as_ref(),
-        framed(&[0x08, 0x01]).as_ref(),
-        "{{number: 1}}"
-    );
-    let _ = body.flow_control().release_capacity(first.len());
-    let response = http::Response::builder()
-        .header("content-type", "application/grpc")
-        .body(())
-        .expect("a valid response");
-    let mut send = respond.send_response(response, false).expect("headers go");
-    send.send_data(framed(&[0x08, 0x01]), false)
-        .expect("the answer goes");
-    let mut next = body.data().await;
-    // hyper may end the stream with an empty DATA frame that carries END_STREAM.
-    while matches!(&next, Some(Ok(data)) if data.is_empty()) {
-        next = body.data().await;
-    }
-    let end = match next {
-        None => RequestEnd::HalfClose,
-        Some(Err(error)) => match error.reason() {
-            Some(reason) if !error.is_io() && !error.is_go_away() => RequestEnd::Reset(reason),
-            _ => RequestEnd::Other(error.to_string()),
-        },
-        Some(Ok(data)) => RequestEnd::Other(format!("more data: {data:?}")),
+    let mut data = Vec::new();
+    let mut answered = None;
+    let end = loop {
+        match body.data().await {
+            // hyper may end the stream with an empty DATA frame that carries END_STREAM.
+            Some(Ok(chunk)) => {
+                let _ = body.flow_control().release_capacity(chunk.len());
+                data.extend_from_slice(&chunk);
+                if answered.is_none() && !chunk.is_empty() {
+                    // The client may have reset the stream already: the next read says so.
+                    answered = respond.send_response(grpc_response(), false).ok();
+                    if let Some(send) = answered.as_mut() {
+                        let _ = send.send_data(framed(&[0x08, 0x01]), false);
+                    }
+                }
+            }
+            None => break RequestEnd::HalfClose,
+            Some(Err(error)) => match error.reason() {
+                Some(reason) if !error.is_io() && !error.is_go_away() => {
+                    break RequestEnd::Reset(reason)
+                }
+                _ => break RequestEnd::Other(error.to_string()),
+            },
+        }
     };
-    if end == RequestEnd::HalfClose {
+    if let (RequestEnd::HalfClose, Some(send)) = (&end, answered.as_mut()) {
         let mut trailers = http::HeaderMap::new();
         trailers.insert("grpc-status", http::HeaderValue::from_static("0"));
         send.send_trailers(trailers).expect("the status goes");
     }
     // The client ends the connection as it exits.
     let _ = tokio::time::timeout(LIMIT, driver).await;
-    end
+    Seen { data, end }
 }
 
 /// Plays `fixture` with `grpc-replay run` against the raw server; what the server saw,
 /// and the client's run.
-async fn played_against_raw_server(fixture: &str) -> (RequestEnd, process::Finished) {
+async fn played_against_raw_server(fixture: &str) -> (Seen, process::Finished) {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let target = listener.local_addr().expect("bound").to_string();
     let observed = tokio::spawn(observe_one_call(listener));
@@ -99,21 +115,22 @@ async fn played_against_raw_server(fixture: &str) -> (RequestEnd, process::Finis
     })
     .await
     .expect("the client run joins");
-    let end = tokio::time::timeout(LIMIT, observed)
+    let seen = tokio::time::timeout(LIMIT, observed)
         .await
         .unwrap_or_else(|_| panic!("the server saw no end of the call\n{}", run.describe()))
         .expect("the observer joins");
-    (end, run)
+    (seen, run)
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cancel_puts_rst_stream_cancel_on_the_wire_and_never_end_stream() {
+/// Plays `fixture` [`RUNS`] times against the raw server, and checks that each time the
+/// request stream carried `messages`, framed, then a reset with CANCEL and no END_STREAM.
+async fn every_run_sends_then_cancels(fixture: &str, messages: &[&[u8]]) {
+    let expected: Vec<u8> = messages.iter().flat_map(|m| framed(m)).collect();
     for run in 1..=RUNS {
-        let (end, finished) =
-            played_against_raw_server("tests/fixtures/client_cancel/cancel.yaml").await;
+        let (seen, finished) = played_against_raw_server(fixture).await;
         assert_eq!(
-            end,
-            RequestEnd::Reset(h2::Reason::CANCEL),
+            (seen.data.as_slice(), &seen.end),
+            (expected.as_slice(), &RequestEnd::Reset(h2::Reason::CANCEL)),
             "run {run}\n{}",
             finished.describe()
         );
@@ -121,12 +138,38 @@ async fn cancel_puts_rst_stream_cancel_on_the_wire_and_never_end_stream() {
     }
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_puts_rst_stream_cancel_on_the_wire_and_never_end_stream() {
+    every_run_sends_then_cancels("tests/fixtures/client_cancel/cancel.yaml", &[&[0x08, 0x01]])
+        .await;
+}
+
+/// Messages sent right before a cancel reach the server before its RST_STREAM: h2 drops
+/// the DATA it has not yet written when a stream is reset, so a cancel that came at once
+/// lost them now and then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_sent_right_before_a_cancel_arrive_before_the_reset() {
+    every_run_sends_then_cancels(
+        "tests/fixtures/client_cancel/send_then_cancel.yaml",
+        &[&[0x08, 0x01], &[0x08, 0x02]],
+    )
+    .await;
+}
+
+/// The twin: a script that cancels before sending anything puts only the reset on the
+/// wire, so the test above sees what the client sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_with_nothing_sent_is_only_a_reset() {
+    every_run_sends_then_cancels("tests/fixtures/client_cancel/cancel_at_once.yaml", &[]).await;
+}
+
 /// The wrong twin: a script that half-closes is seen as END_STREAM by the same server.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn close_puts_end_stream_on_the_wire() {
-    let (end, finished) =
+    let (seen, finished) =
         played_against_raw_server("tests/fixtures/client_cancel/close.yaml").await;
-    assert_eq!(end, RequestEnd::HalfClose, "{}", finished.describe());
+    assert_eq!(seen.end, RequestEnd::HalfClose, "{}", finished.describe());
+    assert_eq!(seen.data, framed(&[0x08, 0x01]), "{}", finished.describe());
     assert_eq!(finished.code, Some(0), "{}", finished.describe());
 }
 

@@ -59,8 +59,8 @@ impl ClientCall {
         request.set_timeout(deadline);
         let path = PathAndQuery::from_str(&call.path).expect("method paths are valid HTTP paths");
         let gzip = call.compression == Some(Compression::Gzip);
-        let (cancel, channel) = CancelSignal::pair(channel);
-        let reader = tokio::spawn(async move {
+        let (cancel, channel, reset_deadline) = CancelSignal::pair(channel);
+        let read = async move {
             let limit = usize::try_from(max_message_size).unwrap_or(usize::MAX);
             let mut grpc = Grpc::new(StatusNames::new(channel, max_message_size))
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -88,6 +88,14 @@ impl ClientCall {
                 }
             };
             forward_responses(&mut events_tx, stream, flags).await;
+        };
+        // After a cancel the request body resets the stream; the reader stops holding the
+        // response once that reset may go (dropping it resets too, see `client::cancel`).
+        let reader = tokio::spawn(async move {
+            tokio::select! {
+                () = read => {}
+                () = reset_deadline.passed() => {}
+            }
         });
         ClientCall {
             outgoing: Some(outgoing),
@@ -175,12 +183,14 @@ impl CallIo for ClientCall {
 
     /// Resets the stream (RST_STREAM CANCEL) without half-closing it first, as gRPC
     /// clients cancel: the request body ends with a CANCEL error (see `client::cancel`)
-    /// before its queue is dropped, and dropping the response resets a stream whose
-    /// request half had already ended.
-    fn cancel(&mut self) {
+    /// after the messages already queued, and dropping the response resets a stream whose
+    /// request half had already ended. Returns once the reset has gone to h2.
+    async fn cancel(&mut self) {
         self.cancel.cancel();
         self.outgoing = None;
-        self.reader.abort();
+        // The reader ends when the reset reaches the response, or drops it at the latest
+        // `FLUSH_GRACE` after the cancel.
+        let _ = (&mut self.reader).await;
     }
 
     async fn finish(&mut self, _status: FinalStatus) {}

@@ -6,41 +6,84 @@
 //! error that holds `h2::Error` with reason CANCEL: hyper's client answers a body error
 //! by resetting the stream with the HTTP/2 reason found in the error's sources
 //! (`on_user_err` → `send_reset(err.h2_reason())`), and sends no END_STREAM.
+//!
+//! A reset must not overtake the messages sent before it: h2 drops a stream's DATA that
+//! its connection task has not yet written when the stream is reset (`clear_queue`, and
+//! the same for a reset scheduled by dropping the response). So a cancelled body first
+//! passes on every message already queued, and resets only [`FLUSH_GRACE`] after the
+//! last one went to h2, time for the connection task to write it; and the call keeps its
+//! response until then (dropping it resets the stream at once).
 
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use tokio::sync::oneshot;
+use tokio::time::{Instant, Sleep};
 use tonic::body::Body;
+
+/// How long a reset waits after the last message went to h2, for h2's connection task
+/// (woken by that message) to write it: a reset drops what it has not yet written. A
+/// cancel that comes later than this after the last message resets at once.
+pub(super) const FLUSH_GRACE: Duration = Duration::from_millis(25);
 
 /// The calling side's half: [`CancelSignal::cancel`] resets the call's stream. Dropping
 /// it without cancelling leaves the call alone.
 #[derive(Debug)]
-pub(super) struct CancelSignal(Option<oneshot::Sender<()>>);
+pub(super) struct CancelSignal {
+    body: Option<oneshot::Sender<()>>,
+    reader: Option<oneshot::Sender<()>>,
+}
 
 impl CancelSignal {
-    /// A signal and the service wrapper (around `inner`) whose one call it cancels.
-    pub(super) fn pair<S>(inner: S) -> (CancelSignal, Cancellable<S>) {
-        let (signal, heard) = oneshot::channel();
+    /// A signal, the service wrapper (around `inner`) whose one call it cancels, and the
+    /// deadline after which the call's reader may drop the response.
+    pub(super) fn pair<S>(inner: S) -> (CancelSignal, Cancellable<S>, ResetDeadline) {
+        let (body, heard) = oneshot::channel();
+        let (reader, deadline) = oneshot::channel();
         (
-            CancelSignal(Some(signal)),
+            CancelSignal {
+                body: Some(body),
+                reader: Some(reader),
+            },
             Cancellable {
                 inner,
                 heard: Some(heard),
             },
+            ResetDeadline(deadline),
         )
     }
 
-    /// Resets the request stream with CANCEL (at once if the body is waiting for the next
-    /// message; a request half that already ended is reset by dropping the response).
+    /// Resets the request stream with CANCEL once the messages already queued went out (a
+    /// request half that already ended is reset by the reader dropping the response).
     pub(super) fn cancel(&mut self) {
-        if let Some(signal) = self.0.take() {
-            // The body is gone when the request half already ended: nothing to reset there.
-            let _ = signal.send(());
+        // The body is gone when the request half already ended: nothing to reset there.
+        if let Some(body) = self.body.take() {
+            let _ = body.send(());
+        }
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.send(());
+        }
+    }
+}
+
+/// The reader's half: dropping the response of a call that is still open resets its
+/// stream, and drops what h2 has not yet written, so after a cancel the reader holds it
+/// for [`FLUSH_GRACE`].
+#[derive(Debug)]
+pub(super) struct ResetDeadline(oneshot::Receiver<()>);
+
+impl ResetDeadline {
+    /// Resolves [`FLUSH_GRACE`] after the cancel; never, for a call that is not cancelled.
+    pub(super) async fn passed(self) {
+        if self.0.await.is_ok() {
+            tokio::time::sleep(FLUSH_GRACE).await;
+        } else {
+            std::future::pending::<()>().await;
         }
     }
 }
@@ -66,22 +109,24 @@ where
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let request = match self.heard.take() {
-            Some(heard) => request.map(|body| {
-                Body::new(CancelBody {
-                    body,
-                    heard: Some(heard),
-                })
-            }),
+            Some(heard) => request.map(|body| Body::new(CancelBody::new(body, heard))),
             None => request,
         };
         self.inner.call(request)
     }
 }
 
-/// A request body that ends with a CANCEL error once its signal fires.
+/// A request body that ends with a CANCEL error once its signal fires, after the messages
+/// already queued and a [`FLUSH_GRACE`] for the last of them to be written.
 struct CancelBody {
     body: Body,
     heard: Option<oneshot::Receiver<()>>,
+    /// Set once the signal fired: the queue is drained, then this is waited for.
+    reset_at: Option<Pin<Box<Sleep>>>,
+    /// When the last message went to h2.
+    last_data: Option<Instant>,
+    /// Whether the queue ended (or failed) after the signal.
+    drained: bool,
 }
 
 /// The error that makes hyper reset the stream with CANCEL.
@@ -90,6 +135,55 @@ fn cancel_error() -> Box<dyn StdError + Send + Sync> {
 }
 
 impl CancelBody {
+    /// `body`, to be ended with CANCEL when `heard` fires.
+    fn new(body: Body, heard: oneshot::Receiver<()>) -> CancelBody {
+        CancelBody {
+            body,
+            heard: Some(heard),
+            reset_at: None,
+            last_data: None,
+            drained: false,
+        }
+    }
+
+    /// The signal fired: from now on the body passes on what is queued, then resets.
+    fn start_reset(&mut self) {
+        self.heard = None;
+        let at = self
+            .last_data
+            .map_or_else(Instant::now, |last| last + FLUSH_GRACE);
+        self.reset_at = Some(Box::pin(tokio::time::sleep_until(at)));
+    }
+
+    /// After the signal: what is already queued, then the reset once the last message
+    /// had its grace.
+    fn poll_cancelled(&mut self, cx: &mut Context<'_>) -> Poll<Option<FrameResult>> {
+        while !self.drained {
+            match Pin::new(&mut self.body).poll_frame(cx) {
+                Poll::Ready(Some(Ok(frame))) if frame.is_data() => {
+                    self.start_reset_after(Instant::now());
+                    return Poll::Ready(Some(Ok(frame)));
+                }
+                // Trailers: a request that is reset has none.
+                Poll::Ready(Some(Ok(_))) => {}
+                Poll::Ready(Some(Err(_)) | None) => self.drained = true,
+                // The queue is being dropped by the cancel: this wakes again if it holds more.
+                Poll::Pending => break,
+            }
+        }
+        let reset_at = self.reset_at.as_mut().expect("called once cancelled");
+        ready!(reset_at.as_mut().poll(cx));
+        Poll::Ready(Some(Err(cancel_error())))
+    }
+
+    /// A message went to h2 at `sent`: the reset waits for its grace.
+    fn start_reset_after(&mut self, sent: Instant) {
+        self.last_data = Some(sent);
+        if let Some(reset_at) = self.reset_at.as_mut() {
+            reset_at.as_mut().reset(sent + FLUSH_GRACE);
+        }
+    }
+
     /// Whether the signal has fired, without waiting; forgets a signal that can no longer
     /// fire.
     fn cancelled_now(&mut self) -> bool {
@@ -107,19 +201,22 @@ impl CancelBody {
     }
 }
 
+/// One frame of the request body, or the error that resets it.
+type FrameResult = Result<Frame<Bytes>, Box<dyn StdError + Send + Sync>>;
+
 impl HttpBody for CancelBody {
     type Data = Bytes;
     type Error = Box<dyn StdError + Send + Sync>;
 
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+    fn poll_frame(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<FrameResult>> {
+        if self.reset_at.is_some() {
+            return self.poll_cancelled(cx);
+        }
         if let Some(heard) = self.heard.as_mut() {
             match Pin::new(heard).poll(cx) {
                 Poll::Ready(Ok(())) => {
-                    self.heard = None;
-                    return Poll::Ready(Some(Err(cancel_error())));
+                    self.start_reset();
+                    return self.poll_cancelled(cx);
                 }
                 // The call ended without a cancel.
                 Poll::Ready(Err(_)) => self.heard = None,
@@ -131,8 +228,12 @@ impl HttpBody for CancelBody {
             // poll may have looked at the signal just before: the queue's end is then the
             // cancel's, and must not go out as END_STREAM.
             None if self.cancelled_now() => {
-                self.heard = None;
-                Poll::Ready(Some(Err(cancel_error())))
+                self.start_reset();
+                self.poll_cancelled(cx)
+            }
+            Some(Ok(frame)) if frame.is_data() => {
+                self.last_data = Some(Instant::now());
+                Poll::Ready(Some(Ok(frame)))
             }
             frame => Poll::Ready(frame.map(|f| f.map_err(Into::into))),
         }
@@ -141,7 +242,7 @@ impl HttpBody for CancelBody {
     /// Never the end while a cancel may still come: hyper would put END_STREAM on the last
     /// message, and the cancel that ended the queue would go out as a half-close.
     fn is_end_stream(&self) -> bool {
-        self.heard.is_none() && self.body.is_end_stream()
+        self.heard.is_none() && self.reset_at.is_none() && self.body.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
@@ -167,24 +268,30 @@ mod tests {
         assert_eq!(reason, Some(h2::Reason::CANCEL));
     }
 
-    /// A body whose signal fired ends with an error that carries CANCEL, before any
-    /// more of the request (so no END_STREAM); one whose signal was dropped plays on.
+    /// A body whose signal fired first passes on the message already queued, then ends
+    /// with an error that carries CANCEL (so no END_STREAM), no sooner than the grace for
+    /// that message to be written; one whose signal was dropped plays on and ends.
     #[tokio::test]
-    async fn a_cancelled_body_ends_with_cancel_and_an_uncancelled_one_ends_normally() {
+    async fn a_cancelled_body_passes_on_its_queue_then_ends_with_cancel() {
         let (signal, heard) = oneshot::channel::<()>();
-        let mut body = CancelBody {
-            body: Body::new(http_body_util::Full::new(Bytes::from_static(b"hi"))),
-            heard: Some(heard),
-        };
+        let queued = Body::new(http_body_util::Full::new(Bytes::from_static(b"hi")));
+        let mut body = CancelBody::new(queued, heard);
         signal.send(()).expect("the body listens");
+        let before_the_message = Instant::now();
+        let frame = body.frame().await.expect("a frame").expect("the message");
+        assert_eq!(frame.into_data().expect("data").as_ref(), b"hi");
         assert_ends_with_cancel(&mut body).await;
+        assert!(
+            before_the_message.elapsed() >= FLUSH_GRACE,
+            "the reset waited for the message"
+        );
 
         let (signal, heard) = oneshot::channel::<()>();
         drop(signal);
-        let body = CancelBody {
-            body: Body::new(http_body_util::Full::new(Bytes::from_static(b"hi"))),
-            heard: Some(heard),
-        };
+        let body = CancelBody::new(
+            Body::new(http_body_util::Full::new(Bytes::from_static(b"hi"))),
+            heard,
+        );
         let collected = body.collect().await.expect("no error").to_bytes();
         assert_eq!(collected.as_ref(), b"hi");
     }
@@ -214,18 +321,12 @@ mod tests {
     #[tokio::test]
     async fn a_queue_ended_by_a_cancel_ends_with_cancel_not_end_stream() {
         let (signal, heard) = oneshot::channel::<()>();
-        let mut body = CancelBody {
-            body: Body::new(EndedByCancel(Some(signal))),
-            heard: Some(heard),
-        };
+        let mut body = CancelBody::new(Body::new(EndedByCancel(Some(signal))), heard);
         assert!(!body.is_end_stream(), "a cancel may still come");
         assert_ends_with_cancel(&mut body).await;
 
         let (signal, heard) = oneshot::channel::<()>();
-        let mut body = CancelBody {
-            body: Body::new(http_body_util::Empty::<Bytes>::new()),
-            heard: Some(heard),
-        };
+        let mut body = CancelBody::new(Body::new(http_body_util::Empty::<Bytes>::new()), heard);
         drop(signal);
         assert!(body.frame().await.is_none(), "the stream ends");
         assert!(body.is_end_stream());

@@ -98,8 +98,8 @@ pub(crate) trait CallIo {
     fn send_headers(&mut self, headers: Vec<(String, MetaValue)>);
     /// Half-closes the client's stream (client role).
     fn close_send(&mut self);
-    /// Cancels the call (client role).
-    fn cancel(&mut self);
+    /// Cancels the call (client role), after the messages already queued.
+    fn cancel(&mut self) -> impl std::future::Future<Output = ()> + Send;
     /// Ends the call with a status (server role).
     fn finish(&mut self, status: FinalStatus) -> impl std::future::Future<Output = ()> + Send;
     /// The next thing the peer did; `None` once nothing more can happen.

@@ -155,7 +155,7 @@ impl CallIo for ServerCall {
 
     fn close_send(&mut self) {}
 
-    fn cancel(&mut self) {}
+    async fn cancel(&mut self) {}
 
     async fn finish(&mut self, status: FinalStatus) {
         let code = Code::from_i32(status.code.0);

@@ -116,7 +116,7 @@ impl CallIo for CandidateIo {
 
     fn close_send(&mut self) {}
 
-    fn cancel(&mut self) {}
+    async fn cancel(&mut self) {}
 
     async fn finish(&mut self, status: FinalStatus) {
         self.report(Report::Proposed(ServerAction::finish(status)));

@@ -535,7 +535,7 @@ script:
             self.done.push(format!("headers {headers:?}"));
         }
         fn close_send(&mut self) {}
-        fn cancel(&mut self) {}
+        async fn cancel(&mut self) {}
         async fn finish(&mut self, status: FinalStatus) {
             self.done
                 .push(format!("status {} {}", status.code.0, status.message));

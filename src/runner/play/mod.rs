@@ -168,7 +168,7 @@ impl<I: CallIo> Player<'_, I> {
     async fn end_failed_call(&mut self, failure: &Failure) {
         let deadline_passed = failure.kind() == FailureKind::Timeout && self.past_deadline();
         match self.role {
-            Role::Client => self.io.cancel(),
+            Role::Client => self.io.cancel().await,
             Role::Server => {
                 self.io
                     .finish(FinalStatus {
@@ -217,7 +217,7 @@ impl<I: CallIo> Player<'_, I> {
             match &step.action {
                 Action::Cancel if self.role == Role::Client => {
                     self.wait_after(step).await;
-                    self.io.cancel();
+                    self.io.cancel().await;
                     self.record(
                         step,
                         StepOutcome::Performed,
