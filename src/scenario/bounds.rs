@@ -58,7 +58,7 @@ pub fn deadline_header(timeout: Duration) -> Result<(), String> {
 /// variables), so that positions match its other errors.
 pub fn check_text(path: &Path, source: &Arc<str>) -> Result<(), LoadError> {
     let text: &str = source;
-    if !text.contains('!') && !text.contains("$zeros") && !text.contains("$len") {
+    if !may_hold_tag(text) && !text.contains("$zeros") && !text.contains("$len") {
         return Ok(());
     }
     let mut keys = KeyTracker::default();
@@ -96,6 +96,22 @@ pub fn check_text(path: &Path, source: &Arc<str>) -> Result<(), LoadError> {
         keys.next(&event);
     }
     Ok(())
+}
+
+/// Whether `text` has a `!` where a YAML tag could begin: at the start of a node, so
+/// after a space, a line break, a flow indicator or a `:`. A `!` inside a word (`Hi!`) is
+/// text, and a file whose every `!` is such needs no second parse (most files with a `!`
+/// have it at the end of a greeting).
+fn may_hold_tag(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(index, byte)| {
+        *byte == b'!'
+            && (index == 0
+                || matches!(
+                    bytes[index - 1],
+                    b' ' | b'\t' | b'\n' | b'\r' | b'[' | b'{' | b',' | b':' | b'?' | b'-'
+                ))
+    })
 }
 
 /// Where the tag of a node at `node` is written: the last `!…` before it on its line.
@@ -205,6 +221,47 @@ mod tests {
         assert!(check("a: [!!str 5]\n").is_err());
         assert!(check("a: !foo {b: 1}\n").is_err());
         assert!(check("a: \"Hello!\"\nb: Hi! there\n").is_ok());
+    }
+
+    /// Whether the YAML reader sees a tag anywhere in `text` (before any syntax error).
+    fn parser_sees_a_tag(text: &str) -> bool {
+        Parser::new_from_str(text)
+            .map_while(Result::ok)
+            .any(|(event, _)| {
+                matches!(
+                    event,
+                    Event::Scalar(_, _, _, Some(_))
+                        | Event::SequenceStart(_, _, Some(_))
+                        | Event::MappingStart(_, _, Some(_))
+                )
+            })
+    }
+
+    proptest::proptest! {
+        /// The quick look never skips a file in which the YAML reader finds a tag.
+        #[test]
+        fn the_quick_look_misses_no_tag(
+            tokens in proptest::collection::vec(
+                proptest::sample::select(&[
+                    "a", "b1", "!", "!t", "!!str", " ", "  ", "\n", "\t", ": ", ":", "- ", "-",
+                    "? ", ", ", ",", "[", "]", "{", "}", "\"", "'", "&x ", "*x", "#", "|", ">",
+                ][..]),
+                0..16,
+            )
+        ) {
+            let text = tokens.concat();
+            if parser_sees_a_tag(&text) {
+                proptest::prop_assert!(may_hold_tag(&text), "{:?}", text);
+            }
+        }
+    }
+
+    #[test]
+    fn a_bang_inside_a_word_is_not_a_tag() {
+        assert!(!may_hold_tag("a: Hello P0!\nb: {result: Hi!}\n"));
+        assert!(may_hold_tag("a: !x 1\n"));
+        assert!(may_hold_tag("!x 1\n"));
+        assert!(may_hold_tag("a: [!x 1]\n"));
     }
 
     #[test]
