@@ -509,6 +509,24 @@ async fn sleep_and_after_delay_the_replies() {
     assert_exit(&served.finish(), 0, "served 1 file, 1 call: 1 passed");
 }
 
+/// A message sent right before a pause goes out before the pause (sends are batched
+/// until the script waits), in both roles; the twin's late message fails its `within:`.
+#[test]
+fn a_message_sent_before_a_pause_goes_out_before_it() {
+    let played = |file: &str| {
+        Replay::spawn(&[
+            "run",
+            "--loopback",
+            &format!("tests/fixtures/batching/{file}"),
+        ])
+        .wait()
+    };
+    let finished = played("sent_before_pause.yaml");
+    assert_exit(&finished, 0, "1 file, 1 call: 1 passed");
+    let late = played("late_message.yaml");
+    assert_exit(&late, 1, "1 file, 1 call: 0 passed, 1 failed");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unordered_group_accepts_messages_in_another_order() {
     let served = Served::start(&["steps/unordered.yaml"], &["--once"]);

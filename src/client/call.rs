@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::uri::PathAndQuery;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tonic::client::Grpc;
 use tonic::codec::CompressionEncoding;
@@ -21,13 +20,13 @@ use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::scenario::{Call, Compression};
 use crate::transport::{
     received_metadata, status_event, to_metadata_map, EventReceiver, EventSender, ReceivedFlags,
-    Repeated,
+    SendQueue,
 };
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
 /// everything the server sends as it arrives.
 pub(crate) struct ClientCall {
-    outgoing: Option<mpsc::Sender<(Bytes, u64)>>,
+    outgoing: SendQueue<Bytes>,
     cancel: CancelSignal,
     events: EventReceiver,
     reader: JoinHandle<()>,
@@ -43,9 +42,9 @@ impl ClientCall {
         metadata: &[(String, MetaValue)],
         max_message_size: u64,
     ) -> ClientCall {
-        let (outgoing, requests) = mpsc::channel::<(Bytes, u64)>(SEND_QUEUE);
+        let (outgoing, requests) = SendQueue::new(SEND_QUEUE);
         let (mut events_tx, events) = EventSender::new();
-        let mut request = Request::new(Repeated::new(requests));
+        let mut request = Request::new(requests);
         *request.metadata_mut() = to_metadata_map(metadata);
         if call.deadline_header {
             // Ballerina reads the deadline from this header, not from `grpc-timeout`.
@@ -98,7 +97,7 @@ impl ClientCall {
             }
         });
         ClientCall {
-            outgoing: Some(outgoing),
+            outgoing,
             cancel,
             events,
             reader,
@@ -157,28 +156,19 @@ impl CallIo for ClientCall {
         count: u64,
         parked: &mut VecDeque<PeerEvent>,
     ) {
-        if let Some(outgoing) = &self.outgoing {
-            let room = outgoing.reserve();
-            tokio::pin!(room);
-            loop {
-                tokio::select! {
-                    biased;
-                    room = &mut room => {
-                        if let Ok(permit) = room {
-                            permit.send((message, count));
-                        }
-                        return;
-                    }
-                    () = self.events.park(parked) => {}
-                }
-            }
-        }
+        let (events, outgoing) = (&mut self.events, &mut self.outgoing);
+        outgoing.push(message, count, events, parked).await;
+    }
+
+    async fn flush(&mut self, parked: &mut VecDeque<PeerEvent>) {
+        self.outgoing.flush(&mut self.events, parked).await;
     }
 
     fn send_headers(&mut self, _headers: Vec<(String, MetaValue)>) {}
 
-    fn close_send(&mut self) {
-        self.outgoing = None;
+    async fn close_send(&mut self) {
+        self.outgoing.flush_keeping(&mut self.events).await;
+        self.outgoing.close();
     }
 
     /// Resets the stream (RST_STREAM CANCEL) without half-closing it first, as gRPC
@@ -186,8 +176,9 @@ impl CallIo for ClientCall {
     /// after the messages already queued, and dropping the response resets a stream whose
     /// request half had already ended. Returns once the reset has gone to h2.
     async fn cancel(&mut self) {
+        self.outgoing.flush_if_room();
         self.cancel.cancel();
-        self.outgoing = None;
+        self.outgoing.close();
         // The reader ends when the reset reaches the response, or drops it at the latest
         // `FLUSH_GRACE` after the cancel.
         let _ = (&mut self.reader).await;
@@ -196,6 +187,7 @@ impl CallIo for ClientCall {
     async fn finish(&mut self, _status: FinalStatus) {}
 
     async fn next_event(&mut self) -> Option<PeerEvent> {
+        self.outgoing.flush_keeping(&mut self.events).await;
         self.events.recv().await
     }
 

@@ -85,7 +85,8 @@ pub(crate) const SEND_QUEUE: usize = 1024;
 /// while a send waits, received events are parked instead, so a peer that answers while the
 /// script sends never stalls the stream.
 pub(crate) trait CallIo {
-    /// Queues a message for the peer, to go out `count` times. While the queue has no
+    /// Queues a message for the peer, to go out `count` times. It may wait in a batch
+    /// until [`CallIo::flush`] or the next wait for an event. While the queue has no
     /// room, what the peer sends is moved to `parked` (to be read from there first), so
     /// that a peer that sends while this side is not reading never stalls both sides.
     fn send_messages(
@@ -96,13 +97,22 @@ pub(crate) trait CallIo {
     ) -> impl std::future::Future<Output = ()> + Send;
     /// Sends response headers (server role).
     fn send_headers(&mut self, headers: Vec<(String, MetaValue)>);
-    /// Half-closes the client's stream (client role).
-    fn close_send(&mut self);
+    /// Sends the messages still batched (before the script pauses), parking what the
+    /// peer sends meanwhile as [`CallIo::send_messages`] does.
+    fn flush(
+        &mut self,
+        _parked: &mut std::collections::VecDeque<PeerEvent>,
+    ) -> impl std::future::Future<Output = ()> + Send {
+        async {}
+    }
+    /// Half-closes the client's stream (client role), after the messages batched.
+    fn close_send(&mut self) -> impl std::future::Future<Output = ()> + Send;
     /// Cancels the call (client role), after the messages already queued.
     fn cancel(&mut self) -> impl std::future::Future<Output = ()> + Send;
     /// Ends the call with a status (server role).
     fn finish(&mut self, status: FinalStatus) -> impl std::future::Future<Output = ()> + Send;
-    /// The next thing the peer did; `None` once nothing more can happen.
+    /// The next thing the peer did; `None` once nothing more can happen. Sends the
+    /// messages batched before it waits.
     fn next_event(&mut self) -> impl std::future::Future<Output = Option<PeerEvent>> + Send;
     /// The next thing the peer did if it has already arrived, without waiting: the fast
     /// path of a busy stream. `None` says only that nothing is there yet.

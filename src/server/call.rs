@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 
 use bytes::Bytes;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 use tokio::time::Instant;
 use tonic::metadata::MetadataMap;
 use tonic::{Code, Request, Status, Streaming};
@@ -11,7 +11,9 @@ use tonic::{Code, Request, Status, Streaming};
 use super::request_end::RequestReset;
 use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
-use crate::transport::{fault_of, to_metadata_map, EventReceiver, EventSender, ReceivedFlags};
+use crate::transport::{
+    fault_of, to_metadata_map, EventReceiver, EventSender, ReceivedFlags, Repeated, SendQueue,
+};
 
 /// How long a reset waits for the reader to report its reason.
 const REASON_WAIT: std::time::Duration = std::time::Duration::from_millis(100);
@@ -24,14 +26,17 @@ pub(super) enum ResponseStart {
     TrailersOnly(Status),
 }
 
-/// The response messages (and a final error status), each with how many times it goes out.
-pub(super) type ResponseItems = mpsc::Receiver<(Result<Bytes, Status>, u64)>;
+/// The response messages (and a final error status), as the response stream.
+pub(super) type ResponseItems = Repeated<Result<Bytes, Status>>;
 
 /// One incoming call, as the engine sees it.
 pub(super) struct ServerCall {
     metadata: ReceivedMetadata,
     events: EventReceiver,
-    outgoing: Option<mpsc::Sender<(Result<Bytes, Status>, u64)>>,
+    outgoing: SendQueue<Result<Bytes, Status>>,
+    /// Whether sends may wait in a batch: only when one script plays the call straight
+    /// on it, and so flushes before every wait (candidates' scripts pause elsewhere).
+    batching: bool,
     start: Option<oneshot::Sender<ResponseStart>>,
 }
 
@@ -42,17 +47,23 @@ impl ServerCall {
         events: EventReceiver,
     ) -> (ServerCall, oneshot::Receiver<ResponseStart>, ResponseItems) {
         let (start_tx, start_rx) = oneshot::channel();
-        let (outgoing, items) = mpsc::channel(SEND_QUEUE);
+        let (outgoing, items) = SendQueue::new(SEND_QUEUE);
         (
             ServerCall {
                 metadata,
                 events,
-                outgoing: Some(outgoing),
+                outgoing,
+                batching: false,
                 start: Some(start_tx),
             },
             start_rx,
             items,
         )
+    }
+
+    /// Lets sends wait in a batch until the script waits (see [`CallIo::flush`]).
+    pub(super) fn batch_sends(&mut self) {
+        self.batching = true;
     }
 
     /// Puts events already read (to choose the script) back, to be read first.
@@ -131,29 +142,22 @@ impl CallIo for ServerCall {
         parked: &mut VecDeque<PeerEvent>,
     ) {
         self.begin(MetadataMap::new());
-        if let Some(outgoing) = &self.outgoing {
-            let room = outgoing.reserve();
-            tokio::pin!(room);
-            loop {
-                tokio::select! {
-                    biased;
-                    room = &mut room => {
-                        if let Ok(permit) = room {
-                            permit.send((Ok(message), count));
-                        }
-                        return;
-                    }
-                    () = self.events.park(parked) => {}
-                }
-            }
+        let (events, outgoing) = (&mut self.events, &mut self.outgoing);
+        outgoing.push(Ok(message), count, events, parked).await;
+        if !self.batching {
+            self.outgoing.flush(&mut self.events, parked).await;
         }
+    }
+
+    async fn flush(&mut self, parked: &mut VecDeque<PeerEvent>) {
+        self.outgoing.flush(&mut self.events, parked).await;
     }
 
     fn send_headers(&mut self, headers: Vec<(String, MetaValue)>) {
         self.begin(to_metadata_map(&headers));
     }
 
-    fn close_send(&mut self) {}
+    async fn close_send(&mut self) {}
 
     async fn cancel(&mut self) {}
 
@@ -164,16 +168,13 @@ impl CallIo for ServerCall {
         if code != Code::Ok {
             if let Some(start) = self.start.take() {
                 let _ = start.send(ResponseStart::TrailersOnly(status));
-                self.outgoing = None;
+                self.outgoing.close();
                 return;
             }
         }
         self.begin(MetadataMap::new());
-        if let Some(outgoing) = self.outgoing.take() {
-            if code != Code::Ok || !status.metadata().is_empty() {
-                let _ = outgoing.send((Err(status), 1)).await;
-            }
-        }
+        let last = (code != Code::Ok || !status.metadata().is_empty()).then_some((Err(status), 1));
+        self.outgoing.finish(last).await;
     }
 
     fn ready_now(&mut self) -> Option<PeerEvent> {
@@ -183,7 +184,8 @@ impl CallIo for ServerCall {
     /// After the client half-closes, a reset no longer reaches the request stream; it shows
     /// as the response stream being dropped, which is read as a cancel.
     async fn next_event(&mut self) -> Option<PeerEvent> {
-        let outgoing = self.outgoing.clone();
+        self.outgoing.flush_keeping(&mut self.events).await;
+        let outgoing = self.outgoing.sender();
         let reset = async move {
             match outgoing {
                 Some(outgoing) => outgoing.closed().await,

@@ -114,7 +114,7 @@ impl CallIo for CandidateIo {
         self.report(Report::Proposed(ServerAction::Headers(headers)));
     }
 
-    fn close_send(&mut self) {}
+    async fn close_send(&mut self) {}
 
     async fn cancel(&mut self) {}
 

@@ -534,7 +534,7 @@ script:
         fn send_headers(&mut self, headers: Vec<(String, MetaValue)>) {
             self.done.push(format!("headers {headers:?}"));
         }
-        fn close_send(&mut self) {}
+        async fn close_send(&mut self) {}
         async fn cancel(&mut self) {}
         async fn finish(&mut self, status: FinalStatus) {
             self.done

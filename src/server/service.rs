@@ -197,6 +197,7 @@ async fn play_incoming(
             Some(conversation) => conversation.run(&mut io, first).await,
             None => {
                 io.put_back(first);
+                io.batch_sends();
                 play_alone(
                     &registry,
                     candidates[0],
@@ -220,7 +221,7 @@ async fn play_incoming(
         };
         let response = match started {
             Ok(ResponseStart::Headers(headers)) => {
-                let mut response = Response::new(Repeated::new(items));
+                let mut response = Response::new(items);
                 *response.metadata_mut() = headers;
                 Ok(response)
             }

@@ -23,7 +23,7 @@ pub use goaway::{Calm, Peer};
 pub use handshake::{FailedConnection, HandshakeFailure};
 pub use handshake_log::HandshakeLog;
 pub use metadata::{received_metadata, to_metadata_map};
-pub use queue::{EventReceiver, EventSender, Repeated};
+pub use queue::{EventReceiver, EventSender, Repeated, SendQueue};
 pub use server_tls::server_tls;
 pub use settings::{
     Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW, NOT_HTTP2_FRAMES,

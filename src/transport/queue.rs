@@ -10,17 +10,20 @@ use tokio::sync::mpsc;
 
 use crate::runner::PeerEvent;
 
-/// A stream that yields each queued item `count` times.
+/// A stream that yields each queued item `count` times; items come in batches (see
+/// [`SendQueue`]).
 pub struct Repeated<T> {
-    queue: mpsc::Receiver<(T, u64)>,
+    queue: mpsc::Receiver<Vec<(T, u64)>>,
+    batch: std::vec::IntoIter<(T, u64)>,
     current: Option<(T, u64)>,
 }
 
 impl<T> Repeated<T> {
     /// Expands what arrives on `queue`.
-    pub fn new(queue: mpsc::Receiver<(T, u64)>) -> Self {
+    pub fn new(queue: mpsc::Receiver<Vec<(T, u64)>>) -> Self {
         Repeated {
             queue,
+            batch: Vec::new().into_iter(),
             current: None,
         }
     }
@@ -39,13 +42,140 @@ impl<T: Clone + Unpin> Stream for Repeated<T> {
                 let (item, _) = self.current.take().expect("checked above");
                 return Poll::Ready(Some(item));
             }
+            if let Some(next) = self.batch.next() {
+                if next.1 > 0 {
+                    self.current = Some(next);
+                }
+                continue;
+            }
             match self.queue.poll_recv(cx) {
-                Poll::Ready(Some((_, 0))) => continue,
-                Poll::Ready(Some(next)) => self.current = Some(next),
+                Poll::Ready(Some(batch)) => self.batch = batch.into_iter(),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }
         }
+    }
+}
+
+/// The most items a [`SendQueue`] gathers before it hands them over.
+const SEND_BATCH: usize = 64;
+
+/// The script's end of a [`Repeated`] stream: what it sends gathers in a batch that goes
+/// out as one queue item when it is full or when the script flushes it (which it does
+/// before it waits for anything), so that a fast stream costs few queue operations and
+/// wake-ups.
+pub struct SendQueue<T> {
+    queue: Option<mpsc::Sender<Vec<(T, u64)>>>,
+    batch: Vec<(T, u64)>,
+}
+
+impl<T> SendQueue<T> {
+    /// A queue that holds at most `depth` batches, and the stream it feeds.
+    pub fn new(depth: usize) -> (SendQueue<T>, Repeated<T>) {
+        let (queue, rx) = mpsc::channel(depth);
+        let sender = SendQueue {
+            queue: Some(queue),
+            batch: Vec::new(),
+        };
+        (sender, Repeated::new(rx))
+    }
+
+    /// Adds `item`, to go out `count` times; hands the batch over when it is full, moving
+    /// what the peer sends to `parked` while the queue has no room.
+    pub async fn push(
+        &mut self,
+        item: T,
+        count: u64,
+        events: &mut EventReceiver,
+        parked: &mut std::collections::VecDeque<PeerEvent>,
+    ) {
+        if self.queue.is_some() {
+            self.batch.push((item, count));
+            if self.batch.len() >= SEND_BATCH {
+                self.flush(events, parked).await;
+            }
+        }
+    }
+
+    /// Hands the batch over, moving what the peer sends to `parked` while the queue has
+    /// no room.
+    pub async fn flush(
+        &mut self,
+        events: &mut EventReceiver,
+        parked: &mut std::collections::VecDeque<PeerEvent>,
+    ) {
+        self.hand_over(events, Some(parked)).await;
+    }
+
+    /// Hands the batch over; what the peer sends while the queue has no room stays in
+    /// `events`, to be read next. Nothing is lost if this is dropped half-way.
+    pub async fn flush_keeping(&mut self, events: &mut EventReceiver) {
+        self.hand_over(events, None).await;
+    }
+
+    async fn hand_over(
+        &mut self,
+        events: &mut EventReceiver,
+        mut parked: Option<&mut std::collections::VecDeque<PeerEvent>>,
+    ) {
+        let Some(queue) = self.queue.as_ref().filter(|_| !self.batch.is_empty()) else {
+            return;
+        };
+        let room = queue.reserve();
+        tokio::pin!(room);
+        loop {
+            let meanwhile = async {
+                match parked.as_deref_mut() {
+                    Some(parked) => events.park(parked).await,
+                    None => events.absorb().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                room = &mut room => {
+                    if let Ok(permit) = room {
+                        permit.send(std::mem::take(&mut self.batch));
+                    }
+                    self.batch.clear();
+                    return;
+                }
+                () = meanwhile => {}
+            }
+        }
+    }
+
+    /// Hands the batch over if the queue has room now, and drops it otherwise: what a
+    /// cancel does, which must not wait for a peer that no longer reads (a reset drops
+    /// what is still queued anyway).
+    pub fn flush_if_room(&mut self) {
+        if let Some(queue) = self.queue.as_ref().filter(|_| !self.batch.is_empty()) {
+            if let Ok(permit) = queue.try_reserve() {
+                permit.send(std::mem::take(&mut self.batch));
+            }
+        }
+        self.batch.clear();
+    }
+
+    /// Hands the batch over with `last` at its end, waiting for room (the peer's events
+    /// are no longer read), and ends the stream.
+    pub async fn finish(&mut self, last: Option<(T, u64)>) {
+        if let Some(queue) = self.queue.take() {
+            self.batch.extend(last);
+            if !self.batch.is_empty() {
+                let _ = queue.send(std::mem::take(&mut self.batch)).await;
+            }
+        }
+    }
+
+    /// Ends the stream with what was handed over; a batch not flushed is dropped.
+    pub fn close(&mut self) {
+        self.queue = None;
+        self.batch.clear();
+    }
+
+    /// The queue while the stream is open (a clone, to wait for its reader to go).
+    pub fn sender(&self) -> Option<mpsc::Sender<Vec<(T, u64)>>> {
+        self.queue.clone()
     }
 }
 
@@ -156,6 +286,16 @@ impl EventReceiver {
             std::future::pending::<()>().await;
         }
     }
+
+    /// Waits for more and keeps it, to be read next: the same as [`EventReceiver::park`]
+    /// for a wait that may be dropped half-way (nothing is lost then).
+    pub async fn absorb(&mut self) {
+        if let Some(burst) = self.queue.recv().await {
+            self.ready.extend(burst);
+        } else {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 #[cfg(test)]
@@ -166,11 +306,59 @@ mod tests {
     #[tokio::test]
     async fn items_come_out_as_often_as_asked() {
         let (tx, rx) = mpsc::channel(4);
-        tx.send(("a", 3)).await.unwrap();
-        tx.send(("none", 0)).await.unwrap();
-        tx.send(("b", 1)).await.unwrap();
+        tx.send(vec![("a", 3), ("none", 0)]).await.unwrap();
+        tx.send(vec![]).await.unwrap();
+        tx.send(vec![("b", 1)]).await.unwrap();
         drop(tx);
         let out: Vec<&str> = Repeated::new(rx).collect().await;
         assert_eq!(out, ["a", "a", "a", "b"]);
+    }
+
+    /// What is pushed goes out, in order, only once flushed (or once a batch is full);
+    /// `finish` sends the rest and ends the stream.
+    #[tokio::test]
+    async fn a_send_queue_hands_over_batches_in_order() {
+        let (_events_tx, mut events) = EventSender::new();
+        let mut parked = std::collections::VecDeque::new();
+        let (mut queue, mut stream) = SendQueue::new(4);
+        queue.push(1, 1, &mut events, &mut parked).await;
+        queue.push(2, 2, &mut events, &mut parked).await;
+        assert!(stream.next().now_or_never().is_none(), "not flushed yet");
+        queue.flush(&mut events, &mut parked).await;
+        let flushed: Vec<i32> = (0..3)
+            .filter_map(|_| stream.next().now_or_never().flatten())
+            .collect();
+        assert_eq!(flushed, [1, 2, 2]);
+        for item in 0..SEND_BATCH as i32 {
+            queue.push(item, 1, &mut events, &mut parked).await;
+        }
+        let full: Vec<i32> = (0..SEND_BATCH)
+            .filter_map(|_| stream.next().now_or_never().flatten())
+            .collect();
+        assert_eq!(
+            full,
+            (0..SEND_BATCH as i32).collect::<Vec<_>>(),
+            "a full batch goes"
+        );
+        queue.push(7, 1, &mut events, &mut parked).await;
+        queue.flush_if_room();
+        queue.finish(Some((8, 1))).await;
+        let rest: Vec<i32> = stream.collect().await;
+        assert_eq!(rest, [7, 8]);
+    }
+
+    /// A cancel's flush never waits: with no room, the batch is dropped.
+    #[tokio::test]
+    async fn flush_if_room_drops_what_has_no_room() {
+        let (_events_tx, mut events) = EventSender::new();
+        let mut parked = std::collections::VecDeque::new();
+        let (mut queue, stream) = SendQueue::new(1);
+        queue.push(1, 1, &mut events, &mut parked).await;
+        queue.flush_if_room();
+        queue.push(2, 1, &mut events, &mut parked).await;
+        queue.flush_if_room();
+        queue.close();
+        let out: Vec<i32> = stream.collect().await;
+        assert_eq!(out, [1]);
     }
 }

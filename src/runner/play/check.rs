@@ -58,7 +58,7 @@ impl<I: CallIo> Player<'_, I> {
         expected: &StatusStep,
     ) -> Result<(), Failure> {
         let began = Instant::now();
-        self.io.close_send();
+        self.io.close_send().await;
         let status = self.await_status(step, expected.code).await?;
         let diffs = status_diffs(expected, &status);
         if !diffs.is_empty() {

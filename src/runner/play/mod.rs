@@ -104,6 +104,7 @@ pub(crate) async fn play_call<I: CallIo>(
     if let Some(failure) = &failure {
         player.end_failed_call(failure).await;
     }
+    player.io.flush(&mut player.pending).await;
     let result = CallResult {
         file: scenario.path.clone(),
         scenario: scenario.name.clone(),
@@ -274,7 +275,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Headers(spec), Role::Client) => self.check_headers(step, spec).await,
             (Action::Close, Role::Client) => {
                 self.wait_after(step).await;
-                self.io.close_send();
+                self.io.close_send().await;
                 self.record(step, StepOutcome::Performed, || Subject::HalfClose, None, 1);
                 Ok(())
             }
@@ -303,9 +304,11 @@ impl<I: CallIo> Player<'_, I> {
         }
     }
 
-    /// Waits `duration`; a client stops waiting at the call's deadline (a server's whole
-    /// script is already bounded by it, in `play_within_deadline`).
-    async fn pause(&self, duration: Duration) {
+    /// Waits `duration`, after sending what is batched; a client stops waiting at the
+    /// call's deadline (a server's whole script is already bounded by it, in
+    /// `play_within_deadline`).
+    async fn pause(&mut self, duration: Duration) {
+        self.io.flush(&mut self.pending).await;
         let end = Instant::now().checked_add(duration);
         let end = match (self.role, end) {
             (Role::Client, Some(end)) => end.min(self.deadline),
