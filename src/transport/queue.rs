@@ -70,9 +70,10 @@ pub struct SendQueue<T> {
 }
 
 impl<T> SendQueue<T> {
-    /// A queue that holds at most `depth` batches, and the stream it feeds.
+    /// A queue whose waiting batches hold at most `depth` items (as many batches as full
+    /// ones would take, at least one), and the stream it feeds.
     pub fn new(depth: usize) -> (SendQueue<T>, Repeated<T>) {
-        let (queue, rx) = mpsc::channel(depth);
+        let (queue, rx) = mpsc::channel((depth / SEND_BATCH).max(1));
         let sender = SendQueue {
             queue: Some(queue),
             batch: Vec::new(),
@@ -320,7 +321,7 @@ mod tests {
     async fn a_send_queue_hands_over_batches_in_order() {
         let (_events_tx, mut events) = EventSender::new();
         let mut parked = std::collections::VecDeque::new();
-        let (mut queue, mut stream) = SendQueue::new(4);
+        let (mut queue, mut stream) = SendQueue::new(4 * SEND_BATCH);
         queue.push(1, 1, &mut events, &mut parked).await;
         queue.push(2, 2, &mut events, &mut parked).await;
         assert!(stream.next().now_or_never().is_none(), "not flushed yet");
