@@ -157,7 +157,8 @@ impl CallIo for ClientCall {
         parked: &mut VecDeque<PeerEvent>,
     ) {
         let (events, outgoing) = (&mut self.events, &mut self.outgoing);
-        outgoing.push(message, count, events, parked).await;
+        let size = message.len();
+        outgoing.push(message, count, size, events, parked).await;
     }
 
     async fn flush(&mut self, parked: &mut VecDeque<PeerEvent>) {

@@ -143,7 +143,10 @@ impl CallIo for ServerCall {
     ) {
         self.begin(MetadataMap::new());
         let (events, outgoing) = (&mut self.events, &mut self.outgoing);
-        outgoing.push(Ok(message), count, events, parked).await;
+        let size = message.len();
+        outgoing
+            .push(Ok(message), count, size, events, parked)
+            .await;
         if !self.batching {
             self.outgoing.flush(&mut self.events, parked).await;
         }

@@ -60,6 +60,11 @@ impl<T: Clone + Unpin> Stream for Repeated<T> {
 /// The most items a [`SendQueue`] gathers before it hands them over.
 const SEND_BATCH: usize = 64;
 
+/// The most message bytes a batch gathers before it is handed over: a queue of `depth`
+/// batches holds at most `depth` times this, or `depth` messages larger than it (as a
+/// queue of single messages did).
+const SEND_BATCH_BYTES: usize = 16 * 1024;
+
 /// The script's end of a [`Repeated`] stream: what it sends gathers in a batch that goes
 /// out as one queue item when it is full or when the script flushes it (which it does
 /// before it waits for anything), so that a fast stream costs few queue operations and
@@ -67,32 +72,37 @@ const SEND_BATCH: usize = 64;
 pub struct SendQueue<T> {
     queue: Option<mpsc::Sender<Vec<(T, u64)>>>,
     batch: Vec<(T, u64)>,
+    /// The size of the messages in `batch`.
+    batch_bytes: usize,
 }
 
 impl<T> SendQueue<T> {
-    /// A queue whose waiting batches hold at most `depth` items (as many batches as full
-    /// ones would take, at least one), and the stream it feeds.
+    /// A queue that holds at most `depth` batches, and the stream it feeds.
     pub fn new(depth: usize) -> (SendQueue<T>, Repeated<T>) {
-        let (queue, rx) = mpsc::channel((depth / SEND_BATCH).max(1));
+        let (queue, rx) = mpsc::channel(depth);
         let sender = SendQueue {
             queue: Some(queue),
             batch: Vec::new(),
+            batch_bytes: 0,
         };
         (sender, Repeated::new(rx))
     }
 
-    /// Adds `item`, to go out `count` times; hands the batch over when it is full, moving
-    /// what the peer sends to `parked` while the queue has no room.
+    /// Adds `item` (a message of `size` bytes), to go out `count` times; hands the batch
+    /// over when it is full, moving what the peer sends to `parked` while the queue has no
+    /// room.
     pub async fn push(
         &mut self,
         item: T,
         count: u64,
+        size: usize,
         events: &mut EventReceiver,
         parked: &mut std::collections::VecDeque<PeerEvent>,
     ) {
         if self.queue.is_some() {
             self.batch.push((item, count));
-            if self.batch.len() >= SEND_BATCH {
+            self.batch_bytes += size;
+            if self.batch.len() >= SEND_BATCH || self.batch_bytes >= SEND_BATCH_BYTES {
                 self.flush(events, parked).await;
             }
         }
@@ -138,6 +148,7 @@ impl<T> SendQueue<T> {
                         permit.send(std::mem::take(&mut self.batch));
                     }
                     self.batch.clear();
+                    self.batch_bytes = 0;
                     return;
                 }
                 () = meanwhile => {}
@@ -154,7 +165,7 @@ impl<T> SendQueue<T> {
                 permit.send(std::mem::take(&mut self.batch));
             }
         }
-        self.batch.clear();
+        self.clear();
     }
 
     /// Hands the batch over with `last` at its end, waiting for room (the peer's events
@@ -171,7 +182,13 @@ impl<T> SendQueue<T> {
     /// Ends the stream with what was handed over; a batch not flushed is dropped.
     pub fn close(&mut self) {
         self.queue = None;
+        self.clear();
+    }
+
+    /// Forgets the batch (handed over, or dropped).
+    fn clear(&mut self) {
         self.batch.clear();
+        self.batch_bytes = 0;
     }
 
     /// The queue while the stream is open (a clone, to wait for its reader to go).
@@ -321,9 +338,9 @@ mod tests {
     async fn a_send_queue_hands_over_batches_in_order() {
         let (_events_tx, mut events) = EventSender::new();
         let mut parked = std::collections::VecDeque::new();
-        let (mut queue, mut stream) = SendQueue::new(4 * SEND_BATCH);
-        queue.push(1, 1, &mut events, &mut parked).await;
-        queue.push(2, 2, &mut events, &mut parked).await;
+        let (mut queue, mut stream) = SendQueue::new(4);
+        queue.push(1, 1, 1, &mut events, &mut parked).await;
+        queue.push(2, 2, 1, &mut events, &mut parked).await;
         assert!(stream.next().now_or_never().is_none(), "not flushed yet");
         queue.flush(&mut events, &mut parked).await;
         let flushed: Vec<i32> = (0..3)
@@ -331,7 +348,7 @@ mod tests {
             .collect();
         assert_eq!(flushed, [1, 2, 2]);
         for item in 0..SEND_BATCH as i32 {
-            queue.push(item, 1, &mut events, &mut parked).await;
+            queue.push(item, 1, 1, &mut events, &mut parked).await;
         }
         let full: Vec<i32> = (0..SEND_BATCH)
             .filter_map(|_| stream.next().now_or_never().flatten())
@@ -341,11 +358,29 @@ mod tests {
             (0..SEND_BATCH as i32).collect::<Vec<_>>(),
             "a full batch goes"
         );
-        queue.push(7, 1, &mut events, &mut parked).await;
+        queue.push(7, 1, 1, &mut events, &mut parked).await;
         queue.flush_if_room();
         queue.finish(Some((8, 1))).await;
         let rest: Vec<i32> = stream.collect().await;
         assert_eq!(rest, [7, 8]);
+    }
+
+    /// A batch whose messages reach the byte bound is handed over at once: a queue of
+    /// batches holds no more large messages than a queue of single ones.
+    #[tokio::test]
+    async fn a_batch_of_large_messages_goes_at_once() {
+        let (_events_tx, mut events) = EventSender::new();
+        let mut parked = std::collections::VecDeque::new();
+        let (mut queue, mut stream) = SendQueue::new(4);
+        queue
+            .push(1, 1, SEND_BATCH_BYTES - 1, &mut events, &mut parked)
+            .await;
+        assert!(stream.next().now_or_never().is_none(), "under the bound");
+        queue.push(2, 1, 1, &mut events, &mut parked).await;
+        let out: Vec<i32> = (0..2)
+            .filter_map(|_| stream.next().now_or_never().flatten())
+            .collect();
+        assert_eq!(out, [1, 2]);
     }
 
     /// A cancel's flush never waits: with no room, the batch is dropped.
@@ -354,9 +389,9 @@ mod tests {
         let (_events_tx, mut events) = EventSender::new();
         let mut parked = std::collections::VecDeque::new();
         let (mut queue, stream) = SendQueue::new(1);
-        queue.push(1, 1, &mut events, &mut parked).await;
+        queue.push(1, 1, 1, &mut events, &mut parked).await;
         queue.flush_if_room();
-        queue.push(2, 1, &mut events, &mut parked).await;
+        queue.push(2, 1, 1, &mut events, &mut parked).await;
         queue.flush_if_room();
         queue.close();
         let out: Vec<i32> = stream.collect().await;
