@@ -17,6 +17,7 @@
 use std::error::Error as StdError;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
@@ -30,6 +31,14 @@ use tonic::body::Body;
 /// (woken by that message) to write it: a reset drops what it has not yet written. A
 /// cancel that comes later than this after the last message resets at once.
 pub(super) const FLUSH_GRACE: Duration = Duration::from_millis(25);
+
+/// How long after a cancel the reader drops the response of a call whose request body has
+/// neither ended nor reset yet (a request still waiting for a stream, or for window): the
+/// body resets the stream itself once it can, and this bounds how long the cancel waits.
+const RESET_FALLBACK: Duration = Duration::from_secs(1);
+
+/// When the request body ended (END_STREAM went to h2), shared with the reader.
+type EndedAt = Arc<OnceLock<Instant>>;
 
 /// The calling side's half: [`CancelSignal::cancel`] resets the call's stream. Dropping
 /// it without cancelling leaves the call alone.
@@ -45,6 +54,7 @@ impl CancelSignal {
     pub(super) fn pair<S>(inner: S) -> (CancelSignal, Cancellable<S>, ResetDeadline) {
         let (body, heard) = oneshot::channel();
         let (reader, deadline) = oneshot::channel();
+        let ended = EndedAt::default();
         (
             CancelSignal {
                 body: Some(body),
@@ -52,9 +62,9 @@ impl CancelSignal {
             },
             Cancellable {
                 inner,
-                heard: Some(heard),
+                heard: Some((heard, ended.clone())),
             },
-            ResetDeadline(deadline),
+            ResetDeadline { deadline, ended },
         )
     }
 
@@ -72,18 +82,25 @@ impl CancelSignal {
 }
 
 /// The reader's half: dropping the response of a call that is still open resets its
-/// stream, and drops what h2 has not yet written, so after a cancel the reader holds it
-/// for [`FLUSH_GRACE`].
+/// stream at once, and drops what h2 has not yet written. A request body that is still open
+/// resets the stream itself after its messages; one that already ended cannot, so the reader
+/// drops the response [`FLUSH_GRACE`] after that end.
 #[derive(Debug)]
-pub(super) struct ResetDeadline(oneshot::Receiver<()>);
+pub(super) struct ResetDeadline {
+    deadline: oneshot::Receiver<()>,
+    ended: EndedAt,
+}
 
 impl ResetDeadline {
-    /// Resolves [`FLUSH_GRACE`] after the cancel; never, for a call that is not cancelled.
+    /// Resolves when the reader may drop the response of a cancelled call; never, for a
+    /// call that is not cancelled.
     pub(super) async fn passed(self) {
-        if self.0.await.is_ok() {
-            tokio::time::sleep(FLUSH_GRACE).await;
-        } else {
-            std::future::pending::<()>().await;
+        if self.deadline.await.is_err() {
+            return std::future::pending::<()>().await;
+        }
+        match self.ended.get() {
+            Some(ended) => tokio::time::sleep_until(*ended + FLUSH_GRACE).await,
+            None => tokio::time::sleep(RESET_FALLBACK).await,
         }
     }
 }
@@ -92,7 +109,7 @@ impl ResetDeadline {
 #[derive(Debug)]
 pub(super) struct Cancellable<S> {
     inner: S,
-    heard: Option<oneshot::Receiver<()>>,
+    heard: Option<(oneshot::Receiver<()>, EndedAt)>,
 }
 
 impl<S> tower::Service<http::Request<Body>> for Cancellable<S>
@@ -109,7 +126,9 @@ where
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let request = match self.heard.take() {
-            Some(heard) => request.map(|body| Body::new(CancelBody::new(body, heard))),
+            Some((heard, ended)) => {
+                request.map(|body| Body::new(CancelBody::new(body, heard, ended)))
+            }
             None => request,
         };
         self.inner.call(request)
@@ -127,6 +146,8 @@ struct CancelBody {
     last_data: Option<Instant>,
     /// Whether the queue ended (or failed) after the signal.
     drained: bool,
+    /// Set when the body ends without a cancel.
+    ended: EndedAt,
 }
 
 /// The error that makes hyper reset the stream with CANCEL.
@@ -135,14 +156,16 @@ fn cancel_error() -> Box<dyn StdError + Send + Sync> {
 }
 
 impl CancelBody {
-    /// `body`, to be ended with CANCEL when `heard` fires.
-    fn new(body: Body, heard: oneshot::Receiver<()>) -> CancelBody {
+    /// `body`, to be ended with CANCEL when `heard` fires; `ended` notes when it ends
+    /// without one.
+    fn new(body: Body, heard: oneshot::Receiver<()>, ended: EndedAt) -> CancelBody {
         CancelBody {
             body,
             heard: Some(heard),
             reset_at: None,
             last_data: None,
             drained: false,
+            ended,
         }
     }
 
@@ -223,7 +246,13 @@ impl HttpBody for CancelBody {
                 Poll::Pending => {}
             }
         }
-        match ready!(Pin::new(&mut self.body).poll_frame(cx)) {
+        let frame = ready!(Pin::new(&mut self.body).poll_frame(cx));
+        if frame.is_none() {
+            // Noted before the signal is looked at again: a reader that heard the cancel
+            // (sent after the body's) then knows whether this end is the stream's.
+            let _ = self.ended.set(Instant::now());
+        }
+        match frame {
             // A cancel drops the message queue right after it fires the signal, and this
             // poll may have looked at the signal just before: the queue's end is then the
             // cancel's, and must not go out as END_STREAM.
@@ -275,12 +304,14 @@ mod tests {
     async fn a_cancelled_body_passes_on_its_queue_then_ends_with_cancel() {
         let (signal, heard) = oneshot::channel::<()>();
         let queued = Body::new(http_body_util::Full::new(Bytes::from_static(b"hi")));
-        let mut body = CancelBody::new(queued, heard);
+        let ended = EndedAt::default();
+        let mut body = CancelBody::new(queued, heard, ended.clone());
         signal.send(()).expect("the body listens");
         let before_the_message = Instant::now();
         let frame = body.frame().await.expect("a frame").expect("the message");
         assert_eq!(frame.into_data().expect("data").as_ref(), b"hi");
         assert_ends_with_cancel(&mut body).await;
+        assert!(ended.get().is_none(), "a reset is no end of the request");
         assert!(
             before_the_message.elapsed() >= FLUSH_GRACE,
             "the reset waited for the message"
@@ -288,12 +319,15 @@ mod tests {
 
         let (signal, heard) = oneshot::channel::<()>();
         drop(signal);
+        let ended = EndedAt::default();
         let body = CancelBody::new(
             Body::new(http_body_util::Full::new(Bytes::from_static(b"hi"))),
             heard,
+            ended.clone(),
         );
         let collected = body.collect().await.expect("no error").to_bytes();
         assert_eq!(collected.as_ref(), b"hi");
+        assert!(ended.get().is_some(), "the reader learns the request ended");
     }
 
     /// A message queue that the cancel ends while the body waits on it: the signal fires
@@ -321,12 +355,20 @@ mod tests {
     #[tokio::test]
     async fn a_queue_ended_by_a_cancel_ends_with_cancel_not_end_stream() {
         let (signal, heard) = oneshot::channel::<()>();
-        let mut body = CancelBody::new(Body::new(EndedByCancel(Some(signal))), heard);
+        let mut body = CancelBody::new(
+            Body::new(EndedByCancel(Some(signal))),
+            heard,
+            EndedAt::default(),
+        );
         assert!(!body.is_end_stream(), "a cancel may still come");
         assert_ends_with_cancel(&mut body).await;
 
         let (signal, heard) = oneshot::channel::<()>();
-        let mut body = CancelBody::new(Body::new(http_body_util::Empty::<Bytes>::new()), heard);
+        let mut body = CancelBody::new(
+            Body::new(http_body_util::Empty::<Bytes>::new()),
+            heard,
+            EndedAt::default(),
+        );
         drop(signal);
         assert!(body.frame().await.is_none(), "the stream ends");
         assert!(body.is_end_stream());
