@@ -34,9 +34,6 @@ pub(super) struct ServerCall {
     metadata: ReceivedMetadata,
     events: EventReceiver,
     outgoing: SendQueue<Result<Bytes, Status>>,
-    /// Whether sends may wait in a batch: only when one script plays the call straight
-    /// on it, and so flushes before every wait (candidates' scripts pause elsewhere).
-    batching: bool,
     start: Option<oneshot::Sender<ResponseStart>>,
 }
 
@@ -47,13 +44,15 @@ impl ServerCall {
         events: EventReceiver,
     ) -> (ServerCall, oneshot::Receiver<ResponseStart>, ResponseItems) {
         let (start_tx, start_rx) = oneshot::channel();
-        let (outgoing, items) = SendQueue::new(SEND_QUEUE);
+        let (mut outgoing, items) = SendQueue::new(SEND_QUEUE);
+        // Candidates' scripts pause elsewhere, without flushing the call: no batches
+        // until one script plays the call straight on it.
+        outgoing.unbatched(true);
         (
             ServerCall {
                 metadata,
                 events,
                 outgoing,
-                batching: false,
                 start: Some(start_tx),
             },
             start_rx,
@@ -63,7 +62,7 @@ impl ServerCall {
 
     /// Lets sends wait in a batch until the script waits (see [`CallIo::flush`]).
     pub(super) fn batch_sends(&mut self) {
-        self.batching = true;
+        self.outgoing.unbatched(false);
     }
 
     /// Puts events already read (to choose the script) back, to be read first.
@@ -147,9 +146,6 @@ impl CallIo for ServerCall {
         outgoing
             .push(Ok(message), count, size, events, parked)
             .await;
-        if !self.batching {
-            self.outgoing.flush(&mut self.events, parked).await;
-        }
     }
 
     async fn flush(&mut self, parked: &mut VecDeque<PeerEvent>) {
@@ -188,17 +184,10 @@ impl CallIo for ServerCall {
     /// as the response stream being dropped, which is read as a cancel.
     async fn next_event(&mut self) -> Option<PeerEvent> {
         self.outgoing.flush_keeping(&mut self.events).await;
-        let outgoing = self.outgoing.sender();
-        let reset = async move {
-            match outgoing {
-                Some(outgoing) => outgoing.closed().await,
-                None => std::future::pending().await,
-            }
-        };
         tokio::select! {
             biased;
             Some(event) = self.events.recv() => Some(event),
-            () = reset => {
+            () = self.outgoing.closed() => {
                 // The reader usually says why (the reset's reason, a GOAWAY) a moment later.
                 match tokio::time::timeout(REASON_WAIT, self.events.recv()).await {
                     Ok(Some(event)) => Some(event),

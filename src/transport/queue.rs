@@ -74,6 +74,9 @@ pub struct SendQueue<T> {
     batch: Vec<(T, u64)>,
     /// The size of the messages in `batch`.
     batch_bytes: usize,
+    /// How many items `batch` gathers before it goes: [`SEND_BATCH`], or 1 where nothing
+    /// flushes before the script waits (see [`SendQueue::unbatched`]).
+    batch_items: usize,
 }
 
 impl<T> SendQueue<T> {
@@ -84,8 +87,15 @@ impl<T> SendQueue<T> {
             queue: Some(queue),
             batch: Vec::new(),
             batch_bytes: 0,
+            batch_items: SEND_BATCH,
         };
         (sender, Repeated::new(rx))
+    }
+
+    /// Hands each item over as it is pushed, or batches them (the default): a queue whose
+    /// owner does not flush before each wait must not batch.
+    pub fn unbatched(&mut self, unbatched: bool) {
+        self.batch_items = if unbatched { 1 } else { SEND_BATCH };
     }
 
     /// Adds `item` (a message of `size` bytes), to go out `count` times; hands the batch
@@ -102,7 +112,7 @@ impl<T> SendQueue<T> {
         if self.queue.is_some() {
             self.batch.push((item, count));
             self.batch_bytes += size;
-            if self.batch.len() >= SEND_BATCH || self.batch_bytes >= SEND_BATCH_BYTES {
+            if self.batch.len() >= self.batch_items || self.batch_bytes >= SEND_BATCH_BYTES {
                 self.flush(events, parked).await;
             }
         }
@@ -191,9 +201,13 @@ impl<T> SendQueue<T> {
         self.batch_bytes = 0;
     }
 
-    /// The queue while the stream is open (a clone, to wait for its reader to go).
-    pub fn sender(&self) -> Option<mpsc::Sender<Vec<(T, u64)>>> {
-        self.queue.clone()
+    /// Returns once the stream's reader is gone (the peer reset the call); never while
+    /// the stream is open or after it ended.
+    pub async fn closed(&self) {
+        match &self.queue {
+            Some(queue) => queue.closed().await,
+            None => std::future::pending().await,
+        }
     }
 }
 
