@@ -5,6 +5,7 @@
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
+use bytes::Bytes;
 use futures::{FutureExt, Stream};
 use tokio::sync::mpsc;
 
@@ -65,6 +66,29 @@ const SEND_BATCH: usize = 64;
 /// queue of single messages did).
 const SEND_BATCH_BYTES: usize = 16 * 1024;
 
+/// What a [`SendQueue`] carries: an item that knows another for the very same one (the
+/// same buffer, so the same bytes), so that a message sent again right after itself goes
+/// as one (item, count) entry and its buffer is shared once a batch, not once a message.
+pub trait SameItem {
+    /// Whether `other` is this very item, not only equal to it.
+    fn is_same(&self, other: &Self) -> bool;
+}
+
+impl SameItem for Bytes {
+    fn is_same(&self, other: &Self) -> bool {
+        self.as_ptr() == other.as_ptr() && self.len() == other.len()
+    }
+}
+
+impl SameItem for Result<Bytes, tonic::Status> {
+    fn is_same(&self, other: &Self) -> bool {
+        match (self, other) {
+            (Ok(this), Ok(other)) => this.is_same(other),
+            _ => false,
+        }
+    }
+}
+
 /// The script's end of a [`Repeated`] stream: what it sends gathers in a batch that goes
 /// out as one queue item when it is full or when the script flushes it (which it does
 /// before it waits for anything), so that a fast stream costs few queue operations and
@@ -79,7 +103,7 @@ pub struct SendQueue<T> {
     batch_items: usize,
 }
 
-impl<T> SendQueue<T> {
+impl<T: SameItem> SendQueue<T> {
     /// A queue that holds at most `depth` batches, and the stream it feeds.
     pub fn new(depth: usize) -> (SendQueue<T>, Repeated<T>) {
         let (queue, rx) = mpsc::channel(depth);
@@ -110,10 +134,19 @@ impl<T> SendQueue<T> {
         parked: &mut std::collections::VecDeque<PeerEvent>,
     ) {
         if self.queue.is_some() {
-            self.batch.push((item, count));
+            let repeat = self
+                .batch
+                .last()
+                .is_some_and(|(last, _)| last.is_same(&item));
+            match self.batch.last_mut() {
+                Some((_, repeated)) if repeat => *repeated += count,
+                _ => self.batch.push((item, count)),
+            }
             self.batch_bytes += size;
             if self.batch.len() >= self.batch_items || self.batch_bytes >= SEND_BATCH_BYTES {
-                self.flush(events, parked).await;
+                // Boxed: the wait for room is a large future, which would otherwise be
+                // part of (and moved with) the future of every send.
+                Box::pin(self.flush(events, parked)).await;
             }
         }
     }
@@ -252,8 +285,8 @@ impl EventSender {
     /// gone.
     pub async fn next_message(
         &mut self,
-        stream: &mut tonic::Streaming<bytes::Bytes>,
-    ) -> Option<Result<Option<bytes::Bytes>, tonic::Status>> {
+        stream: &mut tonic::Streaming<Bytes>,
+    ) -> Option<Result<Option<Bytes>, tonic::Status>> {
         if let Some(read) = stream.message().now_or_never() {
             return Some(read);
         }
@@ -334,6 +367,35 @@ impl EventReceiver {
 mod tests {
     use super::*;
     use futures::StreamExt;
+
+    impl SameItem for i32 {
+        fn is_same(&self, other: &Self) -> bool {
+            self == other
+        }
+    }
+
+    /// A message pushed again right after itself adds to its entry's count; another
+    /// buffer with the same bytes gets its own entry. Either way every message goes out.
+    #[tokio::test]
+    async fn a_message_sent_again_shares_its_entry() {
+        let (_events_tx, mut events) = EventSender::new();
+        let mut parked = std::collections::VecDeque::new();
+        let (mut queue, stream) = SendQueue::new(4);
+        let hello = Bytes::from_static(b"hello");
+        let copy = Bytes::copy_from_slice(b"hello");
+        for (item, count) in [(&hello, 1), (&hello, 2), (&copy, 1), (&hello, 1)] {
+            queue
+                .push(item.clone(), count, item.len(), &mut events, &mut parked)
+                .await;
+        }
+        assert_eq!(queue.batch.len(), 3, "{:?}", queue.batch);
+        assert_eq!(queue.batch[0].1, 3);
+        queue.finish(None).await;
+        let out: Vec<Bytes> = stream.collect().await;
+        assert_eq!(out, vec![hello.clone(); 5]);
+        assert!(Result::<Bytes, tonic::Status>::Ok(hello.clone()).is_same(&Ok(hello.clone())));
+        assert!(!Result::<Bytes, tonic::Status>::Ok(hello).is_same(&Ok(copy)));
+    }
 
     #[tokio::test]
     async fn items_come_out_as_often_as_asked() {

@@ -284,12 +284,12 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Status(status), Role::Client) => self.check_status(step, status).await,
             (Action::Sleep(duration), _) => {
                 self.scripted_pause(Some(*duration));
-                self.pause(*duration).await;
+                Box::pin(self.pause(*duration)).await;
                 let slept = Subject::Sleep(*duration);
                 self.record(step, StepOutcome::Performed, || slept, None, 1);
                 Ok(())
             }
-            (Action::Unordered(steps), _) => self.unordered(step, steps).await,
+            (Action::Unordered(steps), _) => Box::pin(self.unordered(step, steps)).await,
             (Action::Cancel, Role::Client) | (Action::Status(_), Role::Server) => {
                 unreachable!("handled by play()")
             }
@@ -300,11 +300,13 @@ impl<I: CallIo> Player<'_, I> {
     pub(super) async fn wait_after(&mut self, step: &Step) {
         self.scripted_pause(step.after);
         if let Some(after) = step.after {
-            self.pause(after).await;
+            Box::pin(self.pause(after)).await;
         }
     }
 
-    /// Waits `duration`, after sending what is batched; a client stops waiting at the
+    /// Waits `duration`, after sending what is batched (callers box this future: a pause is
+    /// rare, and its timer would otherwise grow the future of every step, which moves each
+    /// time a step starts); a client stops waiting at the
     /// call's deadline (a server's whole script is already bounded by it, in
     /// `play_within_deadline`).
     async fn pause(&mut self, duration: Duration) {

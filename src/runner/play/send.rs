@@ -11,7 +11,7 @@ use tokio::time::Instant;
 impl<I: CallIo> Player<'_, I> {
     pub(super) async fn send(&mut self, step: &Step, message: &MessageStep) -> Result<(), Failure> {
         let (spec, _) = self.built(step, message)?;
-        let bytes = spec.to_send().cloned().ok_or_else(|| {
+        let bytes = spec.to_send().ok_or_else(|| {
             let pos = spec.first_matcher().unwrap_or(step.pos);
             let error = SpecError::new(pos, "the message holds a matcher: it cannot be sent");
             super::unbuildable(step.pos, StepKind::of(&step.action), error)
@@ -34,7 +34,7 @@ impl<I: CallIo> Player<'_, I> {
         }
         // What this side sends, it knows: captures work the same in both roles.
         if count > 0 {
-            self.capture_from_message(step, spec.descriptor(), &bytes);
+            self.capture_from_message(step, spec.descriptor(), bytes);
         }
         self.capture_count(step, count);
         let sent = || Subject::Message(Written::of(&spec));
