@@ -152,7 +152,7 @@ async fn forward_responses(
 impl CallIo for ClientCall {
     async fn send_messages(
         &mut self,
-        message: Bytes,
+        message: &Bytes,
         count: u64,
         parked: &mut VecDeque<PeerEvent>,
     ) {

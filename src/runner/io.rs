@@ -91,7 +91,7 @@ pub(crate) trait CallIo {
     /// that a peer that sends while this side is not reading never stalls both sides.
     fn send_messages(
         &mut self,
-        message: Bytes,
+        message: &Bytes,
         count: u64,
         parked: &mut std::collections::VecDeque<PeerEvent>,
     ) -> impl std::future::Future<Output = ()> + Send;

@@ -136,16 +136,14 @@ fn ended_early(status: &Status, deadline: Option<Instant>) -> PeerEvent {
 impl CallIo for ServerCall {
     async fn send_messages(
         &mut self,
-        message: Bytes,
+        message: &Bytes,
         count: u64,
         parked: &mut VecDeque<PeerEvent>,
     ) {
         self.begin(MetadataMap::new());
         let (events, outgoing) = (&mut self.events, &mut self.outgoing);
         let size = message.len();
-        outgoing
-            .push(Ok(message), count, size, events, parked)
-            .await;
+        outgoing.push(message, count, size, events, parked).await;
     }
 
     async fn flush(&mut self, parked: &mut VecDeque<PeerEvent>) {

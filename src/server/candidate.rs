@@ -104,9 +104,10 @@ impl CandidateIo {
 }
 
 impl CallIo for CandidateIo {
-    async fn send_messages(&mut self, message: Bytes, count: u64, _: &mut VecDeque<PeerEvent>) {
+    async fn send_messages(&mut self, message: &Bytes, count: u64, _: &mut VecDeque<PeerEvent>) {
         let (done, sent) = oneshot::channel();
-        self.report(Report::Sending(ServerAction::Send(message, count), done));
+        let send = ServerAction::Send(message.clone(), count);
+        self.report(Report::Sending(send, done));
         let _ = sent.await;
     }
 

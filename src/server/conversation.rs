@@ -270,7 +270,7 @@ impl Conversation {
     ) {
         match action {
             ServerAction::Headers(headers) => io.send_headers(headers),
-            ServerAction::Send(message, count) => io.send_messages(message, count, parked).await,
+            ServerAction::Send(message, count) => io.send_messages(&message, count, parked).await,
             finish => {
                 if let Some(status) = finish.into_status() {
                     io.finish(status).await;
@@ -525,7 +525,7 @@ script:
     impl CallIo for Scripted {
         async fn send_messages(
             &mut self,
-            message: bytes::Bytes,
+            message: &bytes::Bytes,
             _: u64,
             _: &mut VecDeque<PeerEvent>,
         ) {

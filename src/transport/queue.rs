@@ -66,26 +66,34 @@ const SEND_BATCH: usize = 64;
 /// queue of single messages did).
 const SEND_BATCH_BYTES: usize = 16 * 1024;
 
-/// What a [`SendQueue`] carries: an item that knows another for the very same one (the
-/// same buffer, so the same bytes), so that a message sent again right after itself goes
-/// as one (item, count) entry and its buffer is shared once a batch, not once a message.
-pub trait SameItem {
-    /// Whether `other` is this very item, not only equal to it.
-    fn is_same(&self, other: &Self) -> bool;
+/// What a [`SendQueue`] carries, made from a message `M` (for bytes, a clone that
+/// shares the buffer). A message sent again right after itself (the same buffer) goes as
+/// one (item, count) entry: it is not cloned again, and its buffer's count is touched once
+/// a batch, not once a message, by the script's side.
+pub trait QueueItem<M>: Sized {
+    /// The item that carries `message`.
+    fn of(message: &M) -> Self;
+    /// Whether this item carries `message` itself, not only the same value.
+    fn holds(&self, message: &M) -> bool;
 }
 
-impl SameItem for Bytes {
-    fn is_same(&self, other: &Self) -> bool {
-        self.as_ptr() == other.as_ptr() && self.len() == other.len()
+impl QueueItem<Bytes> for Bytes {
+    fn of(message: &Bytes) -> Self {
+        message.clone()
+    }
+
+    fn holds(&self, message: &Bytes) -> bool {
+        self.as_ptr() == message.as_ptr() && self.len() == message.len()
     }
 }
 
-impl SameItem for Result<Bytes, tonic::Status> {
-    fn is_same(&self, other: &Self) -> bool {
-        match (self, other) {
-            (Ok(this), Ok(other)) => this.is_same(other),
-            _ => false,
-        }
+impl QueueItem<Bytes> for Result<Bytes, tonic::Status> {
+    fn of(message: &Bytes) -> Self {
+        Ok(message.clone())
+    }
+
+    fn holds(&self, message: &Bytes) -> bool {
+        self.as_ref().is_ok_and(|item| item.holds(message))
     }
 }
 
@@ -103,7 +111,7 @@ pub struct SendQueue<T> {
     batch_items: usize,
 }
 
-impl<T: SameItem> SendQueue<T> {
+impl<T> SendQueue<T> {
     /// A queue that holds at most `depth` batches, and the stream it feeds.
     pub fn new(depth: usize) -> (SendQueue<T>, Repeated<T>) {
         let (queue, rx) = mpsc::channel(depth);
@@ -122,25 +130,23 @@ impl<T: SameItem> SendQueue<T> {
         self.batch_items = if unbatched { 1 } else { SEND_BATCH };
     }
 
-    /// Adds `item` (a message of `size` bytes), to go out `count` times; hands the batch
+    /// Adds `message` (of `size` bytes), to go out `count` times; hands the batch
     /// over when it is full, moving what the peer sends to `parked` while the queue has no
     /// room.
-    pub async fn push(
+    pub async fn push<M>(
         &mut self,
-        item: T,
+        message: &M,
         count: u64,
         size: usize,
         events: &mut EventReceiver,
         parked: &mut std::collections::VecDeque<PeerEvent>,
-    ) {
+    ) where
+        T: QueueItem<M>,
+    {
         if self.queue.is_some() {
-            let repeat = self
-                .batch
-                .last()
-                .is_some_and(|(last, _)| last.is_same(&item));
             match self.batch.last_mut() {
-                Some((_, repeated)) if repeat => *repeated += count,
-                _ => self.batch.push((item, count)),
+                Some((last, repeated)) if last.holds(message) => *repeated += count,
+                _ => self.batch.push((T::of(message), count)),
             }
             self.batch_bytes += size;
             if self.batch.len() >= self.batch_items || self.batch_bytes >= SEND_BATCH_BYTES {
@@ -368,9 +374,13 @@ mod tests {
     use super::*;
     use futures::StreamExt;
 
-    impl SameItem for i32 {
-        fn is_same(&self, other: &Self) -> bool {
-            self == other
+    impl QueueItem<i32> for i32 {
+        fn of(message: &i32) -> Self {
+            *message
+        }
+
+        fn holds(&self, message: &i32) -> bool {
+            self == message
         }
     }
 
@@ -380,12 +390,12 @@ mod tests {
     async fn a_message_sent_again_shares_its_entry() {
         let (_events_tx, mut events) = EventSender::new();
         let mut parked = std::collections::VecDeque::new();
-        let (mut queue, stream) = SendQueue::new(4);
+        let (mut queue, stream) = SendQueue::<Bytes>::new(4);
         let hello = Bytes::from_static(b"hello");
         let copy = Bytes::copy_from_slice(b"hello");
-        for (item, count) in [(&hello, 1), (&hello, 2), (&copy, 1), (&hello, 1)] {
+        for (message, count) in [(&hello, 1), (&hello, 2), (&copy, 1), (&hello, 1)] {
             queue
-                .push(item.clone(), count, item.len(), &mut events, &mut parked)
+                .push(message, count, message.len(), &mut events, &mut parked)
                 .await;
         }
         assert_eq!(queue.batch.len(), 3, "{:?}", queue.batch);
@@ -393,8 +403,10 @@ mod tests {
         queue.finish(None).await;
         let out: Vec<Bytes> = stream.collect().await;
         assert_eq!(out, vec![hello.clone(); 5]);
-        assert!(Result::<Bytes, tonic::Status>::Ok(hello.clone()).is_same(&Ok(hello.clone())));
-        assert!(!Result::<Bytes, tonic::Status>::Ok(hello).is_same(&Ok(copy)));
+        let item = Result::<Bytes, tonic::Status>::of(&hello);
+        assert!(item.holds(&hello));
+        assert!(!item.holds(&copy));
+        assert!(!Result::<Bytes, tonic::Status>::Err(tonic::Status::ok("")).holds(&hello));
     }
 
     #[tokio::test]
@@ -414,9 +426,9 @@ mod tests {
     async fn a_send_queue_hands_over_batches_in_order() {
         let (_events_tx, mut events) = EventSender::new();
         let mut parked = std::collections::VecDeque::new();
-        let (mut queue, mut stream) = SendQueue::new(4);
-        queue.push(1, 1, 1, &mut events, &mut parked).await;
-        queue.push(2, 2, 1, &mut events, &mut parked).await;
+        let (mut queue, mut stream) = SendQueue::<i32>::new(4);
+        queue.push(&1, 1, 1, &mut events, &mut parked).await;
+        queue.push(&2, 2, 1, &mut events, &mut parked).await;
         assert!(stream.next().now_or_never().is_none(), "not flushed yet");
         queue.flush(&mut events, &mut parked).await;
         let flushed: Vec<i32> = (0..3)
@@ -424,7 +436,7 @@ mod tests {
             .collect();
         assert_eq!(flushed, [1, 2, 2]);
         for item in 0..SEND_BATCH as i32 {
-            queue.push(item, 1, 1, &mut events, &mut parked).await;
+            queue.push(&item, 1, 1, &mut events, &mut parked).await;
         }
         let full: Vec<i32> = (0..SEND_BATCH)
             .filter_map(|_| stream.next().now_or_never().flatten())
@@ -434,7 +446,7 @@ mod tests {
             (0..SEND_BATCH as i32).collect::<Vec<_>>(),
             "a full batch goes"
         );
-        queue.push(7, 1, 1, &mut events, &mut parked).await;
+        queue.push(&7, 1, 1, &mut events, &mut parked).await;
         queue.flush_if_room();
         queue.finish(Some((8, 1))).await;
         let rest: Vec<i32> = stream.collect().await;
@@ -447,12 +459,12 @@ mod tests {
     async fn a_batch_of_large_messages_goes_at_once() {
         let (_events_tx, mut events) = EventSender::new();
         let mut parked = std::collections::VecDeque::new();
-        let (mut queue, mut stream) = SendQueue::new(4);
+        let (mut queue, mut stream) = SendQueue::<i32>::new(4);
         queue
-            .push(1, 1, SEND_BATCH_BYTES - 1, &mut events, &mut parked)
+            .push(&1, 1, SEND_BATCH_BYTES - 1, &mut events, &mut parked)
             .await;
         assert!(stream.next().now_or_never().is_none(), "under the bound");
-        queue.push(2, 1, 1, &mut events, &mut parked).await;
+        queue.push(&2, 1, 1, &mut events, &mut parked).await;
         let out: Vec<i32> = (0..2)
             .filter_map(|_| stream.next().now_or_never().flatten())
             .collect();
@@ -464,10 +476,10 @@ mod tests {
     async fn flush_if_room_drops_what_has_no_room() {
         let (_events_tx, mut events) = EventSender::new();
         let mut parked = std::collections::VecDeque::new();
-        let (mut queue, stream) = SendQueue::new(1);
-        queue.push(1, 1, 1, &mut events, &mut parked).await;
+        let (mut queue, stream) = SendQueue::<i32>::new(1);
+        queue.push(&1, 1, 1, &mut events, &mut parked).await;
         queue.flush_if_room();
-        queue.push(2, 1, 1, &mut events, &mut parked).await;
+        queue.push(&2, 1, 1, &mut events, &mut parked).await;
         queue.flush_if_room();
         queue.close();
         let out: Vec<i32> = stream.collect().await;

@@ -26,7 +26,7 @@ impl<I: CallIo> Player<'_, I> {
         for _ in 0..rounds {
             self.wait_after(step).await;
             self.io
-                .send_messages(bytes.clone(), per_round, &mut self.pending)
+                .send_messages(bytes, per_round, &mut self.pending)
                 .await;
             if let Some(pairing) = self.pairing.as_mut() {
                 pairing.sent(Instant::now());
