@@ -1,8 +1,10 @@
 //! `--max-message-size`: a 5 MB message fails by default (gRPC's 4 MiB) with an error that
 //! names the flag, in whichever role sends or receives it, and passes with
 //! `--max-message-size 8MiB` — over loopback, against grpc-go's interop server, and with
-//! a grpc-go client (`interop/go/cmd/big-note`). A message cut short is reported as such,
-//! never as a cancel; `check` warns about scripted messages over the limit.
+//! a grpc-go client (`interop/go/cmd/big-note`). A message cut short, one over the limit
+//! only once decompressed, and one that cannot be decompressed are reported as such, never
+//! as a cancel or as a status the peer did not send; `check` warns about scripted messages
+//! over the limit.
 
 mod parsers;
 mod process;
@@ -17,6 +19,8 @@ use process::{go_peer, grpc_replay, run_grpc_replay, Finished, Process};
 
 const BIG_REQUEST: &str = "tests/fixtures/message_size/big_request.yaml";
 const BIG_RESPONSE: &str = "tests/fixtures/message_size/big_response.yaml";
+const BIG_REQUEST_GZIP: &str = "tests/fixtures/message_size/big_request_gzip.yaml";
+const BIG_RESPONSE_GZIP: &str = "tests/fixtures/message_size/big_response_gzip.yaml";
 const LIMIT: Duration = Duration::from_secs(60);
 
 /// What a failure says about a 5,000,005-byte message (a Blob of 5,000,000 bytes) under
@@ -149,9 +153,146 @@ fn the_server_role_reports_a_request_over_its_limit_not_a_cancel() {
     assert!(!served.stdout.contains("cancel"), "{}", served.describe());
 }
 
+/// A request that is small on the wire but over the server's limit once decompressed is
+/// reported as a message over the limit, not as a cancel; with the limit raised it passes.
+#[test]
+fn the_server_role_reports_a_compressed_request_over_its_limit_once_decompressed() {
+    let (server, address) = serve_once(BIG_REQUEST_GZIP, &[]);
+    let raised = ["--max-message-size", "8MiB"];
+    let run = run_grpc_replay(
+        &[
+            &["run", BIG_REQUEST_GZIP, "--target", &address][..],
+            &raised,
+        ]
+        .concat(),
+        LIMIT,
+    );
+    assert_failed_with(&run, "RESOURCE_EXHAUSTED");
+    let served = server.finish(LIMIT);
+    assert_failed_with(
+        &served,
+        "the client's message is compressed, and decompresses to more than \
+         --max-message-size (4194304 bytes)",
+    );
+    assert!(!served.stdout.contains("cancel"), "{}", served.describe());
+
+    passes_with_8mib_on_both_sides(BIG_REQUEST_GZIP);
+}
+
+/// `file` served and run with `--max-message-size 8MiB` on both sides passes.
+fn passes_with_8mib_on_both_sides(file: &str) {
+    let raised = ["--max-message-size", "8MiB"];
+    let (server, address) = serve_once(file, &raised);
+    let run = run_grpc_replay(
+        &[&["run", file, "--target", &address][..], &raised].concat(),
+        LIMIT,
+    );
+    assert_passed(&run);
+    assert_passed(&server.finish(LIMIT));
+}
+
+/// The client role's twin: a response over the limit once decompressed is a message over
+/// the limit, not a status the server never sent; with the limit raised it passes.
+#[test]
+fn the_client_role_reports_a_compressed_response_over_its_limit_once_decompressed() {
+    let raised = ["--max-message-size", "8MiB"];
+    let (server, address) = serve_once(BIG_RESPONSE_GZIP, &raised);
+    let expected = serde_json::json!({
+        "type": "bad_message",
+        "sender": "server",
+        "fault": {"kind": "too_large_decompressed", "limit": 4_194_304},
+    });
+    let run = run_with_json_report(&["run", BIG_RESPONSE_GZIP, "--target", &address], &expected);
+    assert_failed_with(
+        &run,
+        "the server's message is compressed, and decompresses to more than \
+         --max-message-size (4194304 bytes)",
+    );
+    assert!(
+        !run.stdout.contains("RESOURCE_EXHAUSTED"),
+        "{}",
+        run.describe()
+    );
+    drop(server);
+
+    passes_with_8mib_on_both_sides(BIG_RESPONSE_GZIP);
+}
+
+/// A request marked compressed whose body is not gzip is reported as such, not as a
+/// cancel; the same message gzip-compressed passes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_that_cannot_be_decompressed_is_reported_as_such() {
+    let echo = "tests/fixtures/message_size/echo.yaml";
+    for (framed, expected) in [
+        (
+            compressed_frame(b"not gzip at all".to_vec()),
+            Some("the client's message is marked compressed, but it could not be decompressed"),
+        ),
+        (compressed_frame(gzip(&whole()[5..])), None),
+    ] {
+        let (server, address) = serve_once(echo, &[]);
+        let address: SocketAddr = address.parse().expect("a socket address");
+        let send = send_raw_encoded(address, "/blob.Blobs/Echo", framed, Some("gzip"));
+        let status = tokio::time::timeout(LIMIT, send)
+            .await
+            .expect("the server answers");
+        let wanted = if expected.is_some() { "13" } else { "0" };
+        assert_eq!(
+            status.as_deref(),
+            Some(wanted),
+            "the grpc-status the server answered"
+        );
+        assert_served(server, expected).await;
+    }
+}
+
+/// The served call failed saying `expected` (and nothing of a cancel), or passed (`None`).
+async fn assert_served(server: Process, expected: Option<&'static str>) {
+    let served = tokio::task::spawn_blocking(move || server.finish(LIMIT))
+        .await
+        .expect("the server process ends");
+    match expected {
+        Some(text) => {
+            assert_failed_with(&served, text);
+            assert!(!served.stdout.contains("cancel"), "{}", served.describe());
+        }
+        None => assert_passed(&served),
+    }
+}
+
+/// `payload` framed as one message with the compressed flag set.
+fn compressed_frame(payload: Vec<u8>) -> Vec<u8> {
+    let mut framed = vec![1];
+    framed.extend(
+        u32::try_from(payload.len())
+            .expect("a small payload")
+            .to_be_bytes(),
+    );
+    framed.extend(payload);
+    framed
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(bytes).expect("gzip into memory");
+    encoder.finish().expect("gzip into memory")
+}
+
 /// Sends `framed` (raw gRPC framing) as the whole request of `path`, then ends the
 /// request stream; returns once the server answered (or reset the stream).
 async fn send_raw(address: SocketAddr, path: &str, framed: Vec<u8>) {
+    send_raw_encoded(address, path, framed, None).await;
+}
+
+/// [`send_raw`], with `grpc-encoding: ENCODING` when one is given; returns the
+/// `grpc-status` the server answered (from its trailers, or its headers alone).
+async fn send_raw_encoded(
+    address: SocketAddr,
+    path: &str,
+    framed: Vec<u8>,
+    encoding: Option<&str>,
+) -> Option<String> {
     let tcp = tokio::net::TcpStream::connect(address)
         .await
         .expect("the server accepts connections");
@@ -162,21 +303,34 @@ async fn send_raw(address: SocketAddr, path: &str, framed: Vec<u8>) {
         let _ = connection.await;
     });
     let mut requests = requests.ready().await.expect("a stream");
-    let request = http::Request::post(format!("http://{address}{path}"))
+    let mut request = http::Request::post(format!("http://{address}{path}"))
         .header("content-type", "application/grpc")
-        .header("te", "trailers")
-        .body(())
-        .expect("a valid request");
+        .header("te", "trailers");
+    if let Some(encoding) = encoding {
+        request = request.header("grpc-encoding", encoding);
+    }
+    let request = request.body(()).expect("a valid request");
     let (response, mut send) = requests
         .send_request(request, false)
         .expect("the request is sent");
     send.send_data(Bytes::from(framed), true)
         .expect("the request body is queued");
-    if let Ok(response) = response.await {
-        let mut body = response.into_body();
-        while let Some(Ok(_)) = body.data().await {}
-        let _ = body.trailers().await;
+    let response = response.await.ok()?;
+    let status = |headers: &http::HeaderMap| {
+        let status = headers.get("grpc-status")?.to_str().ok()?;
+        Some(status.to_string())
+    };
+    if let Some(only) = status(response.headers()) {
+        return Some(only);
     }
+    let mut body = response.into_body();
+    while let Some(Ok(_)) = body.data().await {}
+    body.trailers()
+        .await
+        .ok()
+        .flatten()
+        .as_ref()
+        .and_then(status)
 }
 
 /// A request that announces 10 bytes and brings 3 before its stream ends.
@@ -209,30 +363,29 @@ async fn a_request_cut_short_is_reported_as_such_and_a_whole_one_passes() {
         tokio::time::timeout(LIMIT, send_raw(address, "/blob.Blobs/Echo", framed))
             .await
             .expect("the server answers");
-        let served = tokio::task::spawn_blocking(move || server.finish(LIMIT))
-            .await
-            .expect("the server process ends");
-        match expected {
-            Some(text) => {
-                assert_failed_with(&served, text);
-                assert!(!served.stdout.contains("cancel"), "{}", served.describe());
-            }
-            None => assert_passed(&served),
-        }
+        assert_served(server, expected).await;
     }
 }
 
 /// The JSON report says what is wrong as data, and stays within docs/report-schema.json.
 #[test]
 fn a_message_over_the_limit_is_typed_in_the_json_report() {
+    let expected = serde_json::json!({
+        "type": "bad_message",
+        "sender": "client",
+        "fault": {"kind": "too_large", "size": 5_000_005, "limit": 4_194_304},
+    });
+    let run = run_with_json_report(&["run", "--loopback", BIG_REQUEST], &expected);
+    assert_failed_with(&run, OVER);
+}
+
+/// Runs `args` with a JSON report, which must stay within docs/report-schema.json and hold
+/// `expected` somewhere.
+fn run_with_json_report(args: &[&str], expected: &serde_json::Value) -> Finished {
     let dir = tempfile::tempdir().expect("a temporary folder");
     let path = dir.path().join("run.json");
     let report = format!("json={}", path.display());
-    let run = run_grpc_replay(
-        &["run", "--loopback", BIG_REQUEST, "--report", &report],
-        LIMIT,
-    );
-    assert_failed_with(&run, OVER);
+    let run = run_grpc_replay(&[args, &["--report", &report]].concat(), LIMIT);
     let text = std::fs::read_to_string(&path).expect("the report is written");
     let report: serde_json::Value = serde_json::from_str(&text).expect("the report is JSON");
     let schema: serde_json::Value = serde_json::from_str(
@@ -242,15 +395,8 @@ fn a_message_over_the_limit_is_typed_in_the_json_report() {
     .expect("the schema is JSON");
     let errors = parsers::schema_errors(&schema, &report);
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    let expected = serde_json::json!({
-        "type": "bad_message",
-        "sender": "client",
-        "fault": {"kind": "too_large", "size": 5_000_005, "limit": 4_194_304},
-    });
-    assert!(
-        contains_value(&report, &expected),
-        "no {expected} in {text}"
-    );
+    assert!(contains_value(&report, expected), "no {expected} in {text}");
+    run
 }
 
 /// Whether `value` holds `wanted` somewhere inside it.

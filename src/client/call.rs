@@ -19,8 +19,8 @@ use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, SEND_QUEUE};
 use crate::scenario::{Call, Compression};
 use crate::transport::{
-    received_metadata, status_event, to_metadata_map, EventReceiver, EventSender, ReceivedFlags,
-    SendQueue,
+    decoder_fault, received_metadata, status_event, to_metadata_map, EventReceiver, EventSender,
+    ReceivedFlags, SendQueue,
 };
 
 /// A call in flight: messages go out through a queue, and a reader task hands over
@@ -86,7 +86,7 @@ impl ClientCall {
                     return;
                 }
             };
-            forward_responses(&mut events_tx, stream, flags).await;
+            forward_responses(&mut events_tx, stream, flags, max_message_size).await;
         };
         // After a cancel the request body resets the stream; the reader stops holding the
         // response once that reset may go (dropping it resets too, see `client::cancel`).
@@ -106,11 +106,13 @@ impl ClientCall {
 }
 
 /// Forwards the response messages (each with its compressed flag, from `flags`), then the
-/// final status, as peer events until the call ends (or its player stops listening).
+/// final status, as peer events until the call ends (or its player stops listening);
+/// `limit` is `--max-message-size`.
 async fn forward_responses(
     events_tx: &mut EventSender,
     mut stream: tonic::Streaming<Bytes>,
     flags: Option<ReceivedFlags>,
+    limit: u64,
 ) {
     loop {
         let Some(read) = events_tx.next_message(&mut stream).await else {
@@ -141,11 +143,26 @@ async fn forward_responses(
                 return;
             }
             Err(status) => {
-                events_tx.push(status_event(&status)).await;
+                events_tx
+                    .push(failed_read(&status, flags.as_ref(), limit))
+                    .await;
                 events_tx.flush().await;
                 return;
             }
         }
+    }
+}
+
+/// The event for a response stream that failed: the server's status, what broke on the
+/// way, or a message tonic's decoder refused itself (an error with nothing behind it
+/// before the trailers came), which the server never said.
+fn failed_read(status: &tonic::Status, flags: Option<&ReceivedFlags>, limit: u64) -> PeerEvent {
+    let decoder_refused = std::error::Error::source(status).is_none()
+        && flags.is_some_and(|flags| !flags.trailers_came());
+    if decoder_refused {
+        PeerEvent::Malformed(decoder_fault(status, limit))
+    } else {
+        status_event(status)
     }
 }
 

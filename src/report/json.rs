@@ -328,14 +328,19 @@ fn status_json(status: &StatusSeen) -> Value {
     })
 }
 
-/// A message over the size limit (`too_large`, with both sizes) or cut short
-/// (`truncated`).
+/// A message over the size limit (`too_large`, with both sizes), cut short
+/// (`truncated`), over the limit once decompressed (`too_large_decompressed`) or not
+/// decompressable (`undecompressable`).
 fn fault_json(fault: &MessageFault) -> Value {
     match fault {
         MessageFault::TooLarge { size, limit } => {
             json!({"kind": "too_large", "size": size, "limit": limit})
         }
         MessageFault::Truncated => json!({"kind": "truncated"}),
+        MessageFault::TooLargeDecompressed { limit } => {
+            json!({"kind": "too_large_decompressed", "limit": limit})
+        }
+        MessageFault::Undecompressable => json!({"kind": "undecompressable"}),
     }
 }
 

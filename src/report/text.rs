@@ -169,6 +169,15 @@ fn fault_text(fault: &MessageFault) -> String {
             "cut short: the stream ended inside it (its frame announced more bytes than came)"
                 .into()
         }
+        MessageFault::TooLargeDecompressed { limit } => format!(
+            "compressed, and decompresses to more than --max-message-size ({limit} bytes); \
+             raise the limit with --max-message-size BYTES (such as 8MiB)"
+        ),
+        MessageFault::Undecompressable => {
+            "marked compressed, but it could not be decompressed (a corrupt body, a \
+             compression the call did not agree on, or a flag other than 0 and 1)"
+                .into()
+        }
     }
 }
 
@@ -215,6 +224,25 @@ mod message_fault_tests {
             "{text}"
         );
         assert!(!text.contains("cancel"), "{text}");
+        let decompressed = FailureReason::BadMessage {
+            sender: Role::Server,
+            fault: MessageFault::TooLargeDecompressed { limit: 4_194_304 },
+        };
+        assert_eq!(
+            headline(&decompressed, Role::Client),
+            "the server's message is compressed, and decompresses to more than \
+             --max-message-size (4194304 bytes); raise the limit with --max-message-size \
+             BYTES (such as 8MiB)"
+        );
+        let corrupt = FailureReason::BadMessage {
+            sender: Role::Client,
+            fault: MessageFault::Undecompressable,
+        };
+        let text = headline(&corrupt, Role::Server);
+        assert!(
+            text.starts_with("the client's message is marked compressed, but it could not"),
+            "{text}"
+        );
     }
 }
 

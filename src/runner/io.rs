@@ -56,6 +56,15 @@ pub enum MessageFault {
     },
     /// The stream ended inside it (its frame announced more bytes than came).
     Truncated,
+    /// It came compressed and decompresses to more than `limit` bytes
+    /// (`--max-message-size`), however small it was on the wire.
+    TooLargeDecompressed {
+        /// The limit in bytes.
+        limit: u64,
+    },
+    /// It is marked compressed but could not be decompressed (a corrupt body, or no
+    /// compression the call agreed on).
+    Undecompressable,
 }
 
 /// How long a server waits past the call's deadline before it ends the call itself: the

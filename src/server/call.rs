@@ -12,7 +12,8 @@ use super::request_end::RequestReset;
 use crate::matching::{MetaValue, ReceivedMetadata};
 use crate::runner::{CallIo, FinalStatus, PeerEvent, DEADLINE_RESET_GRACE, SEND_QUEUE};
 use crate::transport::{
-    fault_of, to_metadata_map, EventReceiver, EventSender, ReceivedFlags, Repeated, SendQueue,
+    decoder_fault, fault_of, to_metadata_map, EventReceiver, EventSender, ReceivedFlags, Repeated,
+    SendQueue,
 };
 
 /// How long a reset waits for the reader to report its reason.
@@ -82,10 +83,11 @@ impl ServerCall {
 /// [`RequestReset::from_body_error`], so that a reset is not read as a half-close, and by
 /// a `FrameLimit` whose [`ReceivedFlags`] are in the request's extensions (each message's
 /// compressed flag comes from there); `deadline` is when the call's deadline passes (a
-/// reset then is a cancel, whatever its code).
+/// reset then is a cancel, whatever its code); `limit` is `--max-message-size`.
 pub(super) fn spawn_reader(
     incoming: Request<Streaming<Bytes>>,
     deadline: Option<Instant>,
+    limit: u64,
 ) -> EventReceiver {
     let flags = incoming.extensions().get::<ReceivedFlags>().cloned();
     let mut stream = incoming.into_inner();
@@ -101,7 +103,7 @@ pub(super) fn spawn_reader(
                     compressed: flags.as_ref().and_then(ReceivedFlags::take),
                 },
                 Ok(None) => PeerEvent::HalfClosed,
-                Err(status) => ended_early(&status, deadline),
+                Err(status) => ended_early(&status, deadline, limit),
             };
             let last = !matches!(event, PeerEvent::Message { .. });
             if !events.push(event).await {
@@ -116,12 +118,17 @@ pub(super) fn spawn_reader(
     receiver
 }
 
-/// The event for a request stream that failed: a reset (by its code), or what broke.
-fn ended_early(status: &Status, deadline: Option<Instant>) -> PeerEvent {
-    if let Some(fault) = std::error::Error::source(status).and_then(fault_of) {
+/// The event for a request stream that failed: a message tonic's decoder refused, a reset
+/// (by its code), or what broke.
+fn ended_early(status: &Status, deadline: Option<Instant>, limit: u64) -> PeerEvent {
+    let Some(source) = std::error::Error::source(status) else {
+        // Nothing broke on the way: tonic's decoder refused a message itself.
+        return PeerEvent::Malformed(decoder_fault(status, limit));
+    };
+    if let Some(fault) = fault_of(source) {
         return PeerEvent::Malformed(fault);
     }
-    let mut source = std::error::Error::source(status);
+    let mut source = Some(source);
     while let Some(error) = source {
         if let Some(reset) = error.downcast_ref::<RequestReset>() {
             let at_deadline =

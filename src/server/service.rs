@@ -134,7 +134,7 @@ async fn handle(
     let metadata = received_metadata(incoming.metadata());
     let deadline = requested_deadline(&metadata)
         .and_then(|wait| tokio::time::Instant::now().checked_add(wait));
-    let events = spawn_reader(incoming, deadline);
+    let events = spawn_reader(incoming, deadline, state.play.max_message_size);
     let (answer_tx, answer) = oneshot::channel();
     // The call is chosen and played in a task of its own: when the client resets the stream
     // while the choice waits for its first message, hyper drops this future, but the script

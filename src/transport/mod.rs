@@ -28,5 +28,7 @@ pub use server_tls::server_tls;
 pub use settings::{
     Http2Settings, DEFAULT_CONNECTION_WINDOW, DEFAULT_STREAM_WINDOW, MAX_WINDOW, NOT_HTTP2_FRAMES,
 };
-pub use size::{fault_of, FrameError, FrameLimit, ReceivedFlags, DEFAULT_MAX_MESSAGE_SIZE};
+pub use size::{
+    decoder_fault, fault_of, FrameError, FrameLimit, ReceivedFlags, DEFAULT_MAX_MESSAGE_SIZE,
+};
 pub use status::status_event;

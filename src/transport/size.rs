@@ -37,24 +37,54 @@ pub fn fault_of(error: &(dyn StdError + 'static)) -> Option<MessageFault> {
     None
 }
 
+/// The fault behind an error that tonic's decoder raised itself, with no transport error
+/// behind it: a compressed message that decompresses to more than `limit` bytes (tonic
+/// says RESOURCE_EXHAUSTED), or one it could not decompress. (Sizes on the wire are the
+/// [`FrameLimit`]'s to check, before the decoder.)
+pub fn decoder_fault(status: &tonic::Status, limit: u64) -> MessageFault {
+    match status.code() {
+        tonic::Code::ResourceExhausted => MessageFault::TooLargeDecompressed { limit },
+        _ => MessageFault::Undecompressable,
+    }
+}
+
 /// The compressed flags (byte 0 of each message's 5-byte prefix) of the messages a
 /// [`FrameLimit`] has read the prefix of, in order, until the reader of the decoded
 /// messages takes them: tonic's decoder yields message N only after its bytes passed
 /// through the [`FrameLimit`], so [`ReceivedFlags::take`] after each decoded message gives
-/// that message's flag. A handle is shared (cloning it shares the same flags).
+/// that message's flag. A handle is shared (cloning it shares the same flags). It also
+/// notes when the trailers came: an error tonic raises before them is its own, not the
+/// peer's status.
 #[derive(Debug, Clone, Default)]
-pub struct ReceivedFlags(Arc<Mutex<VecDeque<bool>>>);
+pub struct ReceivedFlags(Arc<Mutex<Noted>>);
+
+#[derive(Debug, Default)]
+struct Noted {
+    flags: VecDeque<bool>,
+    trailers: bool,
+}
 
 impl ReceivedFlags {
     /// The flag of the oldest message not taken yet: whether it came compressed; `None`
     /// when no prefix was read that was not taken already.
     pub fn take(&self) -> Option<bool> {
-        self.0.lock().ok()?.pop_front()
+        self.0.lock().ok()?.flags.pop_front()
+    }
+
+    /// Whether the body's trailers have come (the peer's status, for a response).
+    pub fn trailers_came(&self) -> bool {
+        self.0.lock().is_ok_and(|noted| noted.trailers)
     }
 
     fn push(&self, compressed: bool) {
-        if let Ok(mut flags) = self.0.lock() {
-            flags.push_back(compressed);
+        if let Ok(mut noted) = self.0.lock() {
+            noted.flags.push_back(compressed);
+        }
+    }
+
+    fn note_trailers(&self) {
+        if let Ok(mut noted) = self.0.lock() {
+            noted.trailers = true;
         }
     }
 }
@@ -171,8 +201,11 @@ where
                     if let Err(fault) = this.framing.feed(data, this.limit, &this.flags) {
                         return self.fail(fault);
                     }
-                } else if frame.is_trailers() && self.framing.inside_message() {
-                    return self.fail(MessageFault::Truncated);
+                } else if frame.is_trailers() {
+                    if self.framing.inside_message() {
+                        return self.fail(MessageFault::Truncated);
+                    }
+                    self.flags.note_trailers();
                 }
                 Poll::Ready(Some(Ok(guarded(frame))))
             }
@@ -317,6 +350,10 @@ mod tests {
     async fn a_flag_is_noted_once_its_prefix_is_read_and_taken_once() {
         let bytes = framed_flagged(&[(true, 3), (false, 0), (true, 1)]);
         assert_eq!(flags_read(bytes, 2).await, [true, false, true]);
+        let flags = ReceivedFlags::default();
+        assert!(!flags.trailers_came());
+        flags.note_trailers();
+        assert!(flags.trailers_came());
         let flags = ReceivedFlags::default();
         let mut framing = Framing::default();
         framing.feed(&[1, 0, 0, 0], 10, &flags).unwrap();

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::time::{sleep_until, timeout_at, Instant};
 
 use super::captures::Captures;
-use super::io::{CallIo, FinalStatus, PeerEvent};
+use super::io::{CallIo, FinalStatus, MessageFault, PeerEvent};
 use super::latency::Pairing;
 use super::observer::Observer;
 use super::outcome::{
@@ -175,7 +175,12 @@ impl<I: CallIo> Player<'_, I> {
                     .finish(FinalStatus {
                         code: match *failure.reason {
                             _ if deadline_passed => StatusCode(4), // DEADLINE_EXCEEDED
-                            // As gRPC servers answer a message over their limit.
+                            // As gRPC servers answer a message they cannot decompress,
+                            FailureReason::BadMessage {
+                                fault: MessageFault::Undecompressable,
+                                ..
+                            } => StatusCode(13), // INTERNAL
+                            // and one over their limit.
                             FailureReason::BadMessage { .. } => StatusCode(8), // RESOURCE_EXHAUSTED
                             _ => STRAYED_CODE,
                         },
