@@ -497,31 +497,46 @@ fn a_5mb_request_from_grpc_go_needs_the_flag() {
         return;
     };
     let note = "tests/fixtures/message_size/big_note.yaml";
-    for (flags, go_passes) in [
-        (&[][..], false),
-        (&["--max-message-size", "8MiB"][..], true),
+    // Sent plain, the note is over the limit on the wire; gzipped, only once decompressed.
+    for (gzip, refused) in [
+        (false, format!("the client's message is {OVER}")),
+        (
+            true,
+            "the client's message is compressed, and decompresses to more than \
+             --max-message-size (4194304 bytes)"
+                .to_string(),
+        ),
     ] {
-        let (server, address) = serve_once(note, flags);
-        let mut command = Command::new(&binary);
-        command.args(["--addr", &address, "--size", "5000000"]);
-        let client = Process::run("Go big-note", command, LIMIT);
-        let served = server.finish(LIMIT);
-        if go_passes {
-            assert!(
-                client.code == Some(0) && client.stdout.contains("big note ok: 1 replies"),
-                "{}",
-                client.describe()
-            );
-            assert_passed(&served);
-        } else {
-            assert!(
-                client.code == Some(1)
-                    && client.stdout.contains("ResourceExhausted")
-                    && client.stdout.contains("--max-message-size"),
-                "{}",
-                client.describe()
-            );
-            assert_failed_with(&served, &format!("the client's message is {OVER}"));
+        for (flags, go_passes) in [
+            (&[][..], false),
+            (&["--max-message-size", "8MiB"][..], true),
+        ] {
+            let (server, address) = serve_once(note, flags);
+            let mut command = Command::new(&binary);
+            command.args(["--addr", &address, "--size", "5000000"]);
+            if gzip {
+                command.arg("--gzip");
+            }
+            let client = Process::run("Go big-note", command, LIMIT);
+            let served = server.finish(LIMIT);
+            if go_passes {
+                assert!(
+                    client.code == Some(0) && client.stdout.contains("big note ok: 1 replies"),
+                    "{}",
+                    client.describe()
+                );
+                assert_passed(&served);
+            } else {
+                assert!(
+                    client.code == Some(1)
+                        && client.stdout.contains("ResourceExhausted")
+                        && client.stdout.contains("--max-message-size"),
+                    "{}",
+                    client.describe()
+                );
+                assert_failed_with(&served, &refused);
+                assert!(!served.stdout.contains("cancel"), "{}", served.describe());
+            }
         }
     }
 }
