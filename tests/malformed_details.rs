@@ -26,16 +26,7 @@ enum Answer {
 /// Serves one unary call on `listener`, ending it with INVALID_ARGUMENT "bad point" and
 /// `details` as `grpc-status-details-bin`.
 async fn answer_one_call(listener: TcpListener, answer: Answer, details: &'static str) {
-    let (socket, _) = listener.accept().await.expect("the client connects");
-    let mut connection = h2::server::handshake(socket).await.expect("HTTP/2");
-    let (request, mut respond) = connection
-        .accept()
-        .await
-        .expect("a request")
-        .expect("a valid request");
-    let driver = tokio::spawn(async move { while connection.accept().await.is_some() {} });
-    let mut body = request.into_body();
-    while let Some(Ok(_)) = body.data().await {}
+    let (mut respond, driver) = process::raw_h2::accept_call(listener).await;
     let mut status = http::HeaderMap::new();
     status.insert("grpc-status", "3".parse().unwrap());
     status.insert("grpc-message", "bad point".parse().unwrap());

@@ -540,3 +540,52 @@ fn a_5mb_request_from_grpc_go_needs_the_flag() {
         }
     }
 }
+
+/// Answers one Echo call on `listener` with `framed` as the response body (its messages
+/// marked gzip-compressed) and an OK status.
+async fn answer_compressed(listener: tokio::net::TcpListener, framed: Vec<u8>) {
+    let (mut respond, driver) = process::raw_h2::accept_call(listener).await;
+    let response = http::Response::builder()
+        .header("content-type", "application/grpc")
+        .header("grpc-encoding", "gzip")
+        .body(())
+        .expect("a valid response");
+    let mut send = respond.send_response(response, false).expect("headers go");
+    send.send_data(Bytes::from(framed), false)
+        .expect("the body goes");
+    let mut status = http::HeaderMap::new();
+    status.insert("grpc-status", "0".parse().expect("a header value"));
+    send.send_trailers(status).expect("trailers go");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    driver.abort();
+}
+
+/// The client role's twin: a response marked compressed that is not gzip is reported as
+/// such (not as a status the server never sent); the same message gzipped passes.
+#[test]
+fn a_response_that_cannot_be_decompressed_is_reported_as_such() {
+    let echo = "tests/fixtures/message_size/echo.yaml";
+    for (framed, expected) in [
+        (
+            compressed_frame(b"not gzip at all".to_vec()),
+            Some("the server's message is marked compressed, but it could not be decompressed"),
+        ),
+        (compressed_frame(gzip(&whole()[5..])), None),
+    ] {
+        let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .expect("a free port");
+        let target = listener.local_addr().expect("an address").to_string();
+        let peer = runtime.spawn(answer_compressed(listener, framed));
+        let run = run_grpc_replay(&["run", echo, "--target", &target], LIMIT);
+        runtime.block_on(peer).expect("the peer ends");
+        match expected {
+            Some(text) => {
+                assert_failed_with(&run, text);
+                assert!(!run.stdout.contains("INTERNAL"), "{}", run.describe());
+            }
+            None => assert_passed(&run),
+        }
+    }
+}

@@ -4,6 +4,8 @@
 // Each test binary uses the part of this module it needs.
 #![allow(dead_code)]
 
+pub(crate) mod raw_h2;
+
 use std::io::{BufRead, BufReader, Read, Write as _};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
