@@ -154,15 +154,11 @@ async fn forward_responses(
 }
 
 /// The event for a response stream that failed: the server's status, what broke on the
-/// way, or a message tonic's decoder refused itself (an error with nothing behind it
-/// before the trailers came), which the server never said.
+/// way, or a message tonic's decoder refused itself, which the server never said.
 fn failed_read(status: &tonic::Status, flags: Option<&ReceivedFlags>, limit: u64) -> PeerEvent {
-    let decoder_refused = std::error::Error::source(status).is_none()
-        && flags.is_some_and(|flags| !flags.trailers_came());
-    if decoder_refused {
-        PeerEvent::Malformed(decoder_fault(status, limit))
-    } else {
-        status_event(status)
+    match flags.and_then(|flags| decoder_fault(status, Some(flags), limit)) {
+        Some(fault) => PeerEvent::Malformed(fault),
+        None => status_event(status),
     }
 }
 

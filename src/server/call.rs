@@ -103,7 +103,7 @@ pub(super) fn spawn_reader(
                     compressed: flags.as_ref().and_then(ReceivedFlags::take),
                 },
                 Ok(None) => PeerEvent::HalfClosed,
-                Err(status) => ended_early(&status, deadline, limit),
+                Err(status) => ended_early(&status, deadline, flags.as_ref(), limit),
             };
             let last = !matches!(event, PeerEvent::Message { .. });
             if !events.push(event).await {
@@ -120,15 +120,17 @@ pub(super) fn spawn_reader(
 
 /// The event for a request stream that failed: a message tonic's decoder refused, a reset
 /// (by its code), or what broke.
-fn ended_early(status: &Status, deadline: Option<Instant>, limit: u64) -> PeerEvent {
-    let Some(source) = std::error::Error::source(status) else {
-        // Nothing broke on the way: tonic's decoder refused a message itself.
-        return PeerEvent::Malformed(decoder_fault(status, limit));
-    };
-    if let Some(fault) = fault_of(source) {
+fn ended_early(
+    status: &Status,
+    deadline: Option<Instant>,
+    flags: Option<&ReceivedFlags>,
+    limit: u64,
+) -> PeerEvent {
+    let source = std::error::Error::source(status);
+    if let Some(fault) = decoder_fault(status, flags, limit).or_else(|| source.and_then(fault_of)) {
         return PeerEvent::Malformed(fault);
     }
-    let mut source = Some(source);
+    let mut source = source;
     while let Some(error) = source {
         if let Some(reset) = error.downcast_ref::<RequestReset>() {
             let at_deadline =

@@ -37,15 +37,23 @@ pub fn fault_of(error: &(dyn StdError + 'static)) -> Option<MessageFault> {
     None
 }
 
-/// The fault behind an error that tonic's decoder raised itself, with no transport error
-/// behind it: a compressed message that decompresses to more than `limit` bytes (tonic
-/// says RESOURCE_EXHAUSTED), or one it could not decompress. (Sizes on the wire are the
-/// [`FrameLimit`]'s to check, before the decoder.)
-pub fn decoder_fault(status: &tonic::Status, limit: u64) -> MessageFault {
-    match status.code() {
+/// The fault behind an error that tonic's decoder raised itself: one with no transport
+/// error behind it, raised before the body's trailers came (`flags` notes them; after
+/// them, the error is the peer's status). It is a compressed message that decompresses to
+/// more than `limit` bytes (tonic says RESOURCE_EXHAUSTED), or one it could not
+/// decompress. (Sizes on the wire are the [`FrameLimit`]'s to check, before the decoder.)
+pub fn decoder_fault(
+    status: &tonic::Status,
+    flags: Option<&ReceivedFlags>,
+    limit: u64,
+) -> Option<MessageFault> {
+    if StdError::source(status).is_some() || flags.is_some_and(ReceivedFlags::trailers_came) {
+        return None;
+    }
+    Some(match status.code() {
         tonic::Code::ResourceExhausted => MessageFault::TooLargeDecompressed { limit },
         _ => MessageFault::Undecompressable,
-    }
+    })
 }
 
 /// The compressed flags (byte 0 of each message's 5-byte prefix) of the messages a

@@ -289,7 +289,7 @@ impl<I: CallIo> Player<'_, I> {
             (Action::Status(status), Role::Client) => self.check_status(step, status).await,
             (Action::Sleep(duration), _) => {
                 self.scripted_pause(Some(*duration));
-                Box::pin(self.pause(*duration)).await;
+                self.pause(*duration).await;
                 let slept = Subject::Sleep(*duration);
                 self.record(step, StepOutcome::Performed, || slept, None, 1);
                 Ok(())
@@ -305,16 +305,19 @@ impl<I: CallIo> Player<'_, I> {
     pub(super) async fn wait_after(&mut self, step: &Step) {
         self.scripted_pause(step.after);
         if let Some(after) = step.after {
-            Box::pin(self.pause(after)).await;
+            self.pause(after).await;
         }
     }
 
-    /// Waits `duration`, after sending what is batched (callers box this future: a pause is
-    /// rare, and its timer would otherwise grow the future of every step, which moves each
-    /// time a step starts); a client stops waiting at the
+    /// Waits `duration`, after sending what is batched; a client stops waiting at the
     /// call's deadline (a server's whole script is already bounded by it, in
-    /// `play_within_deadline`).
+    /// `play_within_deadline`). The wait is boxed: a pause is rare, and its flush and timer
+    /// would otherwise grow the future of every step, which moves each time a step starts.
     async fn pause(&mut self, duration: Duration) {
+        Box::pin(self.pause_inline(duration)).await;
+    }
+
+    async fn pause_inline(&mut self, duration: Duration) {
         self.io.flush(&mut self.pending).await;
         let end = Instant::now().checked_add(duration);
         let end = match (self.role, end) {
