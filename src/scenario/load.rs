@@ -266,14 +266,14 @@ impl Loader<'_> {
         let top = Pos { line: 1, column: 1 };
         Ok(match (raw.call.take(), raw.calls.take()) {
             (Some(_), Some(calls)) => {
-                let pos = calls.first().map_or(top, Pos::of);
+                let pos = calls.first().map_or(top, |c| c.pos);
                 return Err(self.err(
                     pos,
                     "a file has either `call:` (one call) or `calls:` (several), not both",
                 ));
             }
             (Some(call), None) => {
-                let pos = Pos::of(&call);
+                let pos = call.pos;
                 let script = raw.script.take().ok_or_else(|| {
                     self.err(
                         pos,
@@ -313,7 +313,7 @@ impl Loader<'_> {
                 calls
                     .into_iter()
                     .map(|c| {
-                        let pos = Pos::of(&c);
+                        let pos = c.pos;
                         (CallKeys::from(c.value), pos)
                     })
                     .collect()
@@ -337,7 +337,7 @@ impl Loader<'_> {
             let missing = raw.import_paths.iter().flatten();
             if let Some(dir) = missing.into_iter().find(|p| !base.join(&p.value).is_dir()) {
                 let message = format!("`import_paths:` `{}` is not a directory", dir.value);
-                return Err(self.err(Pos::of(dir), message));
+                return Err(self.err(dir.pos, message));
             }
             let mut import_paths: Vec<PathBuf> = raw
                 .import_paths
@@ -362,7 +362,7 @@ impl Loader<'_> {
         if reflect {
             // Errors point at `reflect: true`, or name the file when --reflect asked.
             let located = |message: String| match raw.reflect.as_ref().filter(|_| !from_cli) {
-                Some(at) => self.err(Pos::of(at), message),
+                Some(at) => self.err(at.pos, message),
                 None => LoadError::file(self.path, message),
             };
             let reflector = self.options.reflector.as_ref().ok_or_else(|| {
@@ -418,7 +418,7 @@ impl Loader<'_> {
         raw: Option<&Located>,
         inherited: MatchMode,
     ) -> Result<MatchMode, LoadError> {
-        match raw.map(|m| (m.value.as_str(), Pos::of(m))) {
+        match raw.map(|m| (m.value.as_str(), m.pos)) {
             None => Ok(inherited),
             Some(("exact", _)) => Ok(MatchMode::Exact),
             Some(("partial", _)) => Ok(MatchMode::Partial),
@@ -433,7 +433,7 @@ impl Loader<'_> {
         humantime::parse_duration(raw.value.trim())
             .map_err(|e| format!("is not a duration ({e}); write e.g. 250ms, 2s, 1m"))
             .and_then(super::bounds::duration)
-            .map_err(|e| self.err(Pos::of(raw), format!("`{key}: {}` {e}", raw.value)))
+            .map_err(|e| self.err(raw.pos, format!("`{key}: {}` {e}", raw.value)))
     }
 
     fn call(
@@ -444,7 +444,7 @@ impl Loader<'_> {
         pool: &DescriptorPool,
         file_mode: MatchMode,
     ) -> Result<Call, LoadError> {
-        let pos = Pos::of(&keys.call);
+        let pos = keys.call.pos;
         let method = find_method(pool, &keys.call.value)
             .ok_or_else(|| self.unknown_method(&keys.call, pool))?;
         let kind = RpcKind::of(&method);
@@ -465,11 +465,7 @@ impl Loader<'_> {
                 )
             }
         };
-        let compression = match keys
-            .compression
-            .as_ref()
-            .map(|c| (c.value.as_str(), Pos::of(c)))
-        {
+        let compression = match keys.compression.as_ref().map(|c| (c.value.as_str(), c.pos)) {
             None | Some(("identity" | "none", _)) => None,
             Some(("gzip", _)) => Some(Compression::Gzip),
             Some((other, pos)) => {
@@ -538,6 +534,6 @@ impl Loader<'_> {
             (None, Some(name)) => format!("did you mean `{name}`? (names are case-sensitive)"),
             (None, None) => format!("the loaded protos define: {}", known.join(", ")),
         };
-        self.err(Pos::of(raw), message).with_help(help)
+        self.err(raw.pos, message).with_help(help)
     }
 }

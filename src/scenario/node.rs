@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use std::marker::PhantomData;
+
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
@@ -16,11 +18,61 @@ pub struct Pos {
 
 impl Pos {
     /// The position serde-saphyr recorded for a spanned value.
-    pub fn of<T>(spanned: &Spanned<T>) -> Self {
+    fn of<T>(spanned: &Spanned<T>) -> Self {
         Pos {
             line: spanned.referenced.line() as u32,
             column: spanned.referenced.column() as u32,
         }
+    }
+}
+
+/// A value with the position where it is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct At<T> {
+    /// Where the value starts.
+    pub pos: Pos,
+    /// The value.
+    pub value: T,
+}
+
+/// The newtype name under which [`At`] asks a deserializer for a value with its position.
+/// serde-saphyr knows nothing of it and hands over its own deserializer, which then gives
+/// the position through `Spanned`; the fast reader ([`super::yaml`]) answers with a
+/// sequence of line, column and value.
+pub(super) const AT_MARKER: &str = "$grpc_replay::At";
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for At<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_newtype_struct(AT_MARKER, AtVisitor(PhantomData))
+    }
+}
+
+struct AtVisitor<T>(PhantomData<T>);
+
+impl<'de, T: Deserialize<'de>> Visitor<'de> for AtVisitor<T> {
+    type Value = At<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a value with its position")
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<At<T>, D::Error> {
+        let spanned = Spanned::<T>::deserialize(d)?;
+        Ok(At {
+            pos: Pos::of(&spanned),
+            value: spanned.value,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<At<T>, A::Error> {
+        let missing = || de::Error::custom("a positioned value needs line, column and value");
+        let line = seq.next_element()?.ok_or_else(missing)?;
+        let column = seq.next_element()?.ok_or_else(missing)?;
+        let value = seq.next_element()?.ok_or_else(missing)?;
+        Ok(At {
+            pos: Pos { line, column },
+            value,
+        })
     }
 }
 
@@ -128,11 +180,8 @@ impl Node {
 
 impl<'de> Deserialize<'de> for Node {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<NodeValue>::deserialize(deserializer)?;
-        Ok(Node {
-            pos: Pos::of(&spanned),
-            value: spanned.value,
-        })
+        let At { pos, value } = At::<NodeValue>::deserialize(deserializer)?;
+        Ok(Node { pos, value })
     }
 }
 
@@ -197,11 +246,11 @@ impl<'de> Visitor<'de> for NodeVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
         let mut entries = Vec::new();
-        while let Some(key) = map.next_key::<Spanned<String>>()? {
+        while let Some(key) = map.next_key::<At<String>>()? {
             let value = map.next_value::<Node>()?;
             entries.push((
                 Key {
-                    pos: Pos::of(&key),
+                    pos: key.pos,
                     name: key.value,
                 },
                 value,

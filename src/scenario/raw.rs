@@ -8,12 +8,11 @@ use std::fmt;
 use serde::de::value::MapAccessDeserializer;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
-use serde_saphyr::Spanned;
 
-use super::node::{Node, Pos};
+use super::node::{At, Node, Pos};
 
 /// A string with its position.
-pub(super) type Located = Spanned<String>;
+pub(super) type Located = At<String>;
 
 /// The whole file. The call keys (`call`, `script`, …) may stand at the top for a file
 /// with a single call, or under `calls:` for several.
@@ -23,7 +22,7 @@ pub(super) struct RawFile {
     pub name: Option<Located>,
     pub proto: Option<Node>,
     pub protoset: Option<Node>,
-    pub reflect: Option<Spanned<bool>>,
+    pub reflect: Option<At<bool>>,
     pub import_paths: Option<Vec<Located>>,
     pub target: Option<Located>,
     pub listen: Option<Located>,
@@ -37,7 +36,7 @@ pub(super) struct RawFile {
     pub metadata: Option<Node>,
     pub compression: Option<Located>,
     pub script: Option<Vec<RawStepAt>>,
-    pub calls: Option<Vec<Spanned<RawCall>>>,
+    pub calls: Option<Vec<At<RawCall>>>,
 }
 
 /// `vars:` — names and values, each value the text of its scalar as written (`NO` and
@@ -64,16 +63,9 @@ impl<'de> Visitor<'de> for VarsVisitor {
         let mut vars = Vec::new();
         while let Some(name) = map.next_key::<Located>()? {
             let value = map
-                .next_value::<Spanned<Option<String>>>()
+                .next_value::<At<Option<String>>>()
                 .ok()
-                .and_then(|v| {
-                    let Spanned {
-                        value,
-                        referenced,
-                        defined,
-                    } = v;
-                    value.map(|value| Spanned::new(value, referenced, defined))
-                })
+                .and_then(|At { pos, value }| value.map(|value| At { pos, value }))
                 .ok_or_else(|| {
                     de::Error::custom(format!(
                         "variable `{}` takes a scalar value (text, a number, true or false)",
@@ -114,11 +106,8 @@ pub(super) struct RawStepAt {
 
 impl<'de> Deserialize<'de> for RawStepAt {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let spanned = Spanned::<RawStep>::deserialize(deserializer)?;
-        Ok(RawStepAt {
-            pos: Pos::of(&spanned),
-            step: spanned.value,
-        })
+        let At { pos, value } = At::<RawStep>::deserialize(deserializer)?;
+        Ok(RawStepAt { pos, step: value })
     }
 }
 

@@ -4,9 +4,7 @@
 
 use std::collections::HashSet;
 
-use serde_saphyr::Spanned;
-
-use super::node::{Node, NodeValue};
+use super::node::{At, Node, NodeValue};
 use super::raw::{Located, RawCall, RawFile, RawGroup, RawStep, RawStepAt, RawStepFields};
 use super::vars::{Resolver, VarError};
 
@@ -89,12 +87,8 @@ impl Resolver<'_> {
         })
     }
 
-    fn call(&mut self, raw: Spanned<RawCall>) -> Result<Spanned<RawCall>> {
-        let Spanned {
-            value,
-            referenced,
-            defined,
-        } = raw;
+    fn call(&mut self, raw: At<RawCall>) -> Result<At<RawCall>> {
+        let At { pos, value } = raw;
         let call = RawCall {
             id: self.maybe_text(value.id)?,
             name: self.maybe_text(value.name)?,
@@ -106,7 +100,7 @@ impl Resolver<'_> {
             match_mode: self.maybe_text(value.match_mode)?,
             script: self.steps(value.script)?,
         };
-        Ok(Spanned::new(call, referenced, defined))
+        Ok(At { pos, value: call })
     }
 
     fn steps(&mut self, steps: Vec<RawStepAt>) -> Result<Vec<RawStepAt>> {

@@ -289,7 +289,7 @@ impl Loader<'_> {
                     "`index: {}` is not a variable name (letters, digits and `_`)",
                     index.value
                 );
-                return Err(self.err(Pos::of(index), message));
+                return Err(self.err(index.pos, message));
             }
         }
         let steps = raw

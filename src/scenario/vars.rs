@@ -138,7 +138,7 @@ impl<'a> Resolver<'a> {
         }
         match self.file_vars.get(name) {
             Some(written) => {
-                let at = Pos::of(written);
+                let at = written.pos;
                 found(&self.file_var(written)?, Origin::FileVars(at))
             }
             None => Err(VarError {
@@ -152,7 +152,7 @@ impl<'a> Resolver<'a> {
 
     /// A `vars:` value: its text, with `${NAME}` of the command line and the environment.
     fn file_var(&self, written: &Located) -> Result<String, VarError> {
-        let pos = Pos::of(written);
+        let pos = written.pos;
         let parts = self.scan(&written.value, pos)?;
         let mut out = String::new();
         for (_, part) in parts {
@@ -266,7 +266,7 @@ impl<'a> Resolver<'a> {
     /// Resolves a string of the file format (a method, a duration…), where captured
     /// variables have no value yet.
     pub(super) fn text(&mut self, mut located: Located) -> Result<Located, VarError> {
-        let pos = Pos::of(&located);
+        let pos = located.pos;
         match self.scalar(std::mem::take(&mut located.value), pos)? {
             NodeValue::Str(text) => {
                 located.value = text;
