@@ -88,8 +88,7 @@ fn load_source(
 ) -> Result<Scenario, LoadError> {
     let text: &str = &source;
     super::bounds::check_text(path, &source)?;
-    let raw: RawFile = serde_saphyr::from_str_with_options(text, yaml_options(text))
-        .map_err(|e| yaml_error(path, &source, &e))?;
+    let raw: RawFile = super::yaml::read(text).map_err(|e| yaml_error(path, &source, &e))?;
     let file_vars = raw.vars.as_ref().map(|v| v.0.clone()).unwrap_or_default();
     let mut resolver = Resolver::new(
         &options.vars,
@@ -97,9 +96,14 @@ fn load_source(
         captured_names(&raw),
         source.clone(),
     );
-    let raw = resolver
-        .file(raw)
-        .map_err(|e| LoadError::at(path, &source, e.pos, e.message))?;
+    // Only a `$` starts a variable: a file without one reads as written.
+    let raw = if text.contains('$') {
+        resolver
+            .file(raw)
+            .map_err(|e| LoadError::at(path, &source, e.pos, e.message))?
+    } else {
+        raw
+    };
     Loader {
         path,
         source: source.clone(),
@@ -108,17 +112,6 @@ fn load_source(
         captured_uses: resolver.captured_uses,
     }
     .scenario(raw, pools)
-}
-
-/// serde-saphyr's limits, scaled to the file: its defaults protect against hostile input
-/// but stop at about 40,000 steps, and a long generated scenario is a normal thing here.
-fn yaml_options(text: &str) -> serde_saphyr::Options {
-    let mut budget = serde_saphyr::Budget::default();
-    budget.max_nodes = budget.max_nodes.max(text.len());
-    budget.max_events = budget.max_events.max(2 * text.len());
-    let mut options = serde_saphyr::Options::default();
-    options.budget = Some(budget);
-    options
 }
 
 fn yaml_error(path: &Path, source: &Arc<str>, error: &serde_saphyr::Error) -> LoadError {

@@ -18,6 +18,7 @@ mod step;
 mod template;
 mod vars;
 mod wording;
+mod yaml;
 
 pub use details::{Detail, Details, DETAILS_TRAILER};
 pub use error::LoadError;

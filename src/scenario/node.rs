@@ -241,6 +241,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
         while let Some(item) = seq.next_element::<Node>()? {
             items.push(item);
         }
+        items.shrink_to_fit();
         Ok(NodeValue::Seq(items))
     }
 
@@ -256,6 +257,9 @@ impl<'de> Visitor<'de> for NodeVisitor {
                 value,
             ));
         }
+        // A vector grows to room for four: a long script of one-key mappings would hold
+        // four times what it needs.
+        entries.shrink_to_fit();
         Ok(NodeValue::Map(entries))
     }
 }
