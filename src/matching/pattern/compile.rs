@@ -201,8 +201,21 @@ pub(super) fn compile_fields(
     Ok(MessagePattern { fields, mode })
 }
 
-/// Converts a node to the value of `field` with the proto3 JSON mapping.
+/// Converts a node to the value of `field` as the proto3 JSON mapping reads it: built
+/// directly for plain shapes ([`super::direct`]), through the mapping itself otherwise.
 pub(super) fn field_value(
+    node: &Node,
+    field: &FieldDescriptor,
+    parent: &MessageDescriptor,
+) -> Result<Value, SpecError> {
+    match direct::field_value(node, field) {
+        Some(value) => Ok(value),
+        None => json_field_value(node, field, parent),
+    }
+}
+
+/// [`field_value`] through the proto3 JSON mapping alone.
+pub(super) fn json_field_value(
     node: &Node,
     field: &FieldDescriptor,
     parent: &MessageDescriptor,

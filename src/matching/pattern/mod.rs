@@ -3,6 +3,7 @@
 
 mod compare;
 mod compile;
+mod direct;
 mod render;
 
 use bytes::Bytes;
