@@ -70,6 +70,9 @@ pub(super) fn check(args: CheckArgs) -> Exit {
         scenarios.len()
     ));
     emit(&out);
+    // The process ends next: the system takes the memory back at once, where dropping a
+    // scenario of 100,000 steps frees it piece by piece (a tenth of `check`'s time).
+    std::mem::forget(scenarios);
     Exit::Passed
 }
 
