@@ -246,7 +246,8 @@ impl<'de> Visitor<'de> for NodeVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<NodeValue, A::Error> {
-        let mut entries = Vec::new();
+        // Room for one: most mappings of a long script have one key.
+        let mut entries = Vec::with_capacity(1);
         while let Some(key) = map.next_key::<At<String>>()? {
             let value = map.next_value::<Node>()?;
             entries.push((
@@ -257,8 +258,7 @@ impl<'de> Visitor<'de> for NodeVisitor {
                 value,
             ));
         }
-        // A vector grows to room for four: a long script of one-key mappings would hold
-        // four times what it needs.
+        // A vector grows to room for four at least: no more room is kept than is used.
         entries.shrink_to_fit();
         Ok(NodeValue::Map(entries))
     }

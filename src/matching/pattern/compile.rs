@@ -1,6 +1,8 @@
 //! Building an expected message from a scenario node: field names and values checked
 //! against the message type, generators expanded, matchers compiled.
 
+use std::borrow::Cow;
+
 use prost_reflect::{DynamicMessage, FieldDescriptor, Kind, MessageDescriptor, Value};
 
 use super::render::*;
@@ -10,8 +12,26 @@ use crate::scenario::node::{Node, NodeValue};
 
 /// Replaces value generators with the values they stand for: `{$zeros: N}` is N zero
 /// bytes (for `bytes` fields, written as base64). Unlike matchers, generated values can be
-/// sent and are compared exactly.
-pub(super) fn expand_generators(node: &Node) -> Result<Node, SpecError> {
+/// sent and are compared exactly. A node without generators is borrowed as it is.
+pub(super) fn with_generators_expanded(node: &Node) -> Result<Cow<'_, Node>, SpecError> {
+    if holds_generator(node) {
+        expand_generators(node).map(Cow::Owned)
+    } else {
+        Ok(Cow::Borrowed(node))
+    }
+}
+
+fn holds_generator(node: &Node) -> bool {
+    match &node.value {
+        NodeValue::Map(entries) => entries
+            .iter()
+            .any(|(k, v)| k.name == "$zeros" || holds_generator(v)),
+        NodeValue::Seq(items) => items.iter().any(holds_generator),
+        _ => false,
+    }
+}
+
+fn expand_generators(node: &Node) -> Result<Node, SpecError> {
     let value = match &node.value {
         NodeValue::Map(entries) if entries.len() == 1 && entries[0].0.name == "$zeros" => {
             // A text count is what `${size}` becomes once a captured value fills it.

@@ -14,7 +14,8 @@ use super::matcher::{Matcher, SpecError};
 use crate::scenario::node::Node;
 use compare::{check_matchers, compare_exact, compare_message};
 use compile::{
-    compile_fields, compile_well_known, expand_generators, field_list, find_matcher, is_well_known,
+    compile_fields, compile_well_known, field_list, find_matcher, is_well_known,
+    with_generators_expanded,
 };
 pub(super) use render::scalar_text;
 use render::shorten;
@@ -98,7 +99,7 @@ impl MessageSpec {
         descriptor: &MessageDescriptor,
         mode: MatchMode,
     ) -> Result<MessageSpec, SpecError> {
-        let expanded = expand_generators(node)?;
+        let expanded = with_generators_expanded(node)?;
         let node = &expanded;
         let first_matcher = find_matcher(node)?;
         let (pattern, concrete) = if is_well_known(descriptor)

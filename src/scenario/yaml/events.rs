@@ -18,9 +18,13 @@ const MAX_FILE: usize = 64 * 1024 * 1024;
 
 /// One event.
 #[derive(Debug)]
-pub(super) enum Ev {
+pub(super) enum Ev<'a> {
     /// A scalar: its text exactly as written, whether it was plain (unquoted), and where.
-    Scalar { text: String, plain: bool, pos: Pos },
+    Scalar {
+        text: &'a str,
+        plain: bool,
+        pos: Pos,
+    },
     /// A sequence starts.
     SeqStart(Pos),
     /// The sequence ends.
@@ -31,7 +35,7 @@ pub(super) enum Ev {
     MapEnd,
 }
 
-impl Ev {
+impl Ev<'_> {
     /// Where the event's node starts (`None` for the end of a collection).
     pub(super) fn pos(&self) -> Option<Pos> {
         match self {
@@ -45,7 +49,7 @@ impl Ev {
 pub(super) struct Events<'a> {
     text: &'a str,
     parser: Parser<'a>,
-    peeked: Option<Ev>,
+    peeked: Option<Ev<'a>>,
     /// The collections open, innermost last: for a block mapping, the column of its keys.
     open: Vec<Option<usize>>,
     nodes: usize,
@@ -76,7 +80,7 @@ impl<'a> Events<'a> {
     }
 
     /// The next event, left in place.
-    pub(super) fn peek(&mut self) -> Result<&Ev, Unsupported> {
+    pub(super) fn peek(&mut self) -> Result<&Ev<'a>, Unsupported> {
         if self.peeked.is_none() {
             let event = self.read()?;
             self.peeked = Some(event);
@@ -85,7 +89,7 @@ impl<'a> Events<'a> {
     }
 
     /// The next event.
-    pub(super) fn next(&mut self) -> Result<Ev, Unsupported> {
+    pub(super) fn next(&mut self) -> Result<Ev<'a>, Unsupported> {
         match self.peeked.take() {
             Some(event) => Ok(event),
             None => self.read(),
@@ -106,7 +110,7 @@ impl<'a> Events<'a> {
         }
     }
 
-    fn read(&mut self) -> Result<Ev, Unsupported> {
+    fn read(&mut self) -> Result<Ev<'a>, Unsupported> {
         loop {
             let event = self.parser.next().map_err(|_| Unsupported)?;
             let pos = pos_of(&event.start);
@@ -121,18 +125,18 @@ impl<'a> Events<'a> {
                     style,
                     marked: false,
                 } => {
-                    if !self.only_syntax(event.start.index)
-                        || !self.as_written(&value, style, &event.start, &event.end)
-                    {
+                    // On one line (not folded) and not empty (`key:`, which serde-saphyr
+                    // and libyaml place differently).
+                    let plain = style == Style::Plain;
+                    let text = value
+                        .filter(|v| !(plain && v.is_empty()) && event.start.line == event.end.line)
+                        .ok_or(Unsupported)?;
+                    if !self.only_syntax(event.start.index) {
                         return Err(Unsupported);
                     }
                     self.cursor = event.end.index;
                     self.count_node()?;
-                    Ev::Scalar {
-                        text: value,
-                        plain: style == Style::Plain,
-                        pos,
-                    }
+                    Ev::Scalar { text, plain, pos }
                 }
                 Kind::SequenceStart { marked: false } => {
                     if self.indentless(&event.start) {
@@ -158,27 +162,6 @@ impl<'a> Events<'a> {
             };
             return Ok(ev);
         }
-    }
-
-    /// Whether a scalar's value is the text between its marks (its quotes aside), on one
-    /// line: no escape, no folding, no block scalar, not empty.
-    fn as_written(&self, value: &str, style: Style, start: &Mark, end: &Mark) -> bool {
-        let Some(written) = self.text.get(start.index..end.index) else {
-            return false;
-        };
-        let inner = match style {
-            Style::Plain => Some(written),
-            Style::SingleQuoted => written
-                .strip_prefix('\'')
-                .and_then(|w| w.strip_suffix('\'')),
-            Style::DoubleQuoted => written.strip_prefix('"').and_then(|w| w.strip_suffix('"')),
-            Style::Block => None,
-        };
-        // An empty value (`key:`) has no text to be at: serde-saphyr and libyaml place it
-        // differently.
-        start.line == end.line
-            && inner == Some(value)
-            && (style != Style::Plain || !value.is_empty())
     }
 
     /// Whether the text from the last scalar up to `to` holds only what structures a file:

@@ -2,7 +2,6 @@
 //! the calls serde_yaml made for years (initialize, set the input, parse, delete). Each
 //! event is copied out and deleted before the next is asked for.
 
-use std::marker::PhantomData;
 use std::mem::MaybeUninit;
 
 use unsafe_libyaml as unsafe_sys;
@@ -27,7 +26,7 @@ pub(super) enum Style {
 
 /// What an event is. `marked` says whether the node carries an anchor or a tag.
 #[derive(Debug)]
-pub(super) enum Kind {
+pub(super) enum Kind<'a> {
     StreamStart,
     StreamEnd,
     /// A document starts; `plain` when it has no `%YAML` or `%TAG` directive.
@@ -36,8 +35,11 @@ pub(super) enum Kind {
     },
     DocumentEnd,
     Alias,
+    /// A scalar. `value` is its value when that is the text between its marks (quotes
+    /// aside); `None` when libyaml made it from something else (escapes, folded lines, a
+    /// block scalar).
     Scalar {
-        value: String,
+        value: Option<&'a str>,
         style: Style,
         marked: bool,
     },
@@ -53,13 +55,13 @@ pub(super) enum Kind {
 
 /// One event and where it starts and ends.
 #[derive(Debug)]
-pub(super) struct Event {
-    pub kind: Kind,
+pub(super) struct Event<'a> {
+    pub kind: Kind<'a>,
     pub start: Mark,
     pub end: Mark,
 }
 
-/// A YAML syntax error, or a scalar that is not UTF-8: either way the fast reader stops.
+/// A YAML syntax error: the fast reader stops.
 #[derive(Debug)]
 pub(super) struct ParseError;
 
@@ -68,7 +70,7 @@ pub(super) struct Parser<'a> {
     // Boxed: libyaml's parser must not move once initialized.
     parser: Box<MaybeUninit<unsafe_sys::yaml_parser_t>>,
     failed: bool,
-    text: PhantomData<&'a str>,
+    text: &'a str,
 }
 
 impl<'a> Parser<'a> {
@@ -90,12 +92,12 @@ impl<'a> Parser<'a> {
         Parser {
             parser,
             failed: !initialized,
-            text: PhantomData,
+            text,
         }
     }
 
     /// The next event; after an error, always an error.
-    pub(super) fn next(&mut self) -> Result<Event, ParseError> {
+    pub(super) fn next(&mut self) -> Result<Event<'a>, ParseError> {
         if self.failed {
             return Err(ParseError);
         }
@@ -107,7 +109,7 @@ impl<'a> Parser<'a> {
                 self.failed = true;
                 return Err(ParseError);
             }
-            let copied = copy_event(event.as_ptr());
+            let copied = copy_event(event.as_ptr(), self.text);
             unsafe_sys::yaml_event_delete(event.as_mut_ptr());
             copied
         };
@@ -123,11 +125,14 @@ impl Drop for Parser<'_> {
     }
 }
 
-/// Copies what the reader needs out of a parsed event.
+/// Copies what the reader needs out of a parsed event of `text`.
 ///
 /// # Safety
 /// `event` points to an event that `yaml_parser_parse` filled and that is not yet deleted.
-unsafe fn copy_event(event: *const unsafe_sys::yaml_event_t) -> Result<Event, ParseError> {
+unsafe fn copy_event<'a>(
+    event: *const unsafe_sys::yaml_event_t,
+    text: &'a str,
+) -> Result<Event<'a>, ParseError> {
     let event = &*event;
     let marked = |anchor: *const u8, tag: *const u8| !anchor.is_null() || !tag.is_null();
     let kind = match event.type_ {
@@ -144,15 +149,17 @@ unsafe fn copy_event(event: *const unsafe_sys::yaml_event_t) -> Result<Event, Pa
         unsafe_sys::YAML_ALIAS_EVENT => Kind::Alias,
         unsafe_sys::YAML_SCALAR_EVENT => {
             let scalar = event.data.scalar;
-            let bytes = std::slice::from_raw_parts(scalar.value, scalar.length as usize);
+            let value = std::slice::from_raw_parts(scalar.value, scalar.length as usize);
+            let style = match scalar.style {
+                unsafe_sys::YAML_PLAIN_SCALAR_STYLE => Style::Plain,
+                unsafe_sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => Style::SingleQuoted,
+                unsafe_sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => Style::DoubleQuoted,
+                _ => Style::Block,
+            };
+            let written = between(text, &event.start_mark, &event.end_mark, style);
             Kind::Scalar {
-                value: String::from_utf8(bytes.to_vec()).map_err(|_| ParseError)?,
-                style: match scalar.style {
-                    unsafe_sys::YAML_PLAIN_SCALAR_STYLE => Style::Plain,
-                    unsafe_sys::YAML_SINGLE_QUOTED_SCALAR_STYLE => Style::SingleQuoted,
-                    unsafe_sys::YAML_DOUBLE_QUOTED_SCALAR_STYLE => Style::DoubleQuoted,
-                    _ => Style::Block,
-                },
+                value: written.filter(|w| w.as_bytes() == value),
+                style,
                 marked: marked(scalar.anchor, scalar.tag),
             }
         }
@@ -179,6 +186,22 @@ unsafe fn copy_event(event: *const unsafe_sys::yaml_event_t) -> Result<Event, Pa
     })
 }
 
+/// The text between a scalar's marks, its quotes aside.
+fn between<'a>(
+    text: &'a str,
+    start: &unsafe_sys::yaml_mark_t,
+    end: &unsafe_sys::yaml_mark_t,
+    style: Style,
+) -> Option<&'a str> {
+    let written = text.get(start.index as usize..end.index as usize)?;
+    match style {
+        Style::Plain => Some(written),
+        Style::SingleQuoted => written.strip_prefix('\'')?.strip_suffix('\''),
+        Style::DoubleQuoted => written.strip_prefix('"')?.strip_suffix('"'),
+        Style::Block => None,
+    }
+}
+
 fn mark(mark: &unsafe_sys::yaml_mark_t) -> Mark {
     Mark {
         index: mark.index as usize,
@@ -193,7 +216,7 @@ mod tests {
 
     #[test]
     fn events_come_with_their_places() {
-        let mut parser = Parser::new("a: 'b'\n");
+        let mut parser = Parser::new("a: 'b'\nc: 'it''s'\n");
         let mut kinds = Vec::new();
         while let Ok(event) = parser.next() {
             let end = matches!(event.kind, Kind::StreamEnd);
@@ -207,9 +230,11 @@ mod tests {
             }
         }
         let scalars: Vec<_> = kinds.iter().filter(|k| k.0.starts_with("Scalar")).collect();
-        assert_eq!(scalars.len(), 2);
+        assert_eq!(scalars.len(), 4);
         assert_eq!((scalars[1].1, scalars[1].2), (3, 6));
-        assert!(scalars[1].0.contains("SingleQuoted"));
+        assert!(scalars[1].0.contains("Some(\"b\")") && scalars[1].0.contains("SingleQuoted"));
+        // `it''s` is not the text between the quotes: libyaml made it.
+        assert!(scalars[3].0.contains("value: None"));
     }
 
     #[test]

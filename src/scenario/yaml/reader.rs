@@ -16,6 +16,7 @@ use super::scalar::{self, Meaning};
 pub(super) fn read<T: DeserializeOwned>(text: &str) -> Option<T> {
     let mut reader = Reader {
         events: Events::new(text).ok()?,
+        keys: Vec::new(),
     };
     let value = T::deserialize(&mut reader).ok()?;
     reader.events.finish().ok()?;
@@ -24,6 +25,9 @@ pub(super) fn read<T: DeserializeOwned>(text: &str) -> Option<T> {
 
 struct Reader<'a> {
     events: Events<'a>,
+    /// The keys of the mappings being read, outermost first (one list for all, so that a
+    /// mapping costs no allocation of its own).
+    keys: Vec<&'a str>,
 }
 
 impl de::Error for Unsupported {
@@ -42,9 +46,9 @@ impl fmt::Display for Unsupported {
 
 type Result<T> = std::result::Result<T, Unsupported>;
 
-impl Reader<'_> {
+impl<'a> Reader<'a> {
     /// The next event, a scalar: its text and whether it was plain.
-    fn scalar(&mut self) -> Result<(String, bool)> {
+    fn scalar(&mut self) -> Result<(&'a str, bool)> {
         match self.events.next()? {
             Ev::Scalar { text, plain, .. } => Ok((text, plain)),
             _ => Err(Unsupported),
@@ -57,12 +61,12 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'_> {
 
     fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.events.next()? {
-            Ev::Scalar { text, plain, .. } => match scalar::meaning(&text, plain) {
+            Ev::Scalar { text, plain, .. } => match scalar::meaning(text, plain) {
                 Some(Meaning::Null) => visitor.visit_unit(),
                 Some(Meaning::Bool(b)) => visitor.visit_bool(b),
                 Some(Meaning::Int(i)) => visitor.visit_i64(i),
                 Some(Meaning::UInt(u)) => visitor.visit_u64(u),
-                Some(Meaning::Text) => visitor.visit_string(text),
+                Some(Meaning::Text) => visitor.visit_str(text),
                 None => Err(Unsupported),
             },
             Ev::SeqStart(_) => visitor.visit_seq(Items { reader: self }),
@@ -73,7 +77,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'_> {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         let (text, _) = self.scalar()?;
-        visitor.visit_bool(scalar::boolean(&text).ok_or(Unsupported)?)
+        visitor.visit_bool(scalar::boolean(text).ok_or(Unsupported)?)
     }
 
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
@@ -82,7 +86,7 @@ impl<'de> de::Deserializer<'de> for &mut Reader<'_> {
 
     fn deserialize_string<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value> {
         match self.scalar()? {
-            (text, plain) if !scalar::is_null(&text, plain) => visitor.visit_string(text),
+            (text, plain) if !scalar::is_null(text, plain) => visitor.visit_str(text),
             _ => Err(Unsupported),
         }
     }
@@ -170,15 +174,14 @@ impl<'de> SeqAccess<'de> for Items<'_, '_> {
 /// A mapping's entries; a key written twice stops the reader, as serde-saphyr refuses it.
 struct Entries<'r, 'a> {
     reader: &'r mut Reader<'a>,
-    keys: Vec<String>,
+    /// Where this mapping's keys start in the reader's list.
+    first_key: usize,
 }
 
 impl<'r, 'a> Entries<'r, 'a> {
     fn new(reader: &'r mut Reader<'a>) -> Self {
-        Entries {
-            reader,
-            keys: Vec::new(),
-        }
+        let first_key = reader.keys.len();
+        Entries { reader, first_key }
     }
 }
 
@@ -186,13 +189,17 @@ impl<'de> MapAccess<'de> for Entries<'_, '_> {
     type Error = Unsupported;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        match self.reader.events.peek()? {
+        let reader = &mut *self.reader;
+        match reader.events.peek()? {
             Ev::MapEnd => {
-                self.reader.events.next()?;
+                reader.events.next()?;
+                reader.keys.truncate(self.first_key);
                 return Ok(None);
             }
-            Ev::Scalar { text, .. } if scalar::is_plain_key(text) && !self.keys.contains(text) => {
-                self.keys.push(text.clone());
+            &Ev::Scalar { text, .. }
+                if scalar::is_plain_key(text) && !reader.keys[self.first_key..].contains(&text) =>
+            {
+                reader.keys.push(text);
             }
             _ => return Err(Unsupported),
         }
