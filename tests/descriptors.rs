@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use process::{Finished, Process};
+use process::{venv_python, Finished, Process};
 
 /// The grpc-replay binary under test.
 const GRPC_REPLAY: &str = env!("CARGO_BIN_EXE_grpc-replay");
@@ -26,30 +26,6 @@ const RUN_LIMIT: Duration = Duration::from_secs(60);
 
 fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-/// The virtual environment's Python, or `None` (said on stderr) when it is missing and
-/// GRPC_REPLAY_REQUIRE_PY is unset.
-fn venv_python() -> Option<PathBuf> {
-    let python = root().join("target/venv/bin/python");
-    let ready = Command::new(&python)
-        .args(["-c", "import grpc_tools.protoc, grpc"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if ready {
-        return Some(python);
-    }
-    let install = "python3 -m venv target/venv && target/venv/bin/pip install grpcio-tools";
-    assert!(
-        std::env::var_os("GRPC_REPLAY_REQUIRE_PY").is_none(),
-        "GRPC_REPLAY_REQUIRE_PY is set but {} cannot import grpc_tools: {install}",
-        python.display()
-    );
-    let _ = writeln!(
-        std::io::stderr(),
-        "skipped: no grpcio-tools in target/venv ({install})"
-    );
-    None
 }
 
 /// The command line that runs grpcio-tools' protoc.

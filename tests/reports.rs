@@ -581,6 +581,8 @@ fn serve_output_json_starts_with_the_listening_event() {
     assert_valid_event(&listening);
     assert_eq!(listening["event"], "listening");
     let addr = listening["addr"].as_str().unwrap().to_string();
+    let refused = run(&["run", &fixture("serve/unscripted.yaml"), "--target", &addr]);
+    assert_eq!(refused.code, 0, "{}{}", refused.stdout, refused.stderr);
     let client = run(&["run", &hello, "--target", &addr]);
     assert_eq!(client.code, 0, "{}{}", client.stdout, client.stderr);
     let done = finished(server.finish(TIME_LIMIT));
@@ -601,6 +603,12 @@ fn serve_output_json_starts_with_the_listening_event() {
         (&finished["call"]["role"], &finished["call"]["status"]),
         (&"server".into(), &"passed".into())
     );
+    let refusals: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "call_refused")
+        .collect();
+    assert_eq!(refusals.len(), 1, "{}", done.stdout);
+    assert_eq!(refusals[0]["method"], "/routeguide.RouteGuide/GetFeature");
     assert_eq!(events.last().unwrap()["event"], "summary");
 }
 

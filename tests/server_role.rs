@@ -23,7 +23,10 @@ use server_support::pb::tutorial::{NumberRequest, NumberResponse};
 use server_support::pb::unpackaged::chat_client::ChatClient;
 use server_support::pb::unpackaged::hello_world_client::HelloWorldClient;
 use server_support::pb::unpackaged::ChatMessage;
-use server_support::{bounded, fixture, line_of, raw_call, read_all, H2Call, Replay, Served};
+use server_support::process::Process;
+use server_support::{
+    bounded, fixture, line_of, raw_call, read_all, H2Call, Replay, Served, EXCHANGE_LIMIT,
+};
 
 fn point(latitude: i32, longitude: i32) -> Point {
     Point {
@@ -663,7 +666,9 @@ async fn each_call_gets_the_script_its_metadata_or_first_message_chooses() {
         strings(&["Sam: Hi", "Sam: Bye"])
     );
     drop((hello, channel));
-    assert_exit(&served.finish(), 0, "served 2 files, 4 calls: 4 passed");
+    let finished = served.finish();
+    assert_exit(&finished, 0, "served 2 files, 4 calls: 4 passed");
+    assert!(!finished.stdout.contains("refused"), "{}", finished.stdout);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -701,6 +706,67 @@ async fn methods_without_a_script_are_unimplemented() {
     let finished = served.stop();
     assert_exit(&finished, 0, "served 2 files, 4 calls: 0 passed, 4 skipped");
     assert_eq!(finished.never_played().len(), 4, "{}", finished.stdout);
+    // The server's own output says so too, for whoever reads its side of a CI log.
+    let refused: Vec<&str> = finished
+        .stdout
+        .lines()
+        .filter(|line| line.contains("refused"))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            "! a call was refused with UNIMPLEMENTED: no served file has a call of \
+             /routeguide.RouteGuide/GetFeature",
+            "! a call was refused with UNIMPLEMENTED: no loaded proto defines \
+             /nowhere.Nothing/Missing",
+        ],
+        "{}",
+        finished.stdout
+    );
+}
+
+/// grpcio compresses a request with deflate when asked, which grpc-replay (tonic) cannot
+/// read: the call is refused with UNIMPLEMENTED and the server's output says why; the same
+/// greetings gzip-compressed are played.
+#[test]
+fn a_request_compressed_as_grpc_replay_cannot_read_is_refused_and_said_so() {
+    let Some(python) = server_support::process::venv_python() else {
+        return;
+    };
+    let greet = |compression: &str| {
+        let served = Served::start(&["steps/unordered.yaml"], &["--once"]);
+        let mut client = std::process::Command::new(&python);
+        client
+            .arg(fixture("greet_client.py"))
+            .args(["--target", &served.addr.to_string()])
+            .args(["--compression", compression, "Cid", "Ann", "Bob"]);
+        let client = Process::run("grpcio's GreetEveryone client", client, EXCHANGE_LIMIT);
+        (served, client)
+    };
+
+    let (served, client) = greet("deflate");
+    assert!(
+        client.stdout.contains("code=UNIMPLEMENTED"),
+        "{}",
+        client.describe()
+    );
+    let finished = served.stop();
+    let said = "! a call was refused with UNIMPLEMENTED: the request to \
+                /greet.GreetService/GreetEveryone is compressed with `deflate`, which \
+                grpc-replay cannot read (it reads gzip)";
+    assert!(finished.stdout.contains(said), "{}", finished.stdout);
+
+    let (served, client) = greet("gzip");
+    let replies = ["result=Hello Ann, Bob and Cid", "code=OK"];
+    assert_eq!(
+        client.stdout.lines().collect::<Vec<_>>(),
+        replies,
+        "{}",
+        client.describe()
+    );
+    let finished = served.finish();
+    assert_exit(&finished, 0, "served 1 file, 1 call: 1 passed");
+    assert!(!finished.stdout.contains("refused"), "{}", finished.stdout);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -983,7 +1049,7 @@ async fn a_client_that_disappears_mid_stream_fails_alone() {
                 let call_in_flight = runtime.block_on(async {
                     let channel = Channel::from_shared(format!("http://{addr}"))
                         .expect("a valid URI")
-                        .connect_timeout(server_support::EXCHANGE_LIMIT)
+                        .connect_timeout(EXCHANGE_LIMIT)
                         .connect()
                         .await
                         .expect("connects");

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 use super::progress::Progress;
-use crate::runner::{CallResult, Observer, StepRecord};
+use crate::runner::{CallResult, Observer, RefusedCall, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
 /// An observer that records results and forwards everything to a [`Progress`].
@@ -88,6 +88,10 @@ impl Observer for Collector {
 
     fn step(&self, scenario: &Scenario, call: &Call, role: Role, record: &StepRecord) {
         self.progress.step(scenario, call, role, record);
+    }
+
+    fn call_refused(&self, refused: &RefusedCall) {
+        self.progress.call_refused(refused);
     }
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use super::json::{case_json, millis, step_json, summary_json};
 use super::outcome::{within_of, Case, RunOutcome, SkippedCall};
 use super::progress::Progress;
-use crate::runner::{CallResult, Observer, StepRecord};
+use crate::runner::{CallResult, Observer, RefusedCall, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
 /// Writes events as JSON lines to standard output.
@@ -70,6 +70,14 @@ impl Observer for EventStream {
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {
         let case = Case::played(scenario, result, result.role != self.role);
         self.call_finished_event(scenario, &case);
+    }
+
+    fn call_refused(&self, refused: &RefusedCall) {
+        emit(&json!({
+            "event": "call_refused",
+            "method": refused.path,
+            "text": super::text::refused_call(refused),
+        }));
     }
 }
 

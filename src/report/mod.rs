@@ -28,7 +28,7 @@ pub(crate) use sink::ReportSink;
 pub(crate) use style::{ColorChoice, Style};
 pub(crate) use summary::Tally;
 pub(crate) use terminal::{Stream, TerminalReporter, Verbosity};
-pub(crate) use text::{failure_text, status_message};
+pub(crate) use text::{failure_text, refusal_status, status_message};
 pub(crate) use twins::twins_warning;
 
 /// A report file format.

@@ -11,7 +11,9 @@ use super::outcome::{within_of, RunOutcome, SkippedCall};
 use super::progress::Progress;
 use super::style::Style;
 use super::text::{failure_lines, place, subject_text, Render};
-use crate::runner::{CallResult, Failure, FailureReason, Observer, StepOutcome, StepRecord};
+use crate::runner::{
+    CallResult, Failure, FailureReason, Observer, RefusedCall, StepOutcome, StepRecord,
+};
 use crate::scenario::{Call, Role, Scenario};
 
 /// How much to print.
@@ -231,6 +233,11 @@ impl Observer for TerminalReporter {
             let line = step_line(record, within_of(call, record), self.render(role));
             self.print(&scenario.path, &line);
         }
+    }
+
+    fn call_refused(&self, refused: &RefusedCall) {
+        let mark = self.style.bad("!");
+        self.write(&format!("{mark} {}", super::text::refused_call(refused)));
     }
 
     fn call_finished(&self, scenario: &Scenario, result: &CallResult) {

@@ -11,8 +11,8 @@ use serde_json::Value;
 use super::style::Style;
 use crate::matching::{Mismatch, ReceivedMetadata};
 use crate::runner::{
-    Expected, Failure, FailureReason, Limit, MessageData, MessageFault, MetadataPlace, Seen,
-    StatusSeen, Subject, Written,
+    Expected, Failure, FailureReason, Limit, MessageData, MessageFault, MetadataPlace, Refusal,
+    RefusedCall, Seen, StatusSeen, Subject, Written,
 };
 use crate::scenario::{Role, StatusCode};
 
@@ -547,6 +547,33 @@ pub(crate) fn status_message(failure: &Failure, file: &Path) -> String {
         text.push_str(&diff_line(diff, &Style::plain()));
     }
     text
+}
+
+/// What the server role says of a call it answered without playing a script.
+pub(crate) fn refused_call(refused: &RefusedCall) -> String {
+    let path = &refused.path;
+    let why = match &refused.reason {
+        Refusal::NoScript => format!("no served file has a call of {path}"),
+        Refusal::UnknownMethod => format!("no loaded proto defines {path}"),
+        Refusal::Encoding(encoding) => format!(
+            "the request to {path} is compressed with `{encoding}`, which grpc-replay cannot \
+             read (it reads gzip)"
+        ),
+    };
+    format!("a call was refused with UNIMPLEMENTED: {why}")
+}
+
+/// The status message the server role answers a refused call with; `None` where tonic
+/// answers it itself (an encoding it cannot read).
+pub(crate) fn refusal_status(refused: &RefusedCall) -> Option<String> {
+    let path = &refused.path;
+    match refused.reason {
+        Refusal::NoScript => Some(format!(
+            "grpc-replay: no script in the served files plays {path}"
+        )),
+        Refusal::UnknownMethod => Some(format!("grpc-replay: unknown method {path}")),
+        Refusal::Encoding(_) => None,
+    }
 }
 
 impl std::fmt::Display for super::SkipReason {

@@ -16,7 +16,7 @@ pub(crate) use io::{
 pub(crate) use observer::{Observer, Silent};
 pub(crate) use outcome::{
     CallResult, Expected, Failure, FailureKind, FailureReason, Limit, MessageData, MetadataPlace,
-    Seen, StatusSeen, StepKind, StepOutcome, StepRecord, Subject, Written,
+    Refusal, RefusedCall, Seen, StatusSeen, StepKind, StepOutcome, StepRecord, Subject, Written,
 };
 pub(crate) use panic::{caught, panic_message, panicked};
 pub(crate) use play::{play_call, PlayOptions};

@@ -1,6 +1,6 @@
 //! Live progress from the engine to whoever reports it.
 
-use super::outcome::{CallResult, StepRecord};
+use super::outcome::{CallResult, RefusedCall, StepRecord};
 use crate::scenario::{Call, Role, Scenario};
 
 /// Receives what happens while calls are played. Shared by concurrent calls.
@@ -14,6 +14,8 @@ pub(crate) trait Observer: Send + Sync {
     fn message_latency(&self, _latency: std::time::Duration) {}
     /// A call ended.
     fn call_finished(&self, _scenario: &Scenario, _result: &CallResult) {}
+    /// The server role answered a call without playing a script.
+    fn call_refused(&self, _refused: &RefusedCall) {}
 }
 
 /// An observer that ignores everything.

@@ -459,6 +459,26 @@ impl Failure {
     }
 }
 
+/// A call the server role answered with UNIMPLEMENTED without playing any script.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RefusedCall {
+    /// The method path the client called.
+    pub path: String,
+    /// Why no script played it.
+    pub reason: Refusal,
+}
+
+/// Why the server role refused a call.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Refusal {
+    /// The loaded protos define the method, but no served file has a call of it.
+    NoScript,
+    /// No loaded proto defines the method.
+    UnknownMethod,
+    /// The request is compressed with an encoding grpc-replay cannot read (it reads gzip).
+    Encoding(String),
+}
+
 /// The result of playing one call.
 #[derive(Debug, Clone)]
 pub struct CallResult {

@@ -23,7 +23,10 @@ use super::registry::{Registry, ScriptId};
 use super::request_end::RequestReset;
 use crate::codec::BytesCodec;
 use crate::matching::ReceivedMetadata;
-use crate::runner::{panic_message, panicked, CallResult, Observer, PlayOptions};
+use crate::report::refusal_status;
+use crate::runner::{
+    panic_message, panicked, CallResult, Observer, PlayOptions, Refusal, RefusedCall,
+};
 use crate::scenario::Role;
 use crate::transport::{
     received_metadata, ConnectionInfo, EventReceiver, FrameLimit, OpenCall, Repeated,
@@ -74,15 +77,18 @@ where
         let state = self.state.clone();
         Box::pin(async move {
             let path = request.uri().path().to_string();
-            if state.registry.scripts_of(&path).is_empty() {
-                let message = if state.known_paths.contains(&path) {
-                    format!("grpc-replay: no script in the served files plays {path}")
-                } else {
-                    format!("grpc-replay: unknown method {path}")
+            if let Some(reason) = refusal(&state, &path, request.headers()) {
+                let refused = RefusedCall {
+                    path: path.clone(),
+                    reason,
                 };
-                return Ok(minimal_grpc_message(
-                    Status::unimplemented(message).into_http(),
-                ));
+                state.observer.call_refused(&refused);
+                // tonic refuses an encoding it cannot read itself, in its own words.
+                if let Some(message) = refusal_status(&refused) {
+                    return Ok(minimal_grpc_message(
+                        Status::unimplemented(message).into_http(),
+                    ));
+                }
             }
             let compress = state.registry.compresses(&path);
             let mut grpc =
@@ -121,6 +127,23 @@ where
             Ok(minimal_grpc_message(grpc.streaming(handler, request).await))
         })
     }
+}
+
+/// Why a call is answered without a script, if it is: no script plays its method, or
+/// (tonic answers that one itself) its request is compressed in a way it cannot read.
+fn refusal(state: &ServerState, path: &str, headers: &http::HeaderMap) -> Option<Refusal> {
+    if state.registry.scripts_of(path).is_empty() {
+        return Some(if state.known_paths.iter().any(|p| p == path) {
+            Refusal::NoScript
+        } else {
+            Refusal::UnknownMethod
+        });
+    }
+    let encoding = headers
+        .get("grpc-encoding")?
+        .to_str()
+        .unwrap_or("(not text)");
+    (!matches!(encoding, "identity" | "gzip")).then(|| Refusal::Encoding(encoding.to_owned()))
 }
 
 type ResponseStream = Repeated<Result<Bytes, Status>>;

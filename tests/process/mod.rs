@@ -57,6 +57,31 @@ pub(crate) fn peers_present(paths: &[&Path], require: &str, remedy: &str) -> boo
     false
 }
 
+/// The virtual environment's Python (`target/venv`, made by scripts/test.sh), or `None`
+/// (said on stderr) when it cannot import grpcio and grpcio-tools and
+/// GRPC_REPLAY_REQUIRE_PY is unset.
+pub(crate) fn venv_python() -> Option<PathBuf> {
+    let python = repo_root().join("target/venv/bin/python");
+    let ready = Command::new(&python)
+        .args(["-c", "import grpc_tools.protoc, grpc"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ready {
+        return Some(python);
+    }
+    let install = "python3 -m venv target/venv && target/venv/bin/pip install grpcio-tools";
+    assert!(
+        std::env::var_os("GRPC_REPLAY_REQUIRE_PY").is_none(),
+        "GRPC_REPLAY_REQUIRE_PY is set but {} cannot import grpc_tools: {install}",
+        python.display()
+    );
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: no grpcio-tools in target/venv ({install})"
+    );
+    None
+}
+
 /// A Go peer built by `interop/go/build.sh` (`interop/go/bin/PROGRAM`), or `None` when it
 /// is not built and the test is skipped (see [`peers_present`]; `GRPC_REPLAY_REQUIRE_GO`).
 pub(crate) fn go_peer(program: &str) -> Option<PathBuf> {
