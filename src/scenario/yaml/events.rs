@@ -121,23 +121,10 @@ impl<'a> Events<'a> {
                     continue;
                 }
                 Kind::Scalar {
-                    value,
+                    value: Some(text),
                     style,
                     marked: false,
-                } => {
-                    // On one line (not folded) and not empty (`key:`, which serde-saphyr
-                    // and libyaml place differently).
-                    let plain = style == Style::Plain;
-                    let text = value
-                        .filter(|v| !(plain && v.is_empty()) && event.start.line == event.end.line)
-                        .ok_or(Unsupported)?;
-                    if !self.only_syntax(event.start.index) {
-                        return Err(Unsupported);
-                    }
-                    self.cursor = event.end.index;
-                    self.count_node()?;
-                    Ev::Scalar { text, plain, pos }
-                }
+                } => self.scalar(text, style, &event.start, &event.end)?,
                 Kind::SequenceStart { marked: false } => {
                     if self.indentless(&event.start) {
                         return Err(Unsupported);
@@ -164,6 +151,28 @@ impl<'a> Events<'a> {
         }
     }
 
+    /// A scalar written as is, on one line (not folded) and not empty (`key:`, which
+    /// serde-saphyr and libyaml place differently), after nothing but syntax.
+    fn scalar(
+        &mut self,
+        text: &'a str,
+        style: Style,
+        start: &Mark,
+        end: &Mark,
+    ) -> Result<Ev<'a>, Unsupported> {
+        let plain = style == Style::Plain;
+        if (plain && text.is_empty()) || start.line != end.line || !self.only_syntax(start.index) {
+            return Err(Unsupported);
+        }
+        self.cursor = end.index;
+        self.count_node()?;
+        Ok(Ev::Scalar {
+            text,
+            plain,
+            pos: pos_of(start),
+        })
+    }
+
     /// Whether the text from the last scalar up to `to` holds only what structures a file:
     /// spaces, line breaks, `[ ] { } ,`, `- ` and `: ` (a space or a line break after them;
     /// `---` too) and comments with a space or a line break before their `#`. libyaml also
@@ -184,14 +193,11 @@ impl<'a> Events<'a> {
             match b {
                 b'\n' => comment = false,
                 _ if comment => {}
-                b'#' => comment = matches!(before, Some(b' ' | b'\n')),
+                b'#' if matches!(before, Some(b' ' | b'\n')) => comment = true,
                 b' ' | b',' | b'[' | b']' | b'{' | b'}' => {}
                 b'-' if matches!(after, Some(b' ' | b'\n' | b'-') | None) => {}
                 b':' if matches!(after, Some(b' ' | b'\n') | None) => {}
                 _ => return false,
-            }
-            if b == b'#' && !comment {
-                return false;
             }
         }
         true
