@@ -362,6 +362,36 @@ fn scenario() -> impl Strategy<Value = Value> {
         })
 }
 
+/// Line edits of a bundled scenario, where parsers most often part ways: a line indented
+/// more or less, written twice, left out, or swapped with the next.
+fn relined() -> impl Strategy<Value = String> {
+    let edit = (any::<prop::sample::Index>(), 0..5u8);
+    (
+        prop::sample::select(bundled_files()),
+        prop::collection::vec(edit, 1..4),
+    )
+        .prop_map(|(text, edits)| {
+            let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            for (at, kind) in edits {
+                let i = at
+                    .index(lines.len().max(1))
+                    .min(lines.len().saturating_sub(1));
+                let Some(line) = lines.get(i).cloned() else {
+                    continue;
+                };
+                match kind {
+                    0 => lines[i] = format!(" {line}"),
+                    1 => lines[i] = line.strip_prefix(' ').unwrap_or(&line).to_owned(),
+                    2 => lines.insert(i, line),
+                    3 => drop(lines.remove(i)),
+                    _ if i + 1 < lines.len() => lines.swap(i, i + 1),
+                    _ => {}
+                }
+            }
+            lines.join("\n") + "\n"
+        })
+}
+
 /// Small edits of a bundled scenario: a character put in, taken out or replaced.
 fn mutated() -> impl Strategy<Value = String> {
     let files = bundled_files();
@@ -415,14 +445,15 @@ proptest! {
     }
 
     #[test]
-    fn edited_scenarios_read_the_same(text in mutated()) {
+    fn edited_scenarios_read_the_same(text in prop_oneof![mutated(), relined()]) {
         agree::<RawFile>(&text);
         agree::<Node>(&text);
     }
 }
 
 /// Not a vacuous agreement: of generated files serde-saphyr accepts, the fast reader takes
-/// most (about two thirds of values, nine tenths of edited scenarios when measured).
+/// most (when measured: two thirds of values, nine tenths of scenarios edited by character
+/// and 155 of 163 edited by line).
 #[test]
 fn the_fast_reader_takes_most_files_serde_saphyr_accepts() {
     use proptest::strategy::ValueTree;
@@ -444,5 +475,11 @@ fn the_fast_reader_takes_most_files_serde_saphyr_accepts() {
     assert!(
         fast * 4 > accepted * 3,
         "edited scenarios: {fast} of {accepted}"
+    );
+    let relined = std::iter::repeat_with(|| relined().new_tree(&mut runner).unwrap().current());
+    let (fast, accepted) = sample::<RawFile>(relined);
+    assert!(
+        fast * 4 > accepted * 3,
+        "scenarios edited by line: {fast} of {accepted}"
     );
 }
