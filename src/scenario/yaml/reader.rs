@@ -2,6 +2,7 @@
 //! might read a value differently, or might refuse it, it stops, and the file goes to
 //! serde-saphyr (see [`super`]).
 
+use std::collections::HashSet;
 use std::fmt;
 
 use serde::de::{
@@ -176,34 +177,61 @@ struct Entries<'r, 'a> {
     reader: &'r mut Reader<'a>,
     /// Where this mapping's keys start in the reader's list.
     first_key: usize,
+    /// This mapping's keys once it has more than [`FEW_KEYS`]: a long mapping (thousands
+    /// of `vars:`) is then checked in constant time a key, not against every key before.
+    many: Option<HashSet<&'a str>>,
 }
+
+/// The most keys a mapping's new key is compared with one by one.
+const FEW_KEYS: usize = 16;
 
 impl<'r, 'a> Entries<'r, 'a> {
     fn new(reader: &'r mut Reader<'a>) -> Self {
         let first_key = reader.keys.len();
-        Entries { reader, first_key }
+        Entries {
+            reader,
+            first_key,
+            many: None,
+        }
+    }
+
+    /// Notes a key; `false` when the mapping already has it.
+    fn first_time(&mut self, key: &'a str) -> bool {
+        if let Some(many) = &mut self.many {
+            return many.insert(key);
+        }
+        let keys = &mut self.reader.keys;
+        if keys[self.first_key..].contains(&key) {
+            return false;
+        }
+        keys.push(key);
+        if keys.len() - self.first_key > FEW_KEYS {
+            self.many = Some(keys.drain(self.first_key..).collect());
+        }
+        true
     }
 }
 
-impl<'de> MapAccess<'de> for Entries<'_, '_> {
+impl<'de, 'a> MapAccess<'de> for Entries<'_, 'a> {
     type Error = Unsupported;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>> {
-        let reader = &mut *self.reader;
-        match reader.events.peek()? {
-            Ev::MapEnd => {
-                reader.events.next()?;
-                reader.keys.truncate(self.first_key);
-                return Ok(None);
-            }
-            &Ev::Scalar { text, .. }
-                if scalar::is_plain_key(text) && !reader.keys[self.first_key..].contains(&text) =>
-            {
-                reader.keys.push(text);
-            }
+        let key = match *self.reader.events.peek()? {
+            Ev::MapEnd => None,
+            Ev::Scalar { text, .. } => Some(text),
             _ => return Err(Unsupported),
+        };
+        match key {
+            None => {
+                self.reader.events.next()?;
+                self.reader.keys.truncate(self.first_key);
+                Ok(None)
+            }
+            Some(key) if scalar::is_plain_key(key) && self.first_time(key) => {
+                seed.deserialize(&mut *self.reader).map(Some)
+            }
+            Some(_) => Err(Unsupported),
         }
-        seed.deserialize(&mut *self.reader).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {

@@ -70,6 +70,16 @@ fn what_scenarios_usually_hold_takes_the_fast_way() {
 }
 
 #[test]
+fn a_long_mapping_is_read_and_a_key_written_twice_in_it_is_left_to_serde_saphyr() {
+    let entries: Vec<String> = (0..40).map(|i| format!("k{i}: {{a: 1, b: 2}}\n")).collect();
+    let text = entries.concat();
+    assert!(agree::<Node>(&text));
+    let twice = format!("{text}k7: 3\n");
+    assert!(reader::read::<Node>(&twice).is_none());
+    assert!(read_slowly::<Node>(&twice).is_err());
+}
+
+#[test]
 fn what_it_does_not_understand_is_left_to_serde_saphyr() {
     for text in [
         "a: !!str 1\n",
@@ -442,6 +452,17 @@ proptest! {
         let text = yaml(&value, block, false);
         agree::<RawFile>(&text);
         agree::<Node>(&text);
+    }
+
+    /// Past 16 keys a mapping's keys are checked through a set: duplicates still stop
+    /// the fast reader wherever they are.
+    #[test]
+    fn long_mappings_read_the_same(
+        entries in prop::collection::vec((prop_oneof![3 => "[a-z]{2,5}", 1 => key()], scalar()), 0..60),
+    ) {
+        let text: String = entries.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
+        agree::<Node>(&text);
+        agree::<Node>(&format!("outer:\n{}", text.lines().map(|l| format!("  {l}\n")).collect::<String>()));
     }
 
     #[test]
