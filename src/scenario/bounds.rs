@@ -143,9 +143,26 @@ fn tag_message(tag: &str) -> String {
     )
 }
 
+/// The keys whose values are sizes: `$zeros` (a generator) and `$len` (a matcher).
+pub(super) const SIZE_KEYS: &[&str] = &["$zeros", "$len"];
+
+/// Checks the sizes the fast YAML reader noted under [`SIZE_KEYS`]; what [`check_text`]
+/// checks of a file the fast reader takes (it takes no file with a YAML tag).
+pub(super) fn check_sizes(
+    path: &Path,
+    source: &Arc<str>,
+    written: &[super::yaml::Watched],
+) -> Result<(), LoadError> {
+    for scalar in written {
+        size(scalar.key, scalar.value)
+            .map_err(|message| LoadError::at(path, source, scalar.pos, message))?;
+    }
+    Ok(())
+}
+
 /// Checks the value of `$zeros` and `$len` (other keys pass).
 fn size(key: &str, value: &str) -> Result<(), String> {
-    if key != "$zeros" && key != "$len" {
+    if !SIZE_KEYS.contains(&key) {
         return Ok(());
     }
     match value.trim().parse::<i128>() {

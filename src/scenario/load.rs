@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use prost_reflect::DescriptorPool;
 
+use super::bounds;
 use super::error::LoadError;
 use super::model::{Call, Compression, Role, Scenario};
 use super::node::{Node, NodeValue, Pos};
@@ -87,8 +88,7 @@ fn load_source(
     pools: &mut PoolCache,
 ) -> Result<Scenario, LoadError> {
     let text: &str = &source;
-    super::bounds::check_text(path, &source)?;
-    let raw: RawFile = super::yaml::read(text).map_err(|e| yaml_error(path, &source, &e))?;
+    let raw = read_raw(path, &source)?;
     let file_vars = raw.vars.as_ref().map(|v| v.0.clone()).unwrap_or_default();
     let mut resolver = Resolver::new(
         &options.vars,
@@ -112,6 +112,17 @@ fn load_source(
         captured_uses: resolver.captured_uses,
     }
     .scenario(raw, pools)
+}
+
+/// The file as written: through the fast reader, which notes the sizes to check, or else
+/// bounded on granit-parser's events (tags, sizes) and read by serde-saphyr.
+fn read_raw(path: &Path, source: &Arc<str>) -> Result<RawFile, LoadError> {
+    if let Some((raw, sizes)) = super::yaml::read_fast(source, bounds::SIZE_KEYS) {
+        bounds::check_sizes(path, source, &sizes)?;
+        return Ok(raw);
+    }
+    bounds::check_text(path, source)?;
+    super::yaml::read_slowly(source).map_err(|e| yaml_error(path, source, &e))
 }
 
 fn yaml_error(path: &Path, source: &Arc<str>, error: &serde_saphyr::Error) -> LoadError {
@@ -425,7 +436,7 @@ impl Loader<'_> {
     pub(super) fn duration(&self, raw: &Located, key: &str) -> Result<Duration, LoadError> {
         humantime::parse_duration(raw.value.trim())
             .map_err(|e| format!("is not a duration ({e}); write e.g. 250ms, 2s, 1m"))
-            .and_then(super::bounds::duration)
+            .and_then(bounds::duration)
             .map_err(|e| self.err(raw.pos, format!("`{key}: {}` {e}", raw.value)))
     }
 
@@ -486,7 +497,7 @@ impl Loader<'_> {
         self.check_shape(&script, kind, &method)?;
         self.check_client_first(&script, kind)?;
         if let (Some(timeout), Some(true)) = (timeout, keys.deadline_header) {
-            super::bounds::deadline_header(timeout).map_err(|e| self.err(pos, e))?;
+            bounds::deadline_header(timeout).map_err(|e| self.err(pos, e))?;
         }
         add_implied_steps(&mut script, kind);
         let call = Call {

@@ -17,13 +17,26 @@ mod tests;
 
 use serde::de::DeserializeOwned;
 
-/// Reads `text` into `T`: through the fast reader when it takes the file, else through
-/// serde-saphyr, whose error this returns.
-pub(super) fn read<T: DeserializeOwned>(text: &str) -> Result<T, serde_saphyr::Error> {
-    match reader::read(text) {
-        Some(value) => Ok(value),
-        None => read_slowly(text),
-    }
+use super::node::Pos;
+
+/// A scalar written as the value of a key the fast reader was asked to watch.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Watched<'a> {
+    /// The key.
+    pub key: &'a str,
+    /// The scalar as written.
+    pub value: &'a str,
+    /// Where the scalar is.
+    pub pos: Pos,
+}
+
+/// Reads `text` into `T` through the fast reader, with the scalars written under any of
+/// the `watch` keys (in file order); `None` when it leaves the file to serde-saphyr.
+pub(super) fn read_fast<'a, T: DeserializeOwned>(
+    text: &'a str,
+    watch: &'static [&'static str],
+) -> Option<(T, Vec<Watched<'a>>)> {
+    reader::read(text, watch)
 }
 
 /// Reads `text` into `T` through serde-saphyr alone.

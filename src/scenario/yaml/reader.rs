@@ -12,16 +12,23 @@ use serde::de::{
 use super::super::node::AT_MARKER;
 use super::events::{Ev, Events, Unsupported};
 use super::scalar::{self, Meaning};
+use super::Watched;
 
-/// `text` read into `T`, or `None` when the fast reader leaves the file to serde-saphyr.
-pub(super) fn read<T: DeserializeOwned>(text: &str) -> Option<T> {
+/// `text` read into `T`, with the scalars written under the `watch` keys; `None` when the
+/// fast reader leaves the file to serde-saphyr.
+pub(super) fn read<'a, T: DeserializeOwned>(
+    text: &'a str,
+    watch: &'static [&'static str],
+) -> Option<(T, Vec<Watched<'a>>)> {
     let mut reader = Reader {
         events: Events::new(text).ok()?,
         keys: Vec::new(),
+        watch,
+        watched: Vec::new(),
     };
     let value = T::deserialize(&mut reader).ok()?;
     reader.events.finish().ok()?;
-    Some(value)
+    Some((value, reader.watched))
 }
 
 struct Reader<'a> {
@@ -29,6 +36,10 @@ struct Reader<'a> {
     /// The keys of the mappings being read, outermost first (one list for all, so that a
     /// mapping costs no allocation of its own).
     keys: Vec<&'a str>,
+    /// The keys whose scalar values are noted.
+    watch: &'static [&'static str],
+    /// The scalars noted, in file order.
+    watched: Vec<Watched<'a>>,
 }
 
 impl de::Error for Unsupported {
@@ -180,6 +191,8 @@ struct Entries<'r, 'a> {
     /// This mapping's keys once it has more than [`FEW_KEYS`]: a long mapping (thousands
     /// of `vars:`) is then checked in constant time a key, not against every key before.
     many: Option<HashSet<&'a str>>,
+    /// The key whose value is read next.
+    key: Option<&'a str>,
 }
 
 /// The most keys a mapping's new key is compared with one by one.
@@ -192,6 +205,7 @@ impl<'r, 'a> Entries<'r, 'a> {
             reader,
             first_key,
             many: None,
+            key: None,
         }
     }
 
@@ -228,6 +242,7 @@ impl<'de, 'a> MapAccess<'de> for Entries<'_, 'a> {
                 Ok(None)
             }
             Some(key) if scalar::is_plain_key(key) && self.first_time(key) => {
+                self.key = Some(key);
                 seed.deserialize(&mut *self.reader).map(Some)
             }
             Some(_) => Err(Unsupported),
@@ -235,7 +250,17 @@ impl<'de, 'a> MapAccess<'de> for Entries<'_, 'a> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value> {
-        seed.deserialize(&mut *self.reader)
+        let reader = &mut *self.reader;
+        if let (Some(key), &Ev::Scalar { text, pos, .. }) = (self.key, reader.events.peek()?) {
+            if reader.watch.contains(&key) {
+                reader.watched.push(Watched {
+                    key,
+                    value: text,
+                    pos,
+                });
+            }
+        }
+        seed.deserialize(reader)
     }
 }
 

@@ -7,13 +7,14 @@ use std::path::Path;
 use proptest::prelude::*;
 use serde::de::DeserializeOwned;
 
+use super::super::bounds;
 use super::super::node::Node;
 use super::super::raw::RawFile;
-use super::{read_slowly, reader};
+use super::{read_fast, read_slowly, reader};
 
 /// Whether the fast reader took `text`; panics when the two readers disagree.
 fn agree<T: DeserializeOwned + Debug>(text: &str) -> bool {
-    let Some(fast) = reader::read::<T>(text) else {
+    let Some((fast, _)) = reader::read::<T>(text, &[]) else {
         return false;
     };
     match read_slowly::<T>(text) {
@@ -75,8 +76,27 @@ fn a_long_mapping_is_read_and_a_key_written_twice_in_it_is_left_to_serde_saphyr(
     let text = entries.concat();
     assert!(agree::<Node>(&text));
     let twice = format!("{text}k7: 3\n");
-    assert!(reader::read::<Node>(&twice).is_none());
+    assert!(reader::read::<Node>(&twice, &[]).is_none());
     assert!(read_slowly::<Node>(&twice).is_err());
+}
+
+#[test]
+fn sizes_out_of_bounds_are_found_where_granit_parser_finds_them() {
+    let path = Path::new("t.yaml");
+    for text in [
+        "a: {b: 1, $zeros: -1}\n",
+        "- x\n- {c: {'$len': 99999999999}}\n",
+        "a: {$len: 12}\n",
+    ] {
+        let source: std::sync::Arc<str> = std::sync::Arc::from(text);
+        let (_, sizes) =
+            read_fast::<Node>(text, bounds::SIZE_KEYS).expect("the fast reader takes it");
+        assert_eq!(sizes.len(), 1, "{text}");
+        let noted = bounds::check_sizes(path, &source, &sizes).map_err(|e| format!("{e:?}"));
+        let parsed = bounds::check_text(path, &source).map_err(|e| format!("{e:?}"));
+        assert_eq!(noted, parsed, "{text}");
+        assert_eq!(noted.is_err(), !text.contains("12"), "{text}");
+    }
 }
 
 #[test]
@@ -97,7 +117,7 @@ fn what_it_does_not_understand_is_left_to_serde_saphyr() {
         "a: b\n---\nc: d\n",
         "",
     ] {
-        assert!(reader::read::<Node>(text).is_none(), "{text:?}");
+        assert!(reader::read::<Node>(text, &[]).is_none(), "{text:?}");
     }
 }
 
@@ -463,6 +483,23 @@ proptest! {
         let text: String = entries.iter().map(|(k, v)| format!("{k}: {v}\n")).collect();
         agree::<Node>(&text);
         agree::<Node>(&format!("outer:\n{}", text.lines().map(|l| format!("  {l}\n")).collect::<String>()));
+    }
+
+    /// The sizes noted by the fast reader are bounded as granit-parser's events are:
+    /// the same verdict, message and place (`$zeros: -1`, `$len: 18446744073709551616`…).
+    #[test]
+    fn sizes_are_bounded_the_same_on_either_reader(
+        value in value(),
+        block in prop::collection::vec(any::<bool>(), 1..5),
+    ) {
+        let text = yaml(&value, block, false);
+        let path = Path::new("t.yaml");
+        let source: std::sync::Arc<str> = std::sync::Arc::from(text.as_str());
+        if let Some((_, sizes)) = read_fast::<Node>(&text, bounds::SIZE_KEYS) {
+            let noted = bounds::check_sizes(path, &source, &sizes).map_err(|e| format!("{e:?}"));
+            let parsed = bounds::check_text(path, &source).map_err(|e| format!("{e:?}"));
+            prop_assert_eq!(noted, parsed, "{}", text);
+        }
     }
 
     #[test]
