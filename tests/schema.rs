@@ -8,7 +8,6 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -49,20 +48,16 @@ fn schema_errors(file: &Path) -> Vec<String> {
         .collect()
 }
 
-/// check-jsonschema from target/venv, or `None` (said on stderr).
+/// check-jsonschema from target/venv, or `None` when it is missing (the shared skip
+/// policy: said on stderr, a failure under GRPC_REPLAY_REQUIRE_PY).
 fn check_jsonschema() -> Option<PathBuf> {
     let program = root().join("target/venv/bin/check-jsonschema");
-    if program.exists() {
-        return Some(program);
-    }
-    let install = "python3 -m venv target/venv && target/venv/bin/pip install check-jsonschema";
-    assert!(
-        std::env::var_os("GRPC_REPLAY_REQUIRE_PY").is_none(),
-        "GRPC_REPLAY_REQUIRE_PY is set but {} is missing: {install}",
-        program.display()
-    );
-    let _ = writeln!(std::io::stderr(), "skipped: check-jsonschema ({install})");
-    None
+    support::process::peers_present(
+        &[&program],
+        "GRPC_REPLAY_REQUIRE_PY",
+        "python3 -m venv target/venv && target/venv/bin/pip install check-jsonschema",
+    )
+    .then_some(program)
 }
 
 /// Whether check-jsonschema accepts `files`; its output for messages.

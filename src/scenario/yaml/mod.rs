@@ -19,6 +19,9 @@ use serde::de::DeserializeOwned;
 
 use super::node::Pos;
 
+/// Reads a file through the fast reader, noting the scalars written under given keys.
+pub(super) use reader::read as read_fast;
+
 /// A scalar written as the value of a key the fast reader was asked to watch.
 #[derive(Debug, Clone, PartialEq)]
 pub(super) struct Watched<'a> {
@@ -28,15 +31,6 @@ pub(super) struct Watched<'a> {
     pub value: &'a str,
     /// Where the scalar is.
     pub pos: Pos,
-}
-
-/// Reads `text` into `T` through the fast reader, with the scalars written under any of
-/// the `watch` keys (in file order); `None` when it leaves the file to serde-saphyr.
-pub(super) fn read_fast<'a, T: DeserializeOwned>(
-    text: &'a str,
-    watch: &'static [&'static str],
-) -> Option<(T, Vec<Watched<'a>>)> {
-    reader::read(text, watch)
 }
 
 /// Reads `text` into `T` through serde-saphyr alone.

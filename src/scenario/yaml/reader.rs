@@ -16,7 +16,7 @@ use super::Watched;
 
 /// `text` read into `T`, with the scalars written under the `watch` keys; `None` when the
 /// fast reader leaves the file to serde-saphyr.
-pub(super) fn read<'a, T: DeserializeOwned>(
+pub(in crate::scenario) fn read<'a, T: DeserializeOwned>(
     text: &'a str,
     watch: &'static [&'static str],
 ) -> Option<(T, Vec<Watched<'a>>)> {
